@@ -1,0 +1,235 @@
+/* bert: a BERT encoder (post-LN, exact erf GELU) as llm.c-style forward /
+ * backward pairs over one arena.
+ *
+ * Sequences are PACKED: a batch of B sequences of lengths len[0..B) is one
+ * token matrix of N = sum(len) rows; no compute is spent on padding.  Row r
+ * of every (N, .) activation is token (r - off[b]) of sequence b.  Linear
+ * layers run on the whole (N, C) matrix; attention runs per (sequence, head)
+ * over that sequence's own length (no mask, no causal mask).
+ *
+ * Memory (STYLE.md 4): bert_alloc() makes ONE 64-byte-aligned allocation
+ * split into params | grads | adam_m | adam_v | acts | dacts, each walked
+ * from the size tables below.  Nothing is allocated per batch.
+ *
+ * Dimensions (llm.c letters): V vocab, P positions, TV token types,
+ * C hidden, L layers, NH heads, HS = C/NH, F FFN width, B sequences,
+ * T one sequence's length, N packed tokens. */
+#ifndef BERT_H
+#define BERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum bert_pooling {
+	BERT_POOL_MEAN = 0,	/* pooling_mode_mean_tokens */
+	BERT_POOL_CLS,		/* pooling_mode_cls_token */
+	BERT_POOL_MAX,		/* pooling_mode_max_tokens */
+	BERT_POOL_MEAN_SQRT,	/* pooling_mode_mean_sqrt_len_tokens */
+};
+
+struct bert_config {
+	size_t V, P, TV, C, L, NH, F;
+	float eps;		/* layer_norm_eps */
+	float hidden_dropout;	/* hidden_dropout_prob */
+	float attn_dropout;	/* attention_probs_dropout_prob */
+	int pooling;		/* enum bert_pooling */
+	int normalize;		/* modules.json has a Normalize module */
+	int has_pooler;		/* checkpoint has pooler.dense.* (kept, unused) */
+};
+
+/* Parameter tensors, in arena order.  Layer tensors are stacked over L
+ * (first dimension L).  Linear weights are (out, in) as in PyTorch:
+ * y = x W^T + b.  qkvw rows [0,C) = query, [C,2C) = key, [2C,3C) = value. */
+enum bert_param {
+	BERT_WTE,	/* (V, C)   embeddings.word_embeddings.weight */
+	BERT_WPE,	/* (P, C)   embeddings.position_embeddings.weight */
+	BERT_WTT,	/* (TV, C)  embeddings.token_type_embeddings.weight */
+	BERT_EMB_LNG,	/* (C)      embeddings.LayerNorm.weight */
+	BERT_EMB_LNB,	/* (C)      embeddings.LayerNorm.bias */
+	BERT_QKVW,	/* (L, 3C, C) attention.self.{query,key,value}.weight */
+	BERT_QKVB,	/* (L, 3C) */
+	BERT_ATTPROJW,	/* (L, C, C) attention.output.dense.weight */
+	BERT_ATTPROJB,	/* (L, C) */
+	BERT_LN1G,	/* (L, C)   attention.output.LayerNorm.weight */
+	BERT_LN1B,	/* (L, C) */
+	BERT_FCW,	/* (L, F, C) intermediate.dense.weight */
+	BERT_FCB,	/* (L, F) */
+	BERT_FCPROJW,	/* (L, C, F) output.dense.weight */
+	BERT_FCPROJB,	/* (L, C) */
+	BERT_LN2G,	/* (L, C)   output.LayerNorm.weight */
+	BERT_LN2B,	/* (L, C) */
+	BERT_POOLW,	/* (C, C) pooler.dense.weight, or 0 if !has_pooler; unused */
+	BERT_POOLB,	/* (C) */
+	BERT_NPARAM
+};
+
+struct bert_params {
+	float *wte, *wpe, *wtt, *emb_lng, *emb_lnb;
+	float *qkvw, *qkvb, *attprojw, *attprojb, *ln1g, *ln1b;
+	float *fcw, *fcb, *fcprojw, *fcprojb, *ln2g, *ln2b;
+	float *poolw, *poolb;
+};
+
+/* Activations.  "(L, ...)" ones hold one slice per layer when allocated
+ * for training, a single slice reused by every layer otherwise. */
+enum bert_act {
+	BERT_A_EMB,	/* (N, C)  word+pos+type sum (LN input) */
+	BERT_A_X0,	/* (N, C)  embedding LayerNorm output (after dropout) */
+	BERT_A_EMB_MEAN, BERT_A_EMB_RSTD,	/* (N) */
+	BERT_A_QKV,	/* (L, N, 3C) */
+	BERT_A_ATT,	/* (L, NH*Tmax*N) softmax probs, per (seq b, head h) a
+			 * (T_b, T_b) block at attoff[b] + h*T_b*T_b */
+	BERT_A_ATTY,	/* (L, N, C)  attention output before projection */
+	BERT_A_RES1,	/* (L, N, C)  x + dropout(attproj): LN1 input */
+	BERT_A_LN1,	/* (L, N, C) */
+	BERT_A_LN1_MEAN, BERT_A_LN1_RSTD,	/* (L, N) */
+	BERT_A_FCH,	/* (L, N, F)  pre-GELU */
+	BERT_A_FCH_GELU,	/* (L, N, F) */
+	BERT_A_RES2,	/* (L, N, C)  ln1 + dropout(fcproj): LN2 input */
+	BERT_A_LN2,	/* (L, N, C)  layer output (hidden state l+1) */
+	BERT_A_LN2_MEAN, BERT_A_LN2_RSTD,	/* (L, N) */
+	BERT_A_POOLED,	/* (B, C)  pooled, before Normalize */
+	BERT_A_OUT,	/* (B, C)  model output (normalized iff cfg.normalize) */
+	BERT_A_NORM,	/* (B)     |pooled| (for the Normalize backward) */
+	BERT_NACT
+};
+
+struct bert_acts {
+	float *emb, *x0, *emb_mean, *emb_rstd;
+	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
+	float *fch, *fch_gelu, *res2, *ln2, *ln2_mean, *ln2_rstd;
+	float *pooled, *out, *norm;
+};
+
+/* Backward scratch (one layer's worth, reused). */
+enum bert_dact {
+	BERT_D_X,	/* (N, C)  gradient w.r.t. the residual stream */
+	BERT_D_LN,	/* (N, C)  scratch */
+	BERT_D_QKV,	/* (N, 3C) */
+	BERT_D_ATTY,	/* (N, C) */
+	BERT_D_ATT,	/* (NH*Tmax*N) */
+	BERT_D_FCH,	/* (N, F) */
+	BERT_D_FCH_GELU,	/* (N, F) */
+	BERT_D_POOLED,	/* (B, C) */
+	BERT_NDACT
+};
+
+struct bert_dacts {
+	float *dx, *dln, *dqkv, *datty, *datt, *dfch, *dfch_gelu, *dpooled;
+};
+
+/* bert_alloc flags */
+enum {
+	BERT_GRADS = 1,	/* gradients + backward scratch, per-layer acts */
+	BERT_ADAM = 2,	/* AdamW m and v (same table as params) */
+};
+
+struct bert_model {
+	struct bert_config cfg;
+	size_t Bmax, Tmax, Nmax;
+	int flags;
+	/* parameter table: psize[i] floats at offset poff[i]; poff[BERT_NPARAM]
+	 * = nparams.  params, grads, m, v are each nparams floats with the same
+	 * layout, so AdamW is one flat loop (bert_param_decay for the mask). */
+	size_t psize[BERT_NPARAM], poff[BERT_NPARAM + 1], nparams;
+	size_t asize[BERT_NACT], dsize[BERT_NDACT];
+	float *mem;		/* the one allocation */
+	float *params, *grads, *adam_m, *adam_v;	/* grads/m/v NULL if absent */
+	struct bert_params p, g;
+	struct bert_acts a;
+	struct bert_dacts d;
+	/* set by bert_forward for the current batch */
+	size_t B, N;
+	size_t *len;		/* (Bmax) lengths */
+	size_t *off;		/* (Bmax+1) row offset of each sequence */
+	size_t *attoff;		/* (Bmax+1) offset of each sequence's att block */
+	int train;		/* dropout was on */
+	uint64_t seed;
+};
+
+/* Fill the tables: parameter sizes (floats) and activation sizes for at most
+ * Bmax sequences of at most Tmax tokens, Nmax tokens in all; per-layer
+ * activations are kept only if (flags & BERT_GRADS). */
+void bert_sizes(const struct bert_config *cfg, size_t Bmax, size_t Tmax,
+    size_t Nmax, int flags, size_t psize[BERT_NPARAM], size_t asize[BERT_NACT],
+    size_t dsize[BERT_NDACT]);
+/* 1 if parameter i gets weight decay (not bias, not LayerNorm, not pooler). */
+int bert_param_decay(int i);
+/* Name of parameter table entry i (for messages), e.g. "qkvw". */
+const char *bert_param_name(int i);
+
+/* Allocate the arena (exits on failure), zeroed; Tmax <= cfg->P. */
+void bert_alloc(struct bert_model *m, const struct bert_config *cfg,
+    size_t Bmax, size_t Tmax, size_t Nmax, int flags);
+void bert_free(struct bert_model *m);
+
+/* Forward: ids (N) packed token ids (all token type 0), len (B) lengths
+ * (each 1..Tmax, sum <= Nmax).  train != 0 turns dropout on, seeded by seed
+ * (deterministic for a given seed, thread count irrelevant).  Result in
+ * m->a.out (B, C); m->a.pooled has it before Normalize. */
+void bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
+    size_t B, int train, uint64_t seed);
+/* Backward of the last forward (needs BERT_GRADS): dout (B, C) gradient of
+ * the loss w.r.t. m->a.out.  ADDS into m->grads. */
+void bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout);
+void bert_zero_grad(struct bert_model *m);
+/* Hidden state after layer l (0 = embeddings LN, l = 1..L), (N, C), or NULL
+ * if not kept (inference arena keeps only the last). */
+const float *bert_hidden(const struct bert_model *m, size_t l);
+
+/* ---- layer kernels (forward / backward pairs; backward ADDS into grads) */
+
+/* ids (N), pos (N) -> out (N, C) = wte[id] + wpe[pos] + wtt[0] */
+void bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off,
+    size_t B, const float *wte, const float *wpe, const float *wtt, size_t C);
+void bert_embed_bwd(float *dwte, float *dwpe, float *dwtt, const float *dout,
+    const uint32_t *ids, const size_t *off, size_t B, size_t C);
+
+/* x (N,C) -> y (N,C); saves mean, rstd (N) */
+void bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
+    const float *g, const float *b, size_t N, size_t C, float eps);
+void bert_layernorm_bwd(float *dx, float *dg, float *db, const float *dy,
+    const float *x, const float *g, const float *mean, const float *rstd,
+    size_t N, size_t C);
+
+/* x (N,C) -> y (N,OC) = x w^T + b  (w (OC,C), b (OC) or NULL) */
+void bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
+    size_t N, size_t C, size_t OC);
+void bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
+    const float *x, const float *w, size_t N, size_t C, size_t OC);
+
+/* qkv (N,3C) -> y (N,C); per (sequence, head) over the sequence's own
+ * length, scale 1/sqrt(HS).  With attoff, saves the softmax probs of
+ * (seq b, head h) at att + attoff[b] + h*T_b*T_b; with attoff NULL, att is
+ * per-thread scratch of omp_get_max_threads() * Tmax*Tmax floats (inference).
+ * Dropout on the probs when p > 0 (needs attoff and drop, scratch of the
+ * same size as att, for the dropped probs). */
+void bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
+    const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
+    size_t Tmax, float p, uint64_t seed);
+/* datt: scratch of the size of att.  ADDS into dqkv. */
+void bert_attention_bwd(float *dqkv, float *datt, const float *dy,
+    const float *qkv, const float *att, const size_t *off,
+    const size_t *attoff, size_t B, size_t C, size_t NH, float p,
+    uint64_t seed);
+
+/* exact GELU: y = x/2 (1 + erf(x/sqrt 2)), n elements */
+void bert_gelu_fwd(float *y, const float *x, size_t n);
+void bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
+
+/* inverted dropout in place: x *= keep/(1-p), keep from hash(seed, i) */
+void bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed);
+void bert_dropout_bwd(float *dx, size_t n, float p, uint64_t seed);
+
+/* h (N,C) -> pooled (B,C) by cfg pooling mode */
+void bert_pool_fwd(float *pooled, const float *h, const size_t *off, size_t B,
+    size_t C, int mode);
+void bert_pool_bwd(float *dh, const float *dpooled, const float *h,
+    const size_t *off, size_t B, size_t C, int mode);
+
+/* x (B,C) -> y = x/max(|x|, 1e-12) (torch F.normalize); saves norm (B) */
+void bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C);
+void bert_l2norm_bwd(float *dx, const float *dy, const float *x,
+    const float *norm, size_t B, size_t C);
+
+#endif
