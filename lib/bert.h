@@ -177,6 +177,27 @@ void bert_zero_grad(struct bert_model *m);
  * if not kept (inference arena keeps only the last). */
 const float *bert_hidden(const struct bert_model *m, size_t l);
 
+/* Dropout mask: element i of the site seeded by seed is kept iff this is 1
+ * (counter-based, so the backward recomputes it instead of storing it). */
+static inline uint64_t
+bert_mix(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+static inline int
+bert_keep(uint64_t seed, size_t i, float p)
+{
+	return (float)(bert_mix(seed ^ ((uint64_t)i * 0xd6e8feb86659fd93ull)) >> 40) *
+	    0x1p-24f >= p;
+}
+
+/* seed of dropout site k (0 emb, 1 attention probs, 2 attention output,
+ * 3 FFN output) of layer l (l = L: the embeddings) */
+uint64_t bert_site_seed(uint64_t seed, size_t l, int k);
+
 /* ---- layer kernels (forward / backward pairs; backward ADDS into grads) */
 
 /* ids (N), pos (N) -> out (N, C) = wte[id] + wpe[pos] + wtt[0] */

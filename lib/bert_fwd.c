@@ -1,0 +1,495 @@
+/* bert_fwd: size tables, the arena, and the forward pass. */
+#include <err.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bert.h"
+#include "tensor.h"
+#include "util.h"
+
+static const char *const pnames[BERT_NPARAM] = {
+	"wte", "wpe", "wtt", "emb_lng", "emb_lnb", "qkvw", "qkvb", "attprojw",
+	"attprojb", "ln1g", "ln1b", "fcw", "fcb", "fcprojw", "fcprojb", "ln2g",
+	"ln2b", "poolw", "poolb",
+};
+
+const char *
+bert_param_name(int i)
+{
+	return i >= 0 && i < BERT_NPARAM ? pnames[i] : "?";
+}
+
+int
+bert_param_decay(int i)
+{
+	switch (i) {
+	case BERT_WTE: case BERT_WPE: case BERT_WTT: case BERT_QKVW:
+	case BERT_ATTPROJW: case BERT_FCW: case BERT_FCPROJW:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void
+bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
+    int flags, size_t ps[BERT_NPARAM], size_t as[BERT_NACT],
+    size_t ds[BERT_NDACT])
+{
+	size_t V = c->V, P = c->P, TV = c->TV, C = c->C, L = c->L, F = c->F;
+	size_t NH = c->NH, N = Nmax, B = Bmax;
+	int gr = (flags & BERT_GRADS) != 0;
+	size_t Lk = gr ? L : 1;
+	size_t attn = NH * (Tmax < Nmax ? Tmax : Nmax) * N;	/* >= sum NH T_b^2 */
+
+	ps[BERT_WTE] = V * C;
+	ps[BERT_WPE] = P * C;
+	ps[BERT_WTT] = TV * C;
+	ps[BERT_EMB_LNG] = C;
+	ps[BERT_EMB_LNB] = C;
+	ps[BERT_QKVW] = L * 3 * C * C;
+	ps[BERT_QKVB] = L * 3 * C;
+	ps[BERT_ATTPROJW] = L * C * C;
+	ps[BERT_ATTPROJB] = L * C;
+	ps[BERT_LN1G] = L * C;
+	ps[BERT_LN1B] = L * C;
+	ps[BERT_FCW] = L * F * C;
+	ps[BERT_FCB] = L * F;
+	ps[BERT_FCPROJW] = L * C * F;
+	ps[BERT_FCPROJB] = L * C;
+	ps[BERT_LN2G] = L * C;
+	ps[BERT_LN2B] = L * C;
+	ps[BERT_POOLW] = c->has_pooler ? C * C : 0;
+	ps[BERT_POOLB] = c->has_pooler ? C : 0;
+
+	as[BERT_A_EMB] = N * C;
+	as[BERT_A_X0] = N * C;
+	as[BERT_A_EMB_MEAN] = N;
+	as[BERT_A_EMB_RSTD] = N;
+	as[BERT_A_QKV] = Lk * N * 3 * C;
+	as[BERT_A_ATT] = gr ? L * attn :
+	    (size_t)blas_nthreads() * Tmax * Tmax;
+	as[BERT_A_ATTY] = Lk * N * C;
+	as[BERT_A_RES1] = Lk * N * C;
+	as[BERT_A_LN1] = Lk * N * C;
+	as[BERT_A_LN1_MEAN] = Lk * N;
+	as[BERT_A_LN1_RSTD] = Lk * N;
+	as[BERT_A_FCH] = Lk * N * F;
+	as[BERT_A_FCH_GELU] = gr ? L * N * F : 0;
+	as[BERT_A_RES2] = Lk * N * C;
+	as[BERT_A_LN2] = Lk * N * C;
+	as[BERT_A_LN2_MEAN] = Lk * N;
+	as[BERT_A_LN2_RSTD] = Lk * N;
+	as[BERT_A_POOLED] = B * C;
+	as[BERT_A_OUT] = B * C;
+	as[BERT_A_NORM] = B;
+
+	ds[BERT_D_X] = gr ? N * C : 0;
+	ds[BERT_D_LN] = gr ? N * C : 0;
+	ds[BERT_D_QKV] = gr ? N * 3 * C : 0;
+	ds[BERT_D_ATTY] = gr ? N * C : 0;
+	ds[BERT_D_ATT] = gr ? attn : 0;
+	ds[BERT_D_FCH] = gr ? N * F : 0;
+	ds[BERT_D_FCH_GELU] = gr ? N * F : 0;
+	ds[BERT_D_POOLED] = gr ? B * C : 0;
+}
+
+#define ALIGN16(n) (((n) + 15) / 16 * 16)
+
+static void
+params_point(struct bert_params *p, float *base, const size_t *off)
+{
+	float **ptr[BERT_NPARAM] = {
+		&p->wte, &p->wpe, &p->wtt, &p->emb_lng, &p->emb_lnb, &p->qkvw,
+		&p->qkvb, &p->attprojw, &p->attprojb, &p->ln1g, &p->ln1b,
+		&p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->ln2g, &p->ln2b,
+		&p->poolw, &p->poolb,
+	};
+	for (int i = 0; i < BERT_NPARAM; i++)
+		*ptr[i] = base ? base + off[i] : NULL;
+}
+
+void
+bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
+    size_t Tmax, size_t Nmax, int flags)
+{
+	size_t i, np = 0, na = 0, nd = 0, total;
+	float *q;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	if (Tmax > cfg->P)
+		Tmax = cfg->P;
+	if (Bmax == 0 || Tmax == 0 || Nmax == 0 || cfg->NH == 0 ||
+	    cfg->C % cfg->NH != 0)
+		errx(EXIT_SOFTWARE, "bert_alloc: bad dimensions");
+	m->Bmax = Bmax;
+	m->Tmax = Tmax;
+	m->Nmax = Nmax;
+	m->flags = flags;
+	bert_sizes(cfg, Bmax, Tmax, Nmax, flags, m->psize, m->asize, m->dsize);
+	for (i = 0; i < BERT_NPARAM; i++) {
+		m->poff[i] = np;
+		np += m->psize[i];
+	}
+	m->poff[BERT_NPARAM] = np;
+	m->nparams = np;
+	for (i = 0; i < BERT_NACT; i++)
+		na += ALIGN16(m->asize[i]);
+	for (i = 0; i < BERT_NDACT; i++)
+		nd += ALIGN16(m->dsize[i]);
+	np = ALIGN16(np);
+	total = np;
+	if (flags & BERT_GRADS)
+		total += np;
+	if (flags & BERT_ADAM)
+		total += 2 * np;
+	total += na + nd;
+	m->mem = xaligned(total * sizeof(float));
+	q = m->mem;
+	m->params = q;
+	q += np;
+	if (flags & BERT_GRADS) {
+		m->grads = q;
+		q += np;
+	}
+	if (flags & BERT_ADAM) {
+		m->adam_m = q;
+		q += np;
+		m->adam_v = q;
+		q += np;
+	}
+	params_point(&m->p, m->params, m->poff);
+	params_point(&m->g, m->grads, m->poff);
+
+	float **ap[BERT_NACT] = {
+		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
+		&m->a.att, &m->a.atty, &m->a.res1, &m->a.ln1, &m->a.ln1_mean,
+		&m->a.ln1_rstd, &m->a.fch, &m->a.fch_gelu, &m->a.res2, &m->a.ln2,
+		&m->a.ln2_mean, &m->a.ln2_rstd, &m->a.pooled, &m->a.out,
+		&m->a.norm,
+	};
+	for (i = 0; i < BERT_NACT; i++) {
+		*ap[i] = m->asize[i] ? q : NULL;
+		q += ALIGN16(m->asize[i]);
+	}
+	if (!(flags & BERT_GRADS))
+		m->a.fch_gelu = m->a.fch;	/* GELU in place */
+	float **dp[BERT_NDACT] = {
+		&m->d.dx, &m->d.dln, &m->d.dqkv, &m->d.datty, &m->d.datt,
+		&m->d.dfch, &m->d.dfch_gelu, &m->d.dpooled,
+	};
+	for (i = 0; i < BERT_NDACT; i++) {
+		*dp[i] = m->dsize[i] ? q : NULL;
+		q += ALIGN16(m->dsize[i]);
+	}
+	m->len = xcalloc(Bmax, sizeof(size_t));
+	m->off = xcalloc(Bmax + 1, sizeof(size_t));
+	m->attoff = xcalloc(Bmax + 1, sizeof(size_t));
+}
+
+void
+bert_free(struct bert_model *m)
+{
+	free(m->mem);
+	free(m->len);
+	free(m->off);
+	free(m->attoff);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- kernels */
+
+void
+bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off, size_t B,
+    const float *wte, const float *wpe, const float *wtt, size_t C)
+{
+	for (size_t b = 0; b < B; b++) {
+		#pragma omp parallel for schedule(static) if (off[b + 1] - off[b] > 64)
+		for (size_t r = off[b]; r < off[b + 1]; r++) {
+			const float *w = wte + (size_t)ids[r] * C;
+			const float *p = wpe + (r - off[b]) * C;
+			float *o = out + r * C;
+			for (size_t i = 0; i < C; i++)
+				o[i] = w[i] + p[i] + wtt[i];
+		}
+	}
+}
+
+void
+bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
+    const float *g, const float *b, size_t N, size_t C, float eps)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t r = 0; r < N; r++) {
+		const float *xr = x + r * C;
+		float *yr = y + r * C;
+		double s = 0, v = 0;
+		for (size_t i = 0; i < C; i++)
+			s += xr[i];
+		float mu = (float)(s / (double)C);
+		for (size_t i = 0; i < C; i++) {
+			double d = (double)xr[i] - mu;
+			v += d * d;
+		}
+		float rs = (float)(1.0 / sqrt(v / (double)C + (double)eps));
+		for (size_t i = 0; i < C; i++)
+			yr[i] = (xr[i] - mu) * rs * g[i] + b[i];
+		mean[r] = mu;
+		rstd[r] = rs;
+	}
+}
+
+void
+bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
+    size_t N, size_t C, size_t OC)
+{
+	if (b) {
+		#pragma omp parallel for schedule(static)
+		for (size_t r = 0; r < N; r++)
+			memcpy(y + r * OC, b, OC * sizeof(float));
+	}
+	blas_gemm_nt(y, x, w, N, OC, C, C, C, OC, 1.0f, b ? 1.0f : 0.0f);
+}
+
+static void
+softmax_rows(float *s, size_t T)
+{
+	for (size_t i = 0; i < T; i++) {
+		float *r = s + i * T, mx = r[0], sum = 0;
+		for (size_t j = 1; j < T; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		for (size_t j = 0; j < T; j++) {
+			r[j] = expf(r[j] - mx);
+			sum += r[j];
+		}
+		float inv = 1.0f / sum;
+		for (size_t j = 0; j < T; j++)
+			r[j] *= inv;
+	}
+}
+
+void
+bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
+    const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
+    size_t Tmax, float p, uint64_t seed)
+{
+	size_t HS = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)HS);
+	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
+
+	#pragma omp parallel for schedule(dynamic, 1)
+	for (size_t bh = 0; bh < B * NH; bh++) {
+		size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
+		const float *q = qkv + off[b] * C3 + h * HS;
+		const float *k = q + C, *v = q + 2 * C;
+		float *s, *pr;
+		size_t base = 0;
+		if (attoff) {
+			base = attoff[b] + h * T * T;
+			s = att + base;
+		} else {
+#ifdef _OPENMP
+			s = att + (size_t)omp_get_thread_num() * Tmax * Tmax;
+#else
+			s = att;
+#endif
+		}
+		blas_gemm_nt1(s, q, k, T, T, HS, C3, C3, T, scale, 0.0f);
+		softmax_rows(s, T);
+		pr = s;
+		if (p > 0 && attoff) {
+			pr = drop + base;
+			for (size_t i = 0; i < T * T; i++)
+				pr[i] = bert_keep(seed, base + i, p) ? s[i] * pk : 0;
+		}
+		blas_gemm_nn1(y + off[b] * C + h * HS, pr, v, T, HS, T, T, C3, C,
+		    1.0f, 0.0f);
+	}
+	(void)Tmax;
+}
+
+void
+bert_gelu_fwd(float *y, const float *x, size_t n)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+void
+bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed)
+{
+	float pk = 1.0f / (1.0f - p);
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
+}
+
+void
+bert_pool_fwd(float *pooled, const float *h, const size_t *off, size_t B,
+    size_t C, int mode)
+{
+	for (size_t b = 0; b < B; b++) {
+		size_t T = off[b + 1] - off[b];
+		const float *hb = h + off[b] * C;
+		float *o = pooled + b * C;
+		if (mode == BERT_POOL_CLS) {
+			memcpy(o, hb, C * sizeof(float));
+		} else if (mode == BERT_POOL_MAX) {
+			memcpy(o, hb, C * sizeof(float));
+			for (size_t t = 1; t < T; t++)
+				for (size_t i = 0; i < C; i++)
+					if (hb[t * C + i] > o[i])
+						o[i] = hb[t * C + i];
+		} else {
+			float div = mode == BERT_POOL_MEAN_SQRT ?
+			    sqrtf((float)T) : (float)T;
+			memset(o, 0, C * sizeof(float));
+			for (size_t t = 0; t < T; t++)
+				for (size_t i = 0; i < C; i++)
+					o[i] += hb[t * C + i];
+			for (size_t i = 0; i < C; i++)
+				o[i] /= div;
+		}
+	}
+}
+
+void
+bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C)
+{
+	for (size_t b = 0; b < B; b++) {
+		double s = 0;
+		for (size_t i = 0; i < C; i++)
+			s += (double)x[b * C + i] * x[b * C + i];
+		float n = (float)sqrt(s);
+		norm[b] = n;
+		float d = n > 1e-12f ? n : 1e-12f;
+		for (size_t i = 0; i < C; i++)
+			y[b * C + i] = x[b * C + i] / d;
+	}
+}
+
+/* ---- the whole forward */
+
+/* seed of dropout site k of layer l (l = L for the embeddings) */
+uint64_t
+bert_site_seed(uint64_t seed, size_t l, int k)
+{
+	return bert_mix(seed ^ bert_mix((uint64_t)l * 8 + (uint64_t)k + 1));
+}
+
+const float *
+bert_hidden(const struct bert_model *m, size_t l)
+{
+	size_t NC = m->N * m->cfg.C;
+	if (l == 0)
+		return m->a.x0;
+	if (l > m->cfg.L)
+		return NULL;
+	if (m->flags & BERT_GRADS)
+		return m->a.ln2 + (l - 1) * m->Nmax * m->cfg.C;
+	(void)NC;
+	return l == m->cfg.L ? m->a.ln2 : NULL;
+}
+
+void
+bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
+    size_t B, int train, uint64_t seed)
+{
+	const struct bert_config *c = &m->cfg;
+	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b, l;
+	int gr = (m->flags & BERT_GRADS) != 0;
+	size_t Nx = m->Nmax;
+	struct bert_params *p = &m->p;
+	struct bert_acts *a = &m->a;
+	float hp = train ? c->hidden_dropout : 0, ap = train ? c->attn_dropout : 0;
+
+	if (B == 0 || B > m->Bmax)
+		errx(EXIT_SOFTWARE, "bert_forward: %zu sequences (max %zu)", B,
+		    m->Bmax);
+	m->off[0] = m->attoff[0] = 0;
+	for (b = 0; b < B; b++) {
+		if (len[b] == 0 || len[b] > m->Tmax)
+			errx(EXIT_SOFTWARE, "bert_forward: length %zu (max %zu)",
+			    len[b], m->Tmax);
+		m->len[b] = len[b];
+		m->off[b + 1] = m->off[b] + len[b];
+		m->attoff[b + 1] = m->attoff[b] + NH * len[b] * len[b];
+	}
+	N = m->off[B];
+	if (N > m->Nmax)
+		errx(EXIT_SOFTWARE, "bert_forward: %zu tokens (max %zu)", N,
+		    m->Nmax);
+	for (size_t r = 0; r < N; r++)
+		if (ids[r] >= c->V)
+			errx(EXIT_SOFTWARE, "bert_forward: token id %u >= %zu",
+			    ids[r], c->V);
+	m->B = B;
+	m->N = N;
+	m->train = train;
+	m->seed = seed;
+	if (ap > 0 && !gr)
+		ap = 0;		/* attention dropout needs the training arena */
+
+	bert_embed_fwd(a->emb, ids, m->off, B, p->wte, p->wpe, p->wtt, C);
+	bert_layernorm_fwd(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
+	    p->emb_lnb, N, C, c->eps);
+	if (hp > 0)
+		bert_dropout_fwd(a->x0, N * C, hp, bert_site_seed(seed, L, 0));
+
+	const float *x = a->x0;
+	for (l = 0; l < L; l++) {
+		size_t k = gr ? l : 0;
+		float *qkv = a->qkv + k * Nx * 3 * C;
+		float *att = a->att + (gr ? l * (m->asize[BERT_A_ATT] / L) : 0);
+		float *atty = a->atty + k * Nx * C;
+		float *res1 = a->res1 + k * Nx * C;
+		float *ln1 = a->ln1 + k * Nx * C;
+		float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
+		float *fch = a->fch + k * Nx * F;
+		float *fchg = gr ? a->fch_gelu + k * Nx * F : fch;
+		float *res2 = a->res2 + k * Nx * C;
+		float *ln2 = a->ln2 + k * Nx * C;
+		float *ln2m = a->ln2_mean + k * Nx, *ln2r = a->ln2_rstd + k * Nx;
+
+		bert_linear_fwd(qkv, x, p->qkvw + l * 3 * C * C,
+		    p->qkvb + l * 3 * C, N, C, 3 * C);
+		bert_attention_fwd(atty, att, m->d.datt, qkv, m->off,
+		    gr ? m->attoff : NULL, B, C, NH, m->Tmax, ap,
+		    bert_site_seed(seed, l, 1));
+		bert_linear_fwd(res1, atty, p->attprojw + l * C * C,
+		    p->attprojb + l * C, N, C, C);
+		if (hp > 0)
+			bert_dropout_fwd(res1, N * C, hp,
+			    bert_site_seed(seed, l, 2));
+		#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < N * C; i++)
+			res1[i] += x[i];
+		bert_layernorm_fwd(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
+		    p->ln1b + l * C, N, C, c->eps);
+		bert_linear_fwd(fch, ln1, p->fcw + l * F * C, p->fcb + l * F, N,
+		    C, F);
+		bert_gelu_fwd(fchg, fch, N * F);
+		bert_linear_fwd(res2, fchg, p->fcprojw + l * C * F,
+		    p->fcprojb + l * C, N, F, C);
+		if (hp > 0)
+			bert_dropout_fwd(res2, N * C, hp,
+			    bert_site_seed(seed, l, 3));
+		#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < N * C; i++)
+			res2[i] += ln1[i];
+		bert_layernorm_fwd(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
+		    p->ln2b + l * C, N, C, c->eps);
+		x = ln2;
+	}
+	bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
+	if (c->normalize)
+		bert_l2norm_fwd(a->out, a->norm, a->pooled, B, C);
+	else
+		memcpy(a->out, a->pooled, B * C * sizeof(float));
+}
