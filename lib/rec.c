@@ -1,0 +1,324 @@
+/* rec: msgpack record streams, read from read(2) in constant memory and
+ * written one whole record at a time.  See rec.h and embtune(7). */
+#include "rec.h"
+#include "util.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READSZ (64 * 1024)
+
+void
+rec_open(struct rec_reader *rd, const char *path)
+{
+	memset(rd, 0, sizeof *rd);
+	if (path == NULL || strcmp(path, "-") == 0) {
+		rd->fd = STDIN_FILENO;
+		rd->name = "stdin";
+	} else {
+		if ((rd->fd = open(path, O_RDONLY)) == -1)
+			err(EXIT_NOINPUT, "%s", path);
+		rd->name = path;
+	}
+	if (!msgpack_unpacker_init(&rd->up, READSZ))
+		errx(EXIT_SOFTWARE, "%s: cannot allocate the unpacker", rd->name);
+	msgpack_unpacked_init(&rd->res);
+	rd->nrec = (size_t)-1;	/* the header will be record 0 */
+}
+
+void
+rec_close(struct rec_reader *rd)
+{
+	msgpack_unpacked_destroy(&rd->res);
+	msgpack_unpacker_destroy(&rd->up);
+	if (rd->fd != STDIN_FILENO)
+		close(rd->fd);
+}
+
+void
+rec_fail(const struct rec_reader *rd, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+	size_t n = rd->nrec + 1;	/* number of the record being read */
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (rd->in_rec)
+		n = rd->nrec;
+	if (n == 0)
+		errx(EXIT_DATAERR, "%s: header (byte %llu): %s", rd->name,
+		    (unsigned long long)rd->off, msg);
+	errx(EXIT_DATAERR, "%s: record %zu (byte %llu): %s", rd->name, n,
+	    (unsigned long long)rd->off, msg);
+}
+
+static void
+fill(struct rec_reader *rd)
+{
+	ssize_t n;
+
+	if (!msgpack_unpacker_reserve_buffer(&rd->up, READSZ))
+		errx(EXIT_SOFTWARE, "%s: out of memory", rd->name);
+	do
+		n = read(rd->fd, msgpack_unpacker_buffer(&rd->up), READSZ);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		err(EXIT_IOERR, "%s", rd->name);
+	if (n == 0)
+		rd->eof = 1;
+	msgpack_unpacker_buffer_consumed(&rd->up, (size_t)n);
+	rd->nread += (uint64_t)n;
+}
+
+int
+rec_next(struct rec_reader *rd, msgpack_object *m)
+{
+	rd->in_rec = 0;
+	rd->off = rd->end;
+	for (;;) {
+		size_t sz = 0;
+		switch (msgpack_unpacker_next_with_size(&rd->up, &rd->res, &sz)) {
+		case MSGPACK_UNPACK_SUCCESS:
+			rd->nrec++;
+			rd->in_rec = 1;
+			rd->end = rd->off + sz;
+			if (rd->res.data.type != MSGPACK_OBJECT_MAP)
+				rec_fail(rd, "expected a map, got %s",
+				    rec_typename(&rd->res.data));
+			*m = rd->res.data;
+			return REC_OK;
+		case MSGPACK_UNPACK_CONTINUE:
+			if (rd->eof) {
+				if (rd->nread > rd->end)
+					rec_fail(rd, "truncated record");
+				return REC_EOF;
+			}
+			fill(rd);
+			break;
+		case MSGPACK_UNPACK_NOMEM_ERROR:
+			errx(EXIT_SOFTWARE, "%s: record %zu (byte %llu): out of "
+			    "memory", rd->name, rd->nrec + 1,
+			    (unsigned long long)rd->off);
+		default:
+			rec_fail(rd, "malformed msgpack");
+		}
+	}
+}
+
+void
+rec_header(struct rec_reader *rd, const char *want, msgpack_object *h)
+{
+	const char *kind;
+	size_t n;
+	uint64_t v;
+
+	if (rec_next(rd, h) != REC_OK)
+		errx(EXIT_DATAERR, "%s: empty input: no header record%s%s%s",
+		    rd->name, want ? " (expected a " : "", want ? want : "",
+		    want ? " stream)" : "");
+	if (rec_str(h, "kind", &kind, &n) != 0)
+		rec_fail(rd, "not a stream header: no \"kind\"");
+	if (want != NULL && (strlen(want) != n || memcmp(want, kind, n) != 0))
+		rec_fail(rd, "expected a %s stream, got %.*s", want, (int)n,
+		    kind);
+	if (rec_uint(h, "v", &v) != 0)
+		rec_fail(rd, "\"v\": missing or not a uint");
+	if (v > REC_VERSION)
+		rec_fail(rd, "%.*s stream version %llu is newer than %d, the "
+		    "newest this tool reads", (int)n, kind,
+		    (unsigned long long)v, REC_VERSION);
+}
+
+const char *
+rec_typename(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: return "nil";
+	case MSGPACK_OBJECT_BOOLEAN: return "bool";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: return "uint";
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "int";
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return "float";
+	case MSGPACK_OBJECT_STR: return "str";
+	case MSGPACK_OBJECT_ARRAY: return "array";
+	case MSGPACK_OBJECT_MAP: return "map";
+	case MSGPACK_OBJECT_BIN: return "bin";
+	case MSGPACK_OBJECT_EXT: return "ext";
+	}
+	return "unknown";
+}
+
+const msgpack_object *
+rec_get(const msgpack_object *map, const char *key)
+{
+	size_t kl = strlen(key);
+
+	if (map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+		    memcmp(k->via.str.ptr, key, kl) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+int
+rec_str(const msgpack_object *map, const char *key, const char **s, size_t *n)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return -1;
+	*s = o->via.str.ptr;
+	*n = o->via.str.size;
+	return 0;
+}
+
+int
+rec_uint(const msgpack_object *map, const char *key, uint64_t *v)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+int
+rec_num(const msgpack_object *map, const char *key, double *v)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL)
+		return -1;
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: *v = (double)o->via.u64; return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: *v = (double)o->via.i64; return 0;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: *v = o->via.f64; return 0;
+	default: return -1;
+	}
+}
+
+int
+rec_bin(const msgpack_object *map, const char *key, const char **p, size_t *n)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_BIN)
+		return -1;
+	*p = o->via.bin.ptr;
+	*n = o->via.bin.size;
+	return 0;
+}
+
+int
+rec_array(const msgpack_object *map, const char *key, const msgpack_object **a,
+    size_t *n)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	*a = o->via.array.ptr;
+	*n = o->via.array.size;
+	return 0;
+}
+
+int
+rec_ids(const msgpack_object *a, uint32_t *ids, size_t max, uint64_t lim,
+    size_t *n, size_t *bad)
+{
+	*bad = 0;
+	if (a->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	*n = a->via.array.size;
+	if (*n > max) {
+		*bad = max;
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		const msgpack_object *o = &a->via.array.ptr[i];
+		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    o->via.u64 >= lim) {
+			*bad = i;
+			return -1;
+		}
+		ids[i] = (uint32_t)o->via.u64;
+	}
+	return 0;
+}
+
+void
+rec_writer_init(struct rec_writer *w, FILE *fp)
+{
+	w->fp = fp;
+	w->unbuffered = 0;
+	msgpack_sbuffer_init(&w->sb);
+	msgpack_packer_init(&w->pk, &w->sb, msgpack_sbuffer_write);
+}
+
+void
+rec_writer_free(struct rec_writer *w)
+{
+	msgpack_sbuffer_destroy(&w->sb);
+}
+
+msgpack_packer *
+rec_begin(struct rec_writer *w)
+{
+	msgpack_sbuffer_clear(&w->sb);
+	return &w->pk;
+}
+
+void
+rec_end(struct rec_writer *w)
+{
+	if (fwrite(w->sb.data, 1, w->sb.size, w->fp) != w->sb.size ||
+	    (w->unbuffered && fflush(w->fp) != 0))
+		err(EXIT_IOERR, "write");
+}
+
+int
+rec_pack_strn(msgpack_packer *pk, const char *s, size_t n)
+{
+	return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
+}
+
+int
+rec_pack_str(msgpack_packer *pk, const char *s)
+{
+	return rec_pack_strn(pk, s, strlen(s));
+}
+
+int
+rec_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+	return rec_pack_str(pk, k) || rec_pack_str(pk, v);
+}
+
+int
+rec_pack_kv_uint(msgpack_packer *pk, const char *k, uint64_t v)
+{
+	return rec_pack_str(pk, k) || msgpack_pack_uint64(pk, v);
+}
+
+int
+rec_pack_header(msgpack_packer *pk, const char *kind, const char *producer,
+    size_t n_extra)
+{
+	return msgpack_pack_map(pk, 3 + n_extra) ||
+	    rec_pack_kv_str(pk, "kind", kind) ||
+	    rec_pack_kv_uint(pk, "v", REC_VERSION) ||
+	    rec_pack_kv_str(pk, "producer", producer);
+}

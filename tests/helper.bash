@@ -1,0 +1,12 @@
+# Shared setup for the bats suites: `load helper` at the top of each file.
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PATH="$TOP/bin:$PATH"
+FIX="$TOP/fixtures"
+MODEL="${EMBTUNE_MODEL:-$TOP/models/all-MiniLM-L6-v2}"
+DATA="${EMBTUNE_DATA:-$TOP/../shared/data}"
+PY="$TOP/.venv/bin/python"
+export LC_ALL=C
