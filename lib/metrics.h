@@ -1,0 +1,63 @@
+/* metrics: IR effectiveness measures as trec_eval computes them, and the
+ * paired significance tests of score --compare.  See score(1) for the
+ * formulas.
+ *
+ * A query is judged by a ranked list of relevance values (rel, best first,
+ * 0 for a document without a judgment) and by its judgments: the positive
+ * gains of every judged document sorted in descending order (ideal) and the
+ * number of judged documents with rel >= level (nrel). */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	MET_NDCG,	/* ndcg_cut: gain = rel, discount log2(rank + 1) */
+	MET_MRR,	/* reciprocal rank of the first relevant hit within k */
+	MET_MAP,	/* map_cut: sum of P@rank at relevant ranks <= k, / nrel */
+	MET_RECALL,	/* relevant within k / nrel */
+	MET_P,		/* relevant within k / k */
+	MET_ACC,	/* success: 1 if any relevant within k */
+	MET_N
+};
+
+/* "ndcg", "mrr", "map", "recall", "precision", "accuracy" */
+extern const char *const metrics_name[MET_N];
+/* MET_* for a name, or -1 */
+int metrics_lookup(const char *name, size_t n);
+
+/* One hit of a run: its document, score and (filled in by the caller)
+ * relevance. */
+struct metrics_hit {
+	const char *doc;
+	double score;
+	int rel;
+};
+
+/* Sort hits as trec_eval ranks them: score descending, then document id
+ * descending (strcmp).  Returns 0, or -1 if two hits name the same document,
+ * with *dup set to it. */
+int metrics_rank(struct metrics_hit *h, size_t n, const char **dup);
+
+/* out (MET_N, nk): every metric at every cutoff ks[0..nk) for one query.
+ * rel (n) best first; ideal (nideal) positive gains, descending; nrel > 0
+ * judged documents with rel >= level.  Pure. */
+void metrics_query(double *out, const int *rel, size_t n, const int *ideal,
+    size_t nideal, size_t nrel, int level, const size_t *ks, size_t nk);
+
+/* Paired two-sided randomization test of mean(b - a) over n queries: R
+ * random sign flips of the per-query differences (seeded); returns
+ * (c + 1) / (R + 1) where c counts flips with |mean| >= the observed one. */
+double metrics_randomization(const double *a, const double *b, size_t n,
+    size_t R, uint64_t seed);
+/* Percentile bootstrap of mean(b - a): R resamples of the n queries with
+ * replacement (seeded); *lo, *hi = the (1-conf)/2 and (1+conf)/2 quantiles
+ * (linear interpolation between order statistics).  means (R) is scratch. */
+void metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
+    const double *b, size_t n, size_t R, double conf, uint64_t seed);
+
+/* splitmix64: the seeded generator behind both tests */
+uint64_t metrics_rand(uint64_t *state);
+
+#endif

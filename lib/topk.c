@@ -1,0 +1,385 @@
+/* topk: exact inner-product top-k (blocked sgemm + bounded heaps). */
+#include "topk.h"
+#include "tensor.h"
+#include "util.h"
+
+#include <err.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Corpus rows per block and query rows per tile: a tile of scores
+ * (QT*NB floats) stays in L2 while the heaps read it back. */
+#define TOPK_NB 1024
+#define TOPK_QT 128
+#define TOPK_HEAP ((size_t)1 << 24)
+
+/* --- corpus --- */
+
+void
+topk_corpus_init(struct topk_corpus *c, size_t C)
+{
+	memset(c, 0, sizeof *c);
+	c->C = C;
+}
+
+void
+topk_corpus_free(struct topk_corpus *c)
+{
+#ifdef __linux__
+	if (c->x != NULL)
+		munmap(c->x, c->cap * c->C * sizeof(float));
+#else
+	free(c->x);
+#endif
+	free(c->pool);
+	free(c->idoff);
+	free(c->rank);
+	memset(c, 0, sizeof *c);
+}
+
+/* Grow the matrix to ncap rows.  On Linux an anonymous mapping grown with
+ * mremap: page-aligned, and no copy and no second buffer on growth. */
+static void
+grow_matrix(struct topk_corpus *c, size_t ncap)
+{
+	size_t old = c->cap * c->C * sizeof(float);
+	size_t new = ncap * c->C * sizeof(float);
+
+	if (new == 0)
+		new = 1;
+#ifdef __linux__
+	void *p = c->x == NULL
+	    ? mmap(NULL, new, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+	    : mremap(c->x, old ? old : 1, new, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		err(EXIT_SOFTWARE, "corpus of %zu rows", ncap);
+	c->x = p;
+#else
+	float *p = xaligned(new);
+	if (old)
+		memcpy(p, c->x, old);
+	free(c->x);
+	c->x = p;
+#endif
+	c->cap = ncap;
+}
+
+void
+topk_load_vec(float *dst, const void *src, size_t C)
+{
+	memcpy(dst, src, C * sizeof(float));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	for (size_t i = 0; i < C; i++) {
+		uint32_t u;
+		memcpy(&u, dst + i, 4);
+		u = __builtin_bswap32(u);
+		memcpy(dst + i, &u, 4);
+	}
+#endif
+}
+
+size_t
+topk_nonfinite(const float *v, size_t C)
+{
+	for (size_t i = 0; i < C; i++)
+		if (!isfinite(v[i]))
+			return i;
+	return C;
+}
+
+void
+topk_corpus_add(struct topk_corpus *c, const char *id, size_t idn,
+    const void *v)
+{
+	if (c->N == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 4096;
+		grow_matrix(c, ncap);
+		c->idoff = xrealloc(c->idoff, ncap * sizeof *c->idoff);
+	}
+	if (c->pooln + idn + 1 > c->poolcap) {
+		c->poolcap = (c->poolcap + idn + 1) * 2;
+		c->pool = xrealloc(c->pool, c->poolcap);
+	}
+	memcpy(c->pool + c->pooln, id, idn);
+	c->pool[c->pooln + idn] = '\0';
+	c->idoff[c->N] = c->pooln;
+	c->pooln += idn + 1;
+	topk_load_vec(c->x + c->N * c->C, v, c->C);
+	c->N++;
+}
+
+struct idref {
+	const char *s;
+	uint32_t i;
+};
+
+static int
+cmp_idref(const void *pa, const void *pb)
+{
+	const struct idref *a = pa, *b = pb;
+	return strcmp(a->s, b->s);
+}
+
+int
+topk_corpus_finish(struct topk_corpus *c, size_t *dup)
+{
+	struct idref *r = xmalloc((c->N ? c->N : 1) * sizeof *r);
+	size_t i;
+
+	if (c->N > UINT32_MAX)
+		errx(EXIT_DATAERR, "corpus of %zu rows: at most %u allowed",
+		    c->N, UINT32_MAX);
+	for (i = 0; i < c->N; i++) {
+		r[i].s = topk_corpus_id(c, i);
+		r[i].i = (uint32_t)i;
+	}
+	qsort(r, c->N, sizeof *r, cmp_idref);
+	free(c->rank);
+	c->rank = xmalloc((c->N ? c->N : 1) * sizeof *c->rank);
+	for (i = 0; i < c->N; i++) {
+		if (i > 0 && strcmp(r[i - 1].s, r[i].s) == 0) {
+			*dup = r[i].i;
+			free(r);
+			return -1;
+		}
+		c->rank[r[i].i] = (uint32_t)i;
+	}
+	free(r);
+	return 0;
+}
+
+/* --- search --- */
+
+void
+topk_init(struct topk *t, size_t C, size_t k, size_t QB, int nthreads)
+{
+	memset(t, 0, sizeof *t);
+#ifdef _OPENMP
+	t->T = nthreads > 0 ? nthreads : omp_get_max_threads();
+#else
+	(void)nthreads;
+	t->T = 1;
+#endif
+	t->C = C;
+	t->k = k;
+	/* cap the heaps at TOPK_HEAP entries: a huge k gets fewer queries */
+	size_t fit = TOPK_HEAP / ((size_t)t->T * (k ? k : 1));
+	t->QB = QB < fit ? QB : fit > 0 ? fit : 1;
+	QB = t->QB;
+	t->NB = TOPK_NB;
+	t->QT = TOPK_QT;
+	size_t T = (size_t)t->T;
+	t->tile = xaligned(T * t->QT * t->NB * sizeof *t->tile);
+	t->hs = xaligned(T * QB * k * sizeof *t->hs);
+	t->hd = xaligned(T * QB * k * sizeof *t->hd);
+	t->hn = xcalloc(T * QB, sizeof *t->hn);
+}
+
+void
+topk_free(struct topk *t)
+{
+	free(t->tile);
+	free(t->hs);
+	free(t->hd);
+	free(t->hn);
+	memset(t, 0, sizeof *t);
+}
+
+/* Heap order: the root is the worst hit kept.  a is worse than b when its
+ * score is lower, or equal with an id earlier in strcmp order. */
+#define WORSE(sa, da, sb, db) \
+	((sa) < (sb) || ((sa) == (sb) && rank[da] < rank[db]))
+
+static void
+sift_up(float *s, uint32_t *d, size_t i, const uint32_t *rank)
+{
+	float sv = s[i];
+	uint32_t dv = d[i];
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!WORSE(sv, dv, s[p], d[p]))
+			break;
+		s[i] = s[p];
+		d[i] = d[p];
+		i = p;
+	}
+	s[i] = sv;
+	d[i] = dv;
+}
+
+static void
+sift_down(float *s, uint32_t *d, size_t n, size_t i, const uint32_t *rank)
+{
+	float sv = s[i];
+	uint32_t dv = d[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && WORSE(s[c + 1], d[c + 1], s[c], d[c]))
+			c++;
+		if (!WORSE(s[c], d[c], sv, dv))
+			break;
+		s[i] = s[c];
+		d[i] = d[c];
+		i = c;
+	}
+	s[i] = sv;
+	d[i] = dv;
+}
+
+/* Offer one hit to a heap of n (<= k) entries. */
+static inline void
+offer(float *s, uint32_t *d, size_t *n, size_t k, float sc, uint32_t doc,
+    const uint32_t *rank)
+{
+	if (*n < k) {
+		s[*n] = sc;
+		d[*n] = doc;
+		sift_up(s, d, (*n)++, rank);
+	} else if (WORSE(s[0], d[0], sc, doc)) {
+		s[0] = sc;
+		d[0] = doc;
+		sift_down(s, d, k, 0, rank);
+	}
+}
+
+/* Offer a row of nb scores for corpus rows doc0.. to one heap. */
+static void
+scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
+    size_t nb, uint32_t doc0, const uint32_t *rank)
+{
+	size_t j = 0, n = *hn;
+
+	while (n < k && j < nb) {
+		offer(s, d, &n, k, row[j], doc0 + (uint32_t)j, rank);
+		j++;
+	}
+	if (k == 0) {
+		*hn = n;
+		return;
+	}
+	float thr = s[0];
+	for (; j < nb; j++) {
+		if (row[j] < thr)
+			continue;
+		uint32_t doc = doc0 + (uint32_t)j;
+		if (!WORSE(s[0], d[0], row[j], doc))
+			continue;
+		s[0] = row[j];
+		d[0] = doc;
+		sift_down(s, d, k, 0, rank);
+		thr = s[0];
+	}
+	*hn = n;
+}
+
+void
+topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
+    size_t NQ, const float *x, const uint32_t *rank, size_t N)
+{
+	const size_t C = t->C, k = t->k, QB = t->QB, NB = t->NB, QT = t->QT;
+	const size_t nblk = (N + NB - 1) / NB;
+	int T = t->T, used = 1;
+
+	if ((size_t)T > nblk)
+		T = nblk > 0 ? (int)nblk : 1;
+	memset(t->hn, 0, (size_t)t->T * QB * sizeof *t->hn);
+
+	#pragma omp parallel num_threads(T) if (T > 1)
+	{
+		int me = 0, nt = 1;
+#ifdef _OPENMP
+		me = omp_get_thread_num();
+		nt = omp_get_num_threads();
+#endif
+		if (me == 0)
+			used = nt;
+		float *tile = t->tile + (size_t)me * QT * NB;
+		float *hs = t->hs + (size_t)me * QB * k;
+		uint32_t *hd = t->hd + (size_t)me * QB * k;
+		size_t *hn = t->hn + (size_t)me * QB;
+
+		for (size_t b = (size_t)me; b < nblk; b += (size_t)nt) {
+			size_t d0 = b * NB, nb = N - d0 < NB ? N - d0 : NB;
+			for (size_t q0 = 0; q0 < NQ; q0 += QT) {
+				size_t nq = NQ - q0 < QT ? NQ - q0 : QT;
+				blas_gemm_nt1(tile, q + q0 * C, x + d0 * C,
+				    nq, nb, C, C, C, nb, 1.0f, 0.0f);
+				for (size_t i = 0; i < nq; i++)
+					scan_row(hs + (q0 + i) * k,
+					    hd + (q0 + i) * k, hn + q0 + i, k,
+					    tile + i * nb, nb, (uint32_t)d0,
+					    rank);
+			}
+		}
+	}
+
+	/* merge every thread's heap into thread 0's, then sort best first */
+	#pragma omp parallel for schedule(static) if (NQ > 64 && t->T > 1)
+	for (size_t i = 0; i < NQ; i++) {
+		float *s = t->hs + i * k;
+		uint32_t *d = t->hd + i * k;
+		size_t n = t->hn[i];
+		for (int th = 1; th < used; th++) {
+			const float *s2 = t->hs + ((size_t)th * QB + i) * k;
+			const uint32_t *d2 = t->hd + ((size_t)th * QB + i) * k;
+			size_t n2 = t->hn[(size_t)th * QB + i];
+			for (size_t j = 0; j < n2; j++)
+				offer(s, d, &n, k, s2[j], d2[j], rank);
+		}
+		for (size_t m = n; m > 1; m--) {
+			float ts = s[0];
+			uint32_t td = d[0];
+			s[0] = s[m - 1];
+			d[0] = d[m - 1];
+			s[m - 1] = ts;
+			d[m - 1] = td;
+			sift_down(s, d, m - 1, 0, rank);
+		}
+		memcpy(sc + i * k, s, n * sizeof *s);
+		memcpy(ix + i * k, d, n * sizeof *d);
+	}
+}
+
+void
+topk_search_ref(float *sc, uint32_t *ix, const float *q, size_t NQ,
+    const float *x, const uint32_t *rank, size_t N, size_t C, size_t k)
+{
+	float *all = xmalloc((N ? N : 1) * sizeof *all);
+	uint32_t *ord = xmalloc((N ? N : 1) * sizeof *ord);
+	size_t m = k < N ? k : N;
+
+	for (size_t i = 0; i < NQ; i++) {
+		for (size_t j = 0; j < N; j++) {
+			double acc = 0;
+			for (size_t c = 0; c < C; c++)
+				acc += (double)q[i * C + c] * x[j * C + c];
+			all[j] = (float)acc;
+			ord[j] = (uint32_t)j;
+		}
+		/* selection by insertion: fine for a test oracle */
+		for (size_t a = 0; a < m; a++) {
+			size_t best = a;
+			for (size_t b = a + 1; b < N; b++)
+				if (WORSE(all[ord[best]], ord[best],
+				    all[ord[b]], ord[b]))
+					best = b;
+			uint32_t tmp = ord[a];
+			ord[a] = ord[best];
+			ord[best] = tmp;
+			sc[i * k + a] = all[ord[a]];
+			ix[i * k + a] = ord[a];
+		}
+	}
+	free(all);
+	free(ord);
+}
