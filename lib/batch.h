@@ -1,0 +1,66 @@
+/* batch: an examples stream (see embtune(7)) held compactly in memory, and
+ * the batches of each epoch: a seeded shuffle per epoch and
+ * sentence-transformers' NO_DUPLICATES batch sampler (a batch never holds
+ * the same text twice).
+ *
+ * A batch of b rows of K texts is handed to the model as K*b sequences in
+ * column blocks: sequence k*b + r is text k of row r (anchors, then
+ * positives, then negatives), the layout loss.h expects. */
+#ifndef BATCH_H
+#define BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct examples {
+	size_t n, K;		/* rows, texts per row */
+	int has_label;
+	uint32_t *ids;		/* every text's token ids, back to back */
+	size_t *off;		/* (n*K + 1): text k of row r spans
+				 * ids[off[r*K + k] .. off[r*K + k + 1]) */
+	uint64_t *hash;		/* (n*K) FNV-1a of each text's ids (never 0) */
+	float *label;		/* (n), NULL without labels */
+	size_t Tmax;		/* longest text */
+	uint64_t fingerprint;	/* of all rows, to check a resumed run */
+};
+
+/* Read a whole examples stream (path NULL: stdin).  The header's "vocab"
+ * must equal vocab (model names the model in messages); ids must be < V
+ * and each text 1..Tlim tokens; every row must have the same number (>= 2)
+ * of texts, and a label in all rows or none.  Exits 65 naming the record
+ * otherwise, 66 if path cannot be opened. */
+void batch_read(struct examples *ex, const char *path, const char *model,
+    const char *vocab, size_t V, size_t Tlim);
+void batch_free(struct examples *ex);
+
+struct sampler {
+	const struct examples *ex;
+	size_t B;		/* rows per batch */
+	uint64_t seed;
+	uint32_t *order;	/* (n) the epoch's rows, batch after batch */
+	size_t *start;		/* (n + 1) where each batch starts in order */
+	size_t nbatch;
+	uint32_t *next, *perm;	/* (n) scratch */
+	uint64_t *set;		/* hash set of a batch's texts */
+	size_t setcap;
+};
+
+/* Allocate everything the sampler needs (nothing is allocated later). */
+void batch_sampler_init(struct sampler *s, const struct examples *ex,
+    size_t B, uint64_t seed);
+void batch_sampler_free(struct sampler *s);
+/* Plan epoch e (0-based): shuffle with a generator seeded from (seed, e),
+ * then fill batches greedily in that order with rows none of whose texts
+ * is already in the batch; rows skipped wait for the next batch; the last
+ * batch may be short.  Returns the number of batches. */
+size_t batch_epoch(struct sampler *s, long e);
+/* Copy batch i of the planned epoch: ids packed (sequence k*b + r is text
+ * k of row r), len (K*b), label (b) if the data has labels.  Returns b.
+ * ids must hold K*B*Tmax, len K*B, label B. */
+size_t batch_get(const struct sampler *s, size_t i, uint32_t *ids,
+    size_t *len, float *label);
+
+/* splitmix64: the generator behind the shuffles (exported for tests) */
+uint64_t batch_rand(uint64_t *state);
+
+#endif
