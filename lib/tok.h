@@ -1,0 +1,75 @@
+/* tok: BERT tokenizer (basic + WordPiece) as Hugging Face's fast tokenizer
+ * (the Rust `tokenizers` crate) does it, over utf8proc.
+ *
+ * Per text: special (added) tokens are matched in the raw text first, then
+ * each remaining piece is cleaned (NUL, U+FFFD and control characters
+ * dropped, whitespace -> space), CJK ideographs are spaced, accents are
+ * stripped (NFD, drop Mn), letters lowercased, words split on whitespace and
+ * punctuation, and each word is cut into the longest vocabulary pieces
+ * (continuations prefixed "##"); a word of more than 100 characters, or one
+ * that cannot be cut, becomes [UNK].  [CLS] ... [SEP] surround the ids. */
+#ifndef TOK_H
+#define TOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOK_MAX_WORD_CHARS 100	/* max_input_chars_per_word */
+
+struct tok_special {
+	const char *s;		/* added token text, matched in the raw text */
+	size_t n;
+	uint32_t id;
+};
+
+struct tok {
+	/* vocabulary: tokens back to back, NUL-terminated, in id order */
+	char *blob;
+	uint32_t *off;		/* off[id]: offset of token id in blob */
+	uint32_t *len;		/* len[id]: its length in bytes */
+	size_t V;		/* number of ids (lines of vocab.txt) */
+	uint64_t vocab_hash;	/* FNV-1a 64 of vocab.txt's bytes */
+	/* hash table: slot -> id+1 (0 empty); key = (continuation, bytes) */
+	uint32_t *slot;
+	uint32_t *slot_h;
+	size_t mask;
+	size_t maxkey;		/* longest key in bytes */
+	/* options */
+	int lower, strip_accents, chinese, clean;
+	uint32_t cls, sep, unk;
+	size_t max_len;		/* ids per text, [CLS] and [SEP] included */
+	struct tok_special *spec;
+	size_t nspec;
+	unsigned char spec_first[32];	/* bitmap of special tokens' first bytes */
+	char model[256];	/* basename of the model directory */
+	/* per-text scratch */
+	char *word;
+	size_t wcap;
+};
+
+/* Load MODEL_DIR/vocab.txt and the tokenizer settings of
+ * tokenizer_config.json, tokenizer.json and sentence_bert_config.json.
+ * Exits 66 if the directory or vocab.txt cannot be read, 65 if a file is
+ * malformed or a special token is missing from the vocabulary. */
+void tok_load(struct tok *t, const char *dir);
+void tok_free(struct tok *t);
+
+/* Load from a vocabulary in memory (one token a line) with explicit options;
+ * for tests.  Returns 0, or -1 if [CLS], [SEP] or [UNK] is missing. */
+int tok_init(struct tok *t, const char *vocab, size_t n, int lower,
+    int strip_accents, size_t max_len);
+
+/* Encode UTF-8 text s[0..n) into ids[0..*nids), at most t->max_len ids
+ * (ids must hold that many), [CLS] and [SEP] included.  Returns 0, or -1
+ * if s is not valid UTF-8, with *bad set to the offending byte offset. */
+int tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
+    size_t *nids, size_t *bad);
+
+/* Id of a token, or -1 if absent. */
+long tok_id(const struct tok *t, const char *s, size_t n);
+
+/* Offset of the first invalid UTF-8 sequence in s[0..n), or n if valid
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
+size_t tok_utf8_check(const char *s, size_t n);
+
+#endif
