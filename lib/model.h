@@ -44,4 +44,17 @@ void model_close(struct model *md);
 void model_write_dir(const char *out, const struct model *md,
     const struct bert_model *m, const char *const *meta);
 
+/* The Hugging Face tensors (names without prefix, e.g.
+ * "encoder.layer.0.attention.self.query.weight") and where each lives in a
+ * parameter table p (m->p for weights, m->g for their gradients).  e must
+ * hold model_ntensors(c) entries; returns how many were filled. */
+struct model_tensor {
+	char name[96];
+	size_t ndim, shape[2];
+	float *data;
+};
+size_t model_ntensors(const struct bert_config *c);
+size_t model_tensors(struct model_tensor *e, const struct bert_config *c,
+    const struct bert_params *p);
+
 #endif

@@ -1,0 +1,396 @@
+/* t_bert: finite-difference checks of every bert_*_bwd kernel, and the tiny
+ * model's forward, per-layer hidden states and parameter gradients against
+ * fixtures/ref/tiny.safetensors (PyTorch, fixtures/gen/gen_tiny.py). */
+#include "check.h"
+
+#include "bert.h"
+#include "model.h"
+#include "st.h"
+#include "tensor.h"
+#include "util.h"
+
+#define EPS 1e-3
+#define ATOL 1e-4
+#define RTOL 1e-2
+
+/* ---- finite differences: L = sum r*y (double), central differences */
+
+typedef void (*fwd_fn)(void *ctx);
+
+static double
+loss_of(const float *y, const float *r, size_t ny)
+{
+	double s = 0;
+	for (size_t i = 0; i < ny; i++)
+		s += (double)r[i] * y[i];
+	return s;
+}
+
+static double fd_atol = ATOL;
+
+static void
+fd_check(const char *name, float *x, size_t n, const float *analytic,
+    const float *y, size_t ny, const float *r, fwd_fn f, void *ctx)
+{
+	float *num = xmalloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++) {
+		float save = x[i];
+		x[i] = save + (float)EPS;
+		f(ctx);
+		double lp = loss_of(y, r, ny);
+		x[i] = save - (float)EPS;
+		f(ctx);
+		double lm = loss_of(y, r, ny);
+		x[i] = save;
+		num[i] = (float)((lp - lm) / (2 * EPS));
+	}
+	f(ctx);
+	check_close(name, analytic, num, n, fd_atol, RTOL);
+	free(num);
+}
+
+static float *
+rnd(size_t n, float scale)
+{
+	float *x = xmalloc((n ? n : 1) * sizeof(float));
+	check_fill(x, n, scale);
+	return x;
+}
+
+static float *
+zeros(size_t n)
+{
+	return xcalloc(n ? n : 1, sizeof(float));
+}
+
+/* shapes: B=2 sequences of lengths 3 and 2, C=4 */
+enum { B = 2, C = 4, N = 5, NH = 2, OC = 6, V = 7, P = 4 };
+static const size_t off[B + 1] = {0, 3, 5};
+static const size_t attoff[B + 1] = {0, NH * 9, NH * 9 + NH * 4};
+#define ATTN (NH * 9 + NH * 4)
+
+/* embed */
+struct ectx { float *y, *wte, *wpe, *wtt; const uint32_t *ids; };
+static void
+e_fwd(void *c)
+{
+	struct ectx *x = c;
+	bert_embed_fwd(x->y, x->ids, off, B, x->wte, x->wpe, x->wtt, C);
+}
+static void
+test_embed(void)
+{
+	static const uint32_t ids[N] = {2, 5, 2, 6, 0};
+	struct ectx x = {zeros(N * C), rnd(V * C, 1), rnd(P * C, 1),
+	    rnd(2 * C, 1), ids};
+	float *r = rnd(N * C, 1), *dwte = zeros(V * C), *dwpe = zeros(P * C),
+	    *dwtt = zeros(2 * C);
+	e_fwd(&x);
+	bert_embed_bwd(dwte, dwpe, dwtt, r, ids, off, B, C);
+	fd_check("embed_bwd dwte", x.wte, V * C, dwte, x.y, N * C, r, e_fwd, &x);
+	fd_check("embed_bwd dwpe", x.wpe, P * C, dwpe, x.y, N * C, r, e_fwd, &x);
+	fd_check("embed_bwd dwtt", x.wtt, 2 * C, dwtt, x.y, N * C, r, e_fwd, &x);
+}
+
+/* layernorm */
+struct lctx { float *y, *mean, *rstd, *x, *g, *b; };
+static void
+l_fwd(void *c)
+{
+	struct lctx *x = c;
+	bert_layernorm_fwd(x->y, x->mean, x->rstd, x->x, x->g, x->b, N, C, 1e-5f);
+}
+static void
+test_layernorm(void)
+{
+	struct lctx x = {zeros(N * C), zeros(N), zeros(N), rnd(N * C, 1),
+	    rnd(C, 1), rnd(C, 1)};
+	float *r = rnd(N * C, 1), *dx = zeros(N * C), *dg = zeros(C),
+	    *db = zeros(C);
+	l_fwd(&x);
+	bert_layernorm_bwd(dx, dg, db, r, x.x, x.g, x.mean, x.rstd, N, C);
+	fd_check("layernorm_bwd dx", x.x, N * C, dx, x.y, N * C, r, l_fwd, &x);
+	fd_check("layernorm_bwd dg", x.g, C, dg, x.y, N * C, r, l_fwd, &x);
+	fd_check("layernorm_bwd db", x.b, C, db, x.y, N * C, r, l_fwd, &x);
+}
+
+/* linear */
+struct nctx { float *y, *x, *w, *b; };
+static void
+n_fwd(void *c)
+{
+	struct nctx *x = c;
+	bert_linear_fwd(x->y, x->x, x->w, x->b, N, C, OC);
+}
+static void
+test_linear(void)
+{
+	struct nctx x = {zeros(N * OC), rnd(N * C, 1), rnd(OC * C, 1),
+	    rnd(OC, 1)};
+	float *r = rnd(N * OC, 1), *dx = zeros(N * C), *dw = zeros(OC * C),
+	    *db = zeros(OC), *want = zeros(N * OC);
+	n_fwd(&x);
+	/* forward against the naive loop */
+	for (size_t i = 0; i < N; i++)
+		memcpy(want + i * OC, x.b, OC * sizeof(float));
+	blas_gemm_nt_ref(want, x.x, x.w, N, OC, C, C, C, OC, 1, 1);
+	check_close("linear_fwd vs ref", x.y, want, N * OC, 1e-6, 1e-5);
+	bert_linear_bwd(dx, dw, db, r, x.x, x.w, N, C, OC);
+	fd_check("linear_bwd dx", x.x, N * C, dx, x.y, N * OC, r, n_fwd, &x);
+	fd_check("linear_bwd dw", x.w, OC * C, dw, x.y, N * OC, r, n_fwd, &x);
+	fd_check("linear_bwd db", x.b, OC, db, x.y, N * OC, r, n_fwd, &x);
+}
+
+/* attention */
+struct actx { float *y, *att, *drop, *qkv; float p; };
+static void
+a_fwd(void *c)
+{
+	struct actx *x = c;
+	bert_attention_fwd(x->y, x->att, x->drop, x->qkv, off, attoff, B, C, NH,
+	    3, x->p, 77);
+}
+static void
+test_attention(float p)
+{
+	char name[64];
+	struct actx x = {zeros(N * C), zeros(ATTN), zeros(ATTN),
+	    rnd(N * 3 * C, 1.5f), p};
+	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C), *datt = zeros(ATTN);
+	a_fwd(&x);
+	if (p == 0) {
+		/* naive attention for the forward */
+		float want[N * C];
+		for (size_t b = 0; b < B; b++)
+			for (size_t h = 0; h < NH; h++)
+				for (size_t i = off[b]; i < off[b + 1]; i++) {
+					double s[3], mx = -1e30, sum = 0;
+					size_t T = off[b + 1] - off[b];
+					for (size_t j = 0; j < T; j++) {
+						double d = 0;
+						for (size_t k = 0; k < 2; k++)
+							d += (double)x.qkv[i * 12 + h * 2 + k] *
+							    x.qkv[(off[b] + j) * 12 + 4 + h * 2 + k];
+						s[j] = d / sqrt(2.0);
+						mx = s[j] > mx ? s[j] : mx;
+					}
+					for (size_t j = 0; j < T; j++)
+						sum += s[j] = exp(s[j] - mx);
+					for (size_t k = 0; k < 2; k++) {
+						double y = 0;
+						for (size_t j = 0; j < T; j++)
+							y += s[j] / sum * x.qkv[(off[b] + j) * 12 + 8 + h * 2 + k];
+						want[i * C + h * 2 + k] = (float)y;
+					}
+				}
+		check_close("attention_fwd vs naive", x.y, want, N * C, 1e-6, 1e-5);
+	}
+	bert_attention_bwd(dqkv, datt, r, x.qkv, x.att, off, attoff, B, C, NH, p,
+	    77);
+	snprintf(name, sizeof(name), "attention_bwd dqkv (dropout %.1f)", p);
+	fd_check(name, x.qkv, N * 3 * C, dqkv, x.y, N * C, r, a_fwd, &x);
+}
+
+/* gelu, dropout */
+struct gctx { float *y, *x; float p; };
+static void
+g_fwd(void *c)
+{
+	struct gctx *x = c;
+	bert_gelu_fwd(x->y, x->x, N * C);
+}
+static void
+d_fwd(void *c)
+{
+	struct gctx *x = c;
+	memcpy(x->y, x->x, N * C * sizeof(float));
+	bert_dropout_fwd(x->y, N * C, x->p, 99);
+}
+static void
+test_elementwise(void)
+{
+	struct gctx x = {zeros(N * C), rnd(N * C, 3), 0.4f};
+	float *r = rnd(N * C, 1), *dx = zeros(N * C);
+	g_fwd(&x);
+	bert_gelu_bwd(dx, r, x.x, N * C);
+	fd_check("gelu_bwd dx", x.x, N * C, dx, x.y, N * C, r, g_fwd, &x);
+	d_fwd(&x);
+	memcpy(dx, r, N * C * sizeof(float));
+	bert_dropout_bwd(dx, N * C, x.p, 99);
+	fd_check("dropout_bwd dx", x.x, N * C, dx, x.y, N * C, r, d_fwd, &x);
+	size_t kept = 0, n = 100000;
+	for (size_t i = 0; i < n; i++)
+		kept += (size_t)bert_keep(5, i, 0.1f);
+	check_ok("dropout keeps about 1-p", fabs((double)kept / n - 0.9) < 0.005);
+}
+
+/* pooling, l2norm */
+struct pctx { float *y, *h, *norm; int mode; };
+static void
+p_fwd(void *c)
+{
+	struct pctx *x = c;
+	bert_pool_fwd(x->y, x->h, off, B, C, x->mode);
+}
+static void
+o_fwd(void *c)
+{
+	struct pctx *x = c;
+	bert_l2norm_fwd(x->y, x->norm, x->h, B, C);
+}
+static void
+test_pool(void)
+{
+	static const char *const names[] = {"mean", "cls", "max", "mean_sqrt"};
+	char name[64];
+	for (int mode = 0; mode < 4; mode++) {
+		struct pctx x = {zeros(B * C), rnd(N * C, 1), NULL, mode};
+		float *r = rnd(B * C, 1), *dh = zeros(N * C);
+		p_fwd(&x);
+		bert_pool_bwd(dh, r, x.h, off, B, C, mode);
+		snprintf(name, sizeof(name), "pool_bwd dh (%s)", names[mode]);
+		fd_check(name, x.h, N * C, dh, x.y, B * C, r, p_fwd, &x);
+	}
+	struct pctx x = {zeros(B * C), rnd(B * C, 1), zeros(B), 0};
+	float *r = rnd(B * C, 1), *dx = zeros(B * C);
+	o_fwd(&x);
+	bert_l2norm_bwd(dx, r, x.h, x.norm, B, C);
+	fd_check("l2norm_bwd dx", x.h, B * C, dx, x.y, B * C, r, o_fwd, &x);
+}
+
+/* ---- the tiny model against PyTorch */
+
+static float *
+ref_get(struct st_file *f, const char *name, size_t *n)
+{
+	const struct st_tensor *t = st_find(f, name);
+	if (t == NULL) {
+		printf("# missing reference tensor %s\n", name);
+		return NULL;
+	}
+	float *x = xmalloc(t->numel * sizeof(float));
+	st_read_f32(x, t);
+	if (n)
+		*n = t->numel;
+	return x;
+}
+
+struct mctx { struct bert_model *m; const uint32_t *ids; const size_t *len;
+    size_t B; };
+static void
+m_fwd(void *c)
+{
+	struct mctx *x = c;
+	bert_forward(x->m, x->ids, x->len, x->B, 1, 4242);
+}
+
+static void
+test_tiny(void)
+{
+	struct model md;
+	struct bert_model m;
+	struct st_file ref;
+	size_t n, nl, k, i;
+	char name[160];
+
+	model_open(&md, "fixtures/tiny");
+	st_open(&ref, "fixtures/ref/tiny.safetensors");
+	float *fids = ref_get(&ref, "ids", &n), *flen = ref_get(&ref, "len", &nl);
+	uint32_t *ids = xmalloc(n * sizeof(uint32_t));
+	size_t *len = xmalloc(nl * sizeof(size_t));
+	for (i = 0; i < n; i++)
+		ids[i] = (uint32_t)fids[i];
+	for (i = 0; i < nl; i++)
+		len[i] = (size_t)flen[i];
+	bert_alloc(&m, &md.cfg, nl, 16, n, BERT_GRADS);
+	model_load(&md, &m);
+	check_ok("tiny: config", m.cfg.C == 8 && m.cfg.L == 2 && m.cfg.NH == 2 &&
+	    m.cfg.normalize && m.cfg.pooling == BERT_POOL_MEAN);
+
+	bert_forward(&m, ids, len, nl, 0, 0);
+	for (k = 0; k <= m.cfg.L; k++) {
+		snprintf(name, sizeof(name), "hidden.%zu", k);
+		float *want = ref_get(&ref, name, NULL);
+		snprintf(name, sizeof(name), "tiny: hidden state %zu", k);
+		check_close(name, bert_hidden(&m, k), want, n * 8, 1e-5, 1e-5);
+		free(want);
+	}
+	float *want = ref_get(&ref, "pooled", NULL);
+	check_close("tiny: pooled", m.a.pooled, want, nl * 8, 1e-5, 1e-5);
+	free(want);
+	want = ref_get(&ref, "out", NULL);
+	check_close("tiny: out", m.a.out, want, nl * 8, 1e-6, 1e-5);
+	free(want);
+
+	/* parameter gradients of S = sum(r * out) */
+	float *r = ref_get(&ref, "r", NULL);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	struct model_tensor *e = xcalloc(model_ntensors(&m.cfg), sizeof(*e));
+	size_t ne = model_tensors(e, &m.cfg, &m.g);
+	int allok = 1;
+	for (i = 0; i < ne; i++) {
+		if (strncmp(e[i].name, "pooler.", 7) == 0)
+			continue;
+		snprintf(name, sizeof(name), "gsum.%s", e[i].name);
+		size_t nw;
+		want = ref_get(&ref, name, &nw);
+		if (want == NULL) {
+			allok = 0;
+			continue;
+		}
+		snprintf(name, sizeof(name), "tiny: dS/d%s", e[i].name);
+		allok &= check_close(name, e[i].data, want, nw, 1e-5, 1e-4);
+		free(want);
+	}
+	check_ok("tiny: every parameter gradient matches PyTorch", allok);
+
+	/* the whole backward with dropout on, by finite differences on a
+	 * sample of parameters */
+	struct mctx x = {&m, ids, len, nl};
+	m_fwd(&x);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	/* float32 noise of a whole 2-layer forward through central differences
+	 * is ~1e-4 here (e.g. the key bias, whose true gradient is 0) */
+	fd_atol = 5e-4;
+	int iters = check_iters(1);
+	for (int it = 0; it < iters; it++) {
+		static const int which[] = {BERT_WTE, BERT_WPE, BERT_EMB_LNG,
+		    BERT_QKVW, BERT_QKVB, BERT_ATTPROJW, BERT_LN1B, BERT_FCW,
+		    BERT_FCPROJB, BERT_LN2G};
+		for (k = 0; k < sizeof(which) / sizeof(which[0]); k++) {
+			float *pp = m.params + m.poff[which[k]];
+			float *gg = m.grads + m.poff[which[k]];
+			size_t cnt = m.psize[which[k]] < 24 ? m.psize[which[k]] : 24;
+			size_t start = (size_t)(it * 37) % (m.psize[which[k]] - cnt + 1);
+			if (which[k] == BERT_WTE)
+				start = 2 * 8;	/* [CLS] row, used by every sequence */
+			snprintf(name, sizeof(name),
+			    "tiny with dropout: FD d%s[%zu..]",
+			    bert_param_name(which[k]), start);
+			fd_check(name, pp + start, cnt, gg + start, m.a.out,
+			    nl * 8, r, m_fwd, &x);
+		}
+	}
+	free(e);
+	free(r);
+	bert_free(&m);
+	st_close(&ref);
+	model_close(&md);
+}
+
+int
+main(void)
+{
+	blas_threads(0);
+	test_embed();
+	test_layernorm();
+	test_linear();
+	test_attention(0);
+	test_attention(0.3f);
+	test_elementwise();
+	test_pool();
+	test_tiny();
+	return check_done();
+}
