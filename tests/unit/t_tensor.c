@@ -41,6 +41,7 @@ main(void)
 		{1, 1, 1}, {5, 7, 3}, {37, 19, 64}, {100, 33, 17}, {250, 48, 96},
 	};
 	blas_threads(2);
+	check_ok("iterations", check_iters(1) >= 0);
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		size_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
 		for (int beta = 0; beta < 2; beta++) {
