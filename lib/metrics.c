@@ -1,6 +1,8 @@
 /* metrics: IR measures exactly as trec_eval (and so pytrec_eval and BEIR)
  * computes them, plus the paired tests behind score --compare. */
 #include "metrics.h"
+#include "qrels.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -176,4 +178,98 @@ metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
 	qsort(means, R, sizeof *means, cmp_double);
 	*lo = quantile(means, R, (1 - conf) / 2);
 	*hi = quantile(means, R, (1 + conf) / 2);
+}
+
+static int
+cmp_int_desc(const void *pa, const void *pb)
+{
+	int a = *(const int *)pa, b = *(const int *)pb;
+	return (a < b) - (a > b);
+}
+
+int
+metrics_run(struct metrics_eval *e, const struct qrels *q,
+    const struct run *r, int level, const size_t *ks, size_t nk,
+    const char **dupq, const char **dupdoc)
+{
+	size_t maxh = 0, maxj = 0, i;
+	struct metrics_hit *h;
+	int *rel, *ideal;
+	int rc = -1;
+
+	memset(e, 0, sizeof *e);
+	e->nk = nk;
+	for (i = 0; i < r->nq; i++)
+		if (r->start[i + 1] - r->start[i] > maxh)
+			maxh = r->start[i + 1] - r->start[i];
+	for (i = 0; i < q->nq; i++)
+		if (q->start[i + 1] - q->start[i] > maxj)
+			maxj = q->start[i + 1] - q->start[i];
+	h = xmalloc((maxh ? maxh : 1) * sizeof *h);
+	rel = xmalloc((maxh ? maxh : 1) * sizeof *rel);
+	ideal = xmalloc((maxj ? maxj : 1) * sizeof *ideal);
+	e->qid = xmalloc((q->nq ? q->nq : 1) * sizeof *e->qid);
+	e->v = xmalloc((q->nq ? q->nq : 1) * MET_N * nk * sizeof *e->v);
+
+	/* a document twice for one query is an error, judged query or not */
+	for (i = 0; i < r->nq; i++) {
+		size_t n = r->start[i + 1] - r->start[i];
+		for (size_t j = 0; j < n; j++)
+			h[j].doc = r->h[r->start[i] + j].doc;
+		qsort(h, n, sizeof *h, cmp_doc);
+		for (size_t j = 1; j < n; j++)
+			if (strcmp(h[j - 1].doc, h[j].doc) == 0) {
+				*dupq = r->qid[i];
+				*dupdoc = h[j].doc;
+				goto out;
+			}
+	}
+	for (i = 0; i < q->nq; i++) {
+		size_t nrel = 0, nideal = 0, n = 0;
+		for (size_t j = q->start[i]; j < q->start[i + 1]; j++) {
+			nrel += q->j[j].rel >= level;
+			if (q->j[j].rel > 0)
+				ideal[nideal++] = q->j[j].rel;
+		}
+		if (nrel == 0) {
+			e->skipped++;
+			continue;
+		}
+		qsort(ideal, nideal, sizeof *ideal, cmp_int_desc);
+		long ri = run_find(r, q->qid[i]);
+		if (ri < 0)
+			e->nohits++;
+		else {
+			const struct run_hit *rh = r->h + r->start[ri];
+			n = r->start[ri + 1] - r->start[ri];
+			if (n == 0)
+				e->nohits++;
+			for (size_t j = 0; j < n; j++) {
+				h[j].doc = rh[j].doc;
+				h[j].score = rh[j].score;
+				h[j].rel = qrels_rel(q, i, rh[j].doc);
+			}
+			qsort(h, n, sizeof *h, cmp_rank);
+			for (size_t j = 0; j < n; j++)
+				rel[j] = h[j].rel;
+		}
+		e->qid[e->nq] = q->qid[i];
+		metrics_query(e->v + e->nq * MET_N * nk, rel, n, ideal, nideal,
+		    nrel, level, ks, nk);
+		e->nq++;
+	}
+	rc = 0;
+out:
+	free(h);
+	free(rel);
+	free(ideal);
+	return rc;
+}
+
+void
+metrics_eval_free(struct metrics_eval *e)
+{
+	free(e->qid);
+	free(e->v);
+	memset(e, 0, sizeof *e);
 }

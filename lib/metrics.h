@@ -60,4 +60,24 @@ void metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
 /* splitmix64: the seeded generator behind both tests */
 uint64_t metrics_rand(uint64_t *state);
 
+/* A whole run against judgments.  Evaluated: every judged query with at
+ * least one document of rel >= level, in qrels order; a judged query the
+ * run lacks counts 0 for every metric (trec_eval -c); a judged query with
+ * no relevant document is skipped. */
+struct qrels;
+struct run;
+struct metrics_eval {
+	size_t nq;		/* queries evaluated */
+	size_t nohits;		/*   of which the run has no hits */
+	size_t skipped;		/* judged queries without a relevant doc */
+	size_t nk;
+	const char **qid;	/* (nq) */
+	double *v;		/* (nq, MET_N, nk) */
+};
+/* 0, or -1 if a query of the run lists a document twice (*dupq, *dupdoc). */
+int metrics_run(struct metrics_eval *e, const struct qrels *q,
+    const struct run *r, int level, const size_t *ks, size_t nk,
+    const char **dupq, const char **dupdoc);
+void metrics_eval_free(struct metrics_eval *e);
+
 #endif
