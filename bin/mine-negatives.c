@@ -1,0 +1,521 @@
+/* mine-negatives: hard negatives from a ranked run, as training examples. */
+#include <err.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mine.h"
+#include "qrels.h"
+#include "rec.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: mine-negatives -q QRELS -Q QUERY_TOKENS -C CORPUS_TOKENS [-n NUM]\n"
+    "                      [--range-min R] [--range-max R] [--margin M]\n"
+    "                      [--relative-margin M] [--max-score S] [--min-score S]\n"
+    "                      [--sampling top|random] [--seed S]\n"
+    "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n";
+
+enum { FMT_TRIPLET, FMT_NTUPLE, FMT_PAIR };
+
+/* A token stream held in memory: text i has ids[off[i] .. off[i+1]). */
+struct texts {
+	const char *path;
+	char *model, *vocab;
+	uint64_t max_len;
+	size_t n, cap;
+	size_t *off, *idoff;
+	uint32_t *ids;
+	size_t nids, idscap;
+	char *pool;
+	size_t pooln, poolcap;
+	struct mine_idmap map;
+};
+
+static void
+usage(FILE *fp, int status)
+{
+	fputs(usage_text, fp);
+	exit(status);
+}
+
+static char *
+header_str(struct rec_reader *rd, const msgpack_object *h, const char *key)
+{
+	const char *s;
+	size_t n;
+
+	if (rec_str(h, key, &s, &n) != 0)
+		rec_fail(rd, "\"%s\": missing or not a str", key);
+	return xstrndup(s, n);
+}
+
+static void
+load_texts(struct texts *t, const char *path)
+{
+	struct rec_reader rd;
+	msgpack_object m;
+	const msgpack_object *a;
+	const char *id;
+	size_t idn, na, bad, n, old;
+
+	memset(t, 0, sizeof *t);
+	t->path = path;
+	rec_open(&rd, path);
+	rec_header(&rd, "tokens", &m);
+	t->model = header_str(&rd, &m, "model");
+	t->vocab = header_str(&rd, &m, "vocab");
+	if (rec_uint(&m, "max_len", &t->max_len) != 0)
+		rec_fail(&rd, "\"max_len\": missing or not a uint");
+	t->off = xmalloc(sizeof *t->off);
+	t->off[0] = 0;
+	while (rec_next(&rd, &m) == REC_OK) {
+		if (rec_str(&m, "id", &id, &idn) != 0)
+			rec_fail(&rd, "\"id\": missing or not a str");
+		if (rec_array(&m, "ids", &a, &na) != 0)
+			rec_fail(&rd, "\"ids\": missing or not an array");
+		if (t->n + 1 >= t->cap) {
+			t->cap = t->cap ? 2 * t->cap : 1024;
+			t->off = xrealloc(t->off, (t->cap + 1) * sizeof *t->off);
+			t->idoff = xrealloc(t->idoff, t->cap * sizeof *t->idoff);
+		}
+		if (t->nids + na > t->idscap) {
+			while (t->nids + na > t->idscap)
+				t->idscap = t->idscap ? 2 * t->idscap : 65536;
+			t->ids = xrealloc(t->ids, t->idscap * sizeof *t->ids);
+		}
+		if (rec_ids(rec_get(&m, "ids"), t->ids + t->nids, na,
+		    UINT32_MAX, &n, &bad) != 0)
+			rec_fail(&rd, "\"ids\"[%zu]: not a uint32", bad);
+		if (t->pooln + idn + 1 > t->poolcap) {
+			while (t->pooln + idn + 1 > t->poolcap)
+				t->poolcap = t->poolcap ? 2 * t->poolcap : 65536;
+			t->pool = xrealloc(t->pool, t->poolcap);
+		}
+		memcpy(t->pool + t->pooln, id, idn);
+		t->pool[t->pooln + idn] = '\0';
+		t->idoff[t->n] = t->pooln;
+		t->pooln += idn + 1;
+		t->nids += n;
+		t->off[++t->n] = t->nids;
+	}
+	rec_close(&rd);
+	/* the pool no longer moves: index it */
+	mine_idmap_init(&t->map);
+	for (size_t i = 0; i < t->n; i++) {
+		const char *s = t->pool + t->idoff[i];
+		if (mine_idmap_put(&t->map, s, strlen(s), i, &old) != 0)
+			errx(EXIT_DATAERR, "%s: id \"%s\" appears twice "
+			    "(records %zu and %zu)", path, s, old + 1, i + 1);
+	}
+}
+
+static long
+text_find(const struct texts *t, const char *id)
+{
+	return mine_idmap_get(&t->map, id, strlen(id));
+}
+
+static int
+pack_text(msgpack_packer *pk, const struct texts *t, size_t i)
+{
+	size_t n = t->off[i + 1] - t->off[i];
+
+	if (msgpack_pack_array(pk, n))
+		return -1;
+	for (size_t j = 0; j < n; j++)
+		if (msgpack_pack_uint32(pk, t->ids[t->off[i] + j]))
+			return -1;
+	return 0;
+}
+
+/* One row: anchor q, then the corpus texts d (nd), with an optional label. */
+static void
+write_row(struct rec_writer *w, const struct texts *Q, size_t q,
+    const struct texts *C, const size_t *d, size_t nd, double label)
+{
+	msgpack_packer *pk = rec_begin(w);
+
+	if (msgpack_pack_map(pk, isnan(label) ? 1 : 2) ||
+	    rec_pack_str(pk, "texts") || msgpack_pack_array(pk, 1 + nd) ||
+	    pack_text(pk, Q, q))
+		goto fail;
+	for (size_t i = 0; i < nd; i++)
+		if (pack_text(pk, C, d[i]))
+			goto fail;
+	if (!isnan(label) && (rec_pack_str(pk, "label") ||
+	    msgpack_pack_double(pk, label)))
+		goto fail;
+	rec_end(w);
+	return;
+fail:
+	errx(EXIT_SOFTWARE, "stdout: cannot pack a record");
+}
+
+/* Growing array of doubles for the statistics. */
+struct dvec {
+	double *x;
+	size_t n, cap;
+};
+
+static void
+dpush(struct dvec *v, double x)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? 2 * v->cap : 1024;
+		v->x = xrealloc(v->x, v->cap * sizeof *v->x);
+	}
+	v->x[v->n++] = x;
+}
+
+static void
+report(struct dvec *pos, struct dvec *neg, struct dvec *diff)
+{
+	struct mine_stats s[3];
+	static const char *name[] = { "mean", "median", "std", "min", "25%",
+	    "50%", "75%", "max" };
+
+	mine_stats(&s[0], pos->x, pos->n);
+	mine_stats(&s[1], neg->x, neg->n);
+	mine_stats(&s[2], diff->x, diff->n);
+	fprintf(stderr, "mine-negatives: %-6s %10s %10s %10s\n", "score",
+	    "positive", "negative", "difference");
+	fprintf(stderr, "mine-negatives: %-6s %10zu %10zu %10zu\n", "count",
+	    s[0].n, s[1].n, s[2].n);
+	for (int r = 0; r < 8; r++) {
+		fprintf(stderr, "mine-negatives: %-6s", name[r]);
+		for (int c = 0; c < 3; c++) {
+			const double *f = &s[c].mean;
+			fprintf(stderr, " %10.4f", f[r]);
+		}
+		fputc('\n', stderr);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_RMIN = 256, O_RMAX, O_MARGIN, O_REL, O_MAXS, O_MINS,
+	    O_SAMPLING, O_SEED, O_FORMAT };
+	static const struct option longopts[] = {
+		{ "range-min", required_argument, NULL, O_RMIN },
+		{ "range-max", required_argument, NULL, O_RMAX },
+		{ "margin", required_argument, NULL, O_MARGIN },
+		{ "relative-margin", required_argument, NULL, O_REL },
+		{ "max-score", required_argument, NULL, O_MAXS },
+		{ "min-score", required_argument, NULL, O_MINS },
+		{ "sampling", required_argument, NULL, O_SAMPLING },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mine_opts o = { .num = 3, .sampling = MINE_TOP };
+	struct mine_counts cnt = { 0 };
+	const char *qpath = NULL, *Qpath = NULL, *Cpath = NULL;
+	int c, fmt = FMT_TRIPLET, level = 1, has_rmax = 0;
+	uint64_t rng = 0;
+	struct qrels q;
+	struct run r;
+	struct texts Q, C;
+	struct rec_writer w;
+	msgpack_packer *pk;
+	size_t *out, *tmp, *hidx, *posdoc, cap = 0, pcap = 0;
+	double *score, *possc;
+	unsigned char *ispos, *posknown;
+	size_t nq = 0, nnopos = 0, nshort = 0, nnone = 0, nunranked = 0,
+	    nrows = 0, nposall = 0;
+	struct dvec spos = { 0 }, sneg = { 0 }, sdiff = { 0 };
+
+	while ((c = getopt_long(argc, argv, "hq:Q:C:n:l:", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout, 0); break;
+		case 'q': qpath = optarg; break;
+		case 'Q': Qpath = optarg; break;
+		case 'C': Cpath = optarg; break;
+		case 'n':
+			o.num = (size_t)util_parse_int("-n", optarg, 1, 10000);
+			break;
+		case 'l':
+			level = (int)util_parse_int("-l", optarg, 1, 1000000);
+			break;
+		case O_RMIN:
+			o.range_min = (size_t)util_parse_int("--range-min",
+			    optarg, 0, 1000000);
+			break;
+		case O_RMAX:
+			o.range_max = (size_t)util_parse_int("--range-max",
+			    optarg, 1, 1000000);
+			has_rmax = 1;
+			break;
+		case O_MARGIN:
+			o.abs_margin = util_parse_float("--margin", optarg, 0,
+			    1e6);
+			o.has_abs = 1;
+			break;
+		case O_REL:
+			o.rel_margin = util_parse_float("--relative-margin",
+			    optarg, 0, 1e6);
+			o.has_rel = 1;
+			break;
+		case O_MAXS:
+			o.max_score = util_parse_float("--max-score", optarg,
+			    -1e30, 1e30);
+			o.has_max = 1;
+			break;
+		case O_MINS:
+			o.min_score = util_parse_float("--min-score", optarg,
+			    -1e30, 1e30);
+			o.has_min = 1;
+			break;
+		case O_SAMPLING:
+			if (strcmp(optarg, "top") == 0)
+				o.sampling = MINE_TOP;
+			else if (strcmp(optarg, "random") == 0)
+				o.sampling = MINE_RANDOM;
+			else
+				errx(EXIT_USAGE, "--sampling: %s: must be top "
+				    "or random", optarg);
+			break;
+		case O_SEED:
+			rng = (uint64_t)util_parse_int("--seed", optarg, 0,
+			    4294967295L);
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "triplet") == 0)
+				fmt = FMT_TRIPLET;
+			else if (strcmp(optarg, "ntuple") == 0 ||
+			    strcmp(optarg, "n-tuple") == 0)
+				fmt = FMT_NTUPLE;
+			else if (strcmp(optarg, "labeled-pair") == 0)
+				fmt = FMT_PAIR;
+			else
+				errx(EXIT_USAGE, "--format: %s: must be "
+				    "triplet, ntuple or labeled-pair", optarg);
+			break;
+		default: usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || !qpath || !Qpath || !Cpath)
+		usage(stderr, EXIT_USAGE);
+	if (!has_rmax)
+		o.range_max = mine_default_range_max(&o);
+	if (o.range_min >= o.range_max)
+		errx(EXIT_USAGE, "--range-min %zu: must be smaller than "
+		    "--range-max %zu", o.range_min, o.range_max);
+	if (o.num > o.range_max - o.range_min)
+		errx(EXIT_USAGE, "-n %zu: only %zu candidates remain after "
+		    "skipping the first %zu of --range-max %zu", o.num,
+		    o.range_max - o.range_min, o.range_min, o.range_max);
+	util_no_tty_stdout();
+
+	/* all input is read (and checked) before the first output record */
+	qrels_read(&q, qpath);
+	load_texts(&Q, Qpath);
+	load_texts(&C, Cpath);
+	if (strcmp(Q.vocab, C.vocab) != 0)
+		errx(EXIT_DATAERR, "%s: vocab %s (model \"%s\") does not match "
+		    "%s: vocab %s (model \"%s\")", Qpath, Q.vocab, Q.model,
+		    Cpath, C.vocab, C.model);
+	run_read(&r, argc ? argv[0] : NULL);
+
+	/* every judged query and document must have its tokens */
+	for (size_t qi = 0; qi < q.nq; qi++) {
+		int any = 0;
+		for (size_t j = q.start[qi]; j < q.start[qi + 1]; j++) {
+			if (q.j[j].rel < level)
+				continue;
+			any = 1;
+			if (text_find(&C, q.j[j].doc) < 0)
+				errx(EXIT_DATAERR, "%s: query \"%s\": positive "
+				    "\"%s\" is not in %s", qpath, q.qid[qi],
+				    q.j[j].doc, Cpath);
+		}
+		if (any && text_find(&Q, q.qid[qi]) < 0)
+			errx(EXIT_DATAERR, "%s: query \"%s\" is not in %s",
+			    qpath, q.qid[qi], Qpath);
+	}
+	for (size_t i = 0; i < r.nh; i++)
+		if (text_find(&C, r.h[i].doc) < 0)
+			errx(EXIT_DATAERR, "run: document \"%s\" is not in %s",
+			    r.h[i].doc, Cpath);
+
+	rec_writer_init(&w, stdout);
+	pk = rec_begin(&w);
+	if (rec_pack_header(pk, "examples", "mine-negatives", 4) ||
+	    rec_pack_kv_str(pk, "model", C.model) ||
+	    rec_pack_kv_str(pk, "vocab", C.vocab) ||
+	    rec_pack_kv_uint(pk, "max_len", Q.max_len > C.max_len ?
+	    Q.max_len : C.max_len) ||
+	    rec_pack_kv_uint(pk, "columns", fmt == FMT_TRIPLET ? 3 :
+	    fmt == FMT_NTUPLE ? 2 + o.num : 2))
+		errx(EXIT_SOFTWARE, "stdout: cannot pack the header");
+	rec_end(&w);
+
+	out = xmalloc(o.num * sizeof *out);
+	tmp = hidx = NULL;
+	score = NULL;
+	ispos = NULL;
+	posdoc = NULL;
+	possc = NULL;
+	posknown = NULL;
+	for (size_t qi = 0; qi < q.nq; qi++) {
+		const char *qid = q.qid[qi];
+		long ri = run_find(&r, qid), qt;
+		size_t n = 0, np = 0, k;
+		const struct run_hit *h = NULL;
+		double P = INFINITY;
+
+		for (size_t j = q.start[qi]; j < q.start[qi + 1]; j++) {
+			if (q.j[j].rel < level)
+				continue;
+			if (np == pcap) {
+				pcap = pcap ? 2 * pcap : 64;
+				posdoc = xrealloc(posdoc, pcap * sizeof *posdoc);
+				possc = xrealloc(possc, pcap * sizeof *possc);
+				posknown = xrealloc(posknown, pcap);
+			}
+			posdoc[np] = (size_t)text_find(&C, q.j[j].doc);
+			posknown[np] = 0;
+			possc[np++] = -INFINITY;
+		}
+		if (np == 0) {
+			nnopos++;
+			continue;
+		}
+		nq++;
+		nposall += np;
+		qt = text_find(&Q, qid);
+		if (ri >= 0) {
+			h = r.h + r.start[ri];
+			n = r.start[ri + 1] - r.start[ri];
+		}
+		if (n > cap) {
+			cap = n;
+			tmp = xrealloc(tmp, cap * sizeof *tmp);
+			hidx = xrealloc(hidx, cap * sizeof *hidx);
+			score = xrealloc(score, cap * sizeof *score);
+			ispos = xrealloc(ispos, cap);
+		}
+		/* the run reader keeps file order: rank by score, stably */
+		for (size_t i = 0; i < n; i++)
+			hidx[i] = i;
+		for (size_t i = 1; i < n; i++) {
+			size_t x = hidx[i], j = i;
+			if (h[hidx[j - 1]].score >= h[x].score)
+				continue;
+			while (j > 0 && h[hidx[j - 1]].score < h[x].score) {
+				hidx[j] = hidx[j - 1];
+				j--;
+			}
+			hidx[j] = x;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct run_hit *hi = &h[hidx[i]];
+			size_t d = (size_t)text_find(&C, hi->doc);
+			score[i] = hi->score;
+			ispos[i] = qrels_rel(&q, qi, hi->doc) >= level;
+			for (size_t p = 0; ispos[i] && p < np; p++)
+				if (posdoc[p] == d && !posknown[p]) {
+					posknown[p] = 1;
+					possc[p] = hi->score;
+				}
+		}
+		for (size_t p = 0; p < np; p++) {
+			if (possc[p] < P)
+				P = possc[p];
+			if (posknown[p])
+				dpush(&spos, possc[p]);
+			else
+				nunranked++;
+		}
+
+		k = mine_select(out, tmp, score, ispos, n, P, &o, &rng, &cnt);
+		if (k < o.num)
+			nshort++;
+		if (k == 0)
+			nnone++;
+		for (size_t i = 0; i < k; i++) {
+			for (size_t p = 0; p < np; p++) {
+				dpush(&sneg, score[out[i]]);
+				if (posknown[p])
+					dpush(&sdiff, possc[p] - score[out[i]]);
+			}
+			out[i] = (size_t)text_find(&C, h[hidx[out[i]]].doc);
+		}
+
+		switch (fmt) {
+		case FMT_TRIPLET:
+			for (size_t p = 0; p < np; p++)
+				for (size_t i = 0; i < k; i++) {
+					size_t d[2] = { posdoc[p], out[i] };
+					write_row(&w, &Q, (size_t)qt, &C, d, 2,
+					    NAN);
+					nrows++;
+				}
+			break;
+		case FMT_NTUPLE:
+			if (k < o.num)
+				break;
+			for (size_t p = 0; p < np; p++) {
+				size_t *d = xmalloc((1 + k) * sizeof *d);
+				d[0] = posdoc[p];
+				memcpy(d + 1, out, k * sizeof *d);
+				write_row(&w, &Q, (size_t)qt, &C, d, 1 + k, NAN);
+				free(d);
+				nrows++;
+			}
+			break;
+		case FMT_PAIR:
+			for (size_t p = 0; p < np; p++, nrows++)
+				write_row(&w, &Q, (size_t)qt, &C, &posdoc[p], 1,
+				    1.0);
+			for (size_t i = 0; i < k; i++, nrows++)
+				write_row(&w, &Q, (size_t)qt, &C, &out[i], 1,
+				    0.0);
+			break;
+		}
+	}
+
+	fprintf(stderr, "mine-negatives: %zu queries with positives (relevance "
+	    ">= %d; %zu without), %zu positives (%zu not ranked), %zu rows\n",
+	    nq, level, nnopos, nposall, nunranked, nrows);
+	report(&spos, &sneg, &sdiff);
+	if (o.has_abs)
+		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
+		    "for --margin %g\n", cnt.abs, cnt.cand, o.abs_margin);
+	if (o.has_rel)
+		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
+		    "for --relative-margin %g\n", cnt.rel, cnt.cand,
+		    o.rel_margin);
+	if (o.has_max)
+		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
+		    "for --max-score %g\n", cnt.max, cnt.cand, o.max_score);
+	if (o.has_min)
+		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
+		    "for --min-score %g\n", cnt.min, cnt.cand, o.min_score);
+	fprintf(stderr, "mine-negatives: %zu of %zu queries got fewer than %zu "
+	    "negatives (%zu got none)\n", nshort, nq, o.num, nnone);
+
+	free(out);
+	free(tmp);
+	free(hidx);
+	free(score);
+	free(ispos);
+	free(posdoc);
+	free(possc);
+	free(posknown);
+	free(spos.x);
+	free(sneg.x);
+	free(sdiff.x);
+	rec_writer_free(&w);
+	run_free(&r);
+	qrels_free(&q);
+	util_fshut();
+	return 0;
+}
