@@ -1,0 +1,193 @@
+/* tokenize: text -> tokens stream (or examples stream for training rows),
+ * BERT WordPiece exactly as Hugging Face's fast tokenizer does it. */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rec.h"
+#include "textin.h"
+#include "tok.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN] "
+    "[FILE ...]\n";
+
+static void
+usage(FILE *fp, int status)
+{
+	fputs(usage_text, fp);
+	exit(status);
+}
+
+struct out {
+	struct rec_writer w;
+	struct tok *t;
+	uint32_t *ids;
+	int started;		/* header written */
+	enum textin_kind kind;
+	size_t columns;
+};
+
+static void
+header(struct out *o, enum textin_kind kind, size_t columns)
+{
+	msgpack_packer *pk = rec_begin(&o->w);
+	char hex[17];
+	int ex = kind == TEXTIN_ROW;
+
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->t->vocab_hash);
+	if (rec_pack_header(pk, ex ? "examples" : "tokens", "tokenize",
+	    ex ? 4 : 3) ||
+	    rec_pack_kv_str(pk, "model", o->t->model) ||
+	    rec_pack_kv_str(pk, "vocab", hex) ||
+	    rec_pack_kv_uint(pk, "max_len", o->t->max_len) ||
+	    (ex && rec_pack_kv_uint(pk, "columns", columns)))
+		errx(EXIT_SOFTWARE, "header: cannot pack");
+	rec_end(&o->w);
+	o->started = 1;
+	o->kind = kind;
+	o->columns = columns;
+}
+
+static int
+pack_ids(msgpack_packer *pk, const uint32_t *ids, size_t n)
+{
+	size_t i;
+
+	if (msgpack_pack_array(pk, n))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (msgpack_pack_uint32(pk, ids[i]))
+			return -1;
+	return 0;
+}
+
+static void
+encode(struct out *o, struct textin *in, size_t k, size_t *n)
+{
+	size_t bad;
+
+	if (tok_encode(o->t, in->text[k], in->tlen[k], o->ids, n, &bad) != 0)
+		textin_fail(in, "invalid UTF-8 at byte %zu of the text", bad + 1);
+}
+
+static void
+record(struct out *o, struct textin *in)
+{
+	msgpack_packer *pk;
+	size_t n, k;
+
+	if (!o->started)
+		header(o, in->kind, in->ntexts);
+	if (in->kind != o->kind)
+		textin_fail(in, o->kind == TEXTIN_DOC ?
+		    "a training row among documents" :
+		    "a document among training rows");
+	if (in->kind == TEXTIN_DOC) {
+		encode(o, in, 0, &n);
+		pk = rec_begin(&o->w);
+		if (msgpack_pack_map(pk, 2) ||
+		    rec_pack_str(pk, "id") ||
+		    rec_pack_strn(pk, in->id, in->idlen) ||
+		    rec_pack_str(pk, "ids") ||
+		    pack_ids(pk, o->ids, n))
+			errx(EXIT_SOFTWARE, "cannot pack a record");
+		rec_end(&o->w);
+		return;
+	}
+	if (in->ntexts != o->columns)
+		textin_fail(in, "%zu texts, the first row had %zu", in->ntexts,
+		    o->columns);
+	pk = rec_begin(&o->w);
+	if (msgpack_pack_map(pk, in->has_label ? 2 : 1) ||
+	    rec_pack_str(pk, "texts") ||
+	    msgpack_pack_array(pk, in->ntexts))
+		errx(EXIT_SOFTWARE, "cannot pack a record");
+	for (k = 0; k < in->ntexts; k++) {
+		encode(o, in, k, &n);
+		if (pack_ids(pk, o->ids, n))
+			errx(EXIT_SOFTWARE, "cannot pack a record");
+	}
+	if (in->has_label && (rec_pack_str(pk, "label") ||
+	    msgpack_pack_double(pk, in->label)))
+		errx(EXIT_SOFTWARE, "cannot pack a record");
+	rec_end(&o->w);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct tok t;
+	struct out o;
+	struct textin in;
+	const char *model = NULL;
+	enum textin_fmt fmt = TEXTIN_JSONL;
+	int c, have_fmt = 0, unbuffered = 0, i;
+	long maxlen = 0;
+	size_t nrec = 0;
+
+	while ((c = getopt(argc, argv, "f:hm:n:u")) != -1) {
+		switch (c) {
+		case 'f':
+			if (textin_fmt_parse(optarg, &fmt) != 0) {
+				warnx("-f: %s: expected jsonl, tsv or text", optarg);
+				usage(stderr, EXIT_USAGE);
+			}
+			have_fmt = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'n':
+			maxlen = util_parse_int("-n", optarg, 2, 100000);
+			break;
+		case 'u':
+			unbuffered = 1;
+			break;
+		default:
+			usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (model == NULL) {
+		warnx("-m MODEL_DIR is required");
+		usage(stderr, EXIT_USAGE);
+	}
+	for (i = 0; i < argc; i++)	/* fail before any output */
+		if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0)
+			err(EXIT_NOINPUT, "%s", argv[i]);
+	tok_load(&t, model);
+	if (maxlen > 0)
+		t.max_len = (size_t)maxlen;
+	util_no_tty_stdout();
+
+	memset(&o, 0, sizeof o);
+	o.t = &t;
+	o.ids = xmalloc(t.max_len * sizeof *o.ids);
+	rec_writer_init(&o.w, stdout);
+	o.w.unbuffered = unbuffered;
+	for (i = 0; i == 0 || i < argc; i++) {
+		const char *path = argc > 0 ? argv[i] : NULL;
+
+		textin_open(&in, path, have_fmt ? fmt : textin_fmt_guess(path));
+		in.nrec = nrec;
+		while (textin_next(&in))
+			record(&o, &in);
+		nrec = in.nrec;
+		textin_close(&in);
+	}
+	if (!o.started)
+		header(&o, TEXTIN_DOC, 0);
+	rec_writer_free(&o.w);
+	free(o.ids);
+	tok_free(&t);
+	util_fshut();
+	return 0;
+}
