@@ -1,0 +1,98 @@
+# beir.mk: fine-tune a sentence-embedding model on one BEIR data set and
+# measure it before and after, as make targets (see embtune-pipelines(7)).
+#
+#   make -f pipelines/beir.mk DATA=../shared/data/scifact \
+#        MODEL=models/all-MiniLM-L6-v2 OUT=out/scifact
+#
+# tokenize -> encode -> topk -> score (base)
+#          -> mine-negatives on the train queries -> train
+#          -> encode (tuned) -> topk -> score (tuned) -> score --compare
+# plus loss.png (gnuplot, from train --log) and summary.md.  Every
+# intermediate file is a target, so a re-run redoes only what changed.
+# Test queries never reach mining or training: mine-negatives reads only
+# the queries of $(TRAIN_QRELS).
+
+PIPE := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+BIN ?= $(PIPE)/../bin
+DATA ?= ../shared/data/scifact
+MODEL ?= models/all-MiniLM-L6-v2
+OUT ?= out/$(notdir $(DATA))
+TRAIN_QRELS ?= $(DATA)/qrels/train.tsv
+TEST_QRELS ?= $(DATA)/qrels/test.tsv
+# relevance >= LEVEL counts as relevant (scoring) and as a positive (mining)
+LEVEL ?= 1
+MAX_LEN ?= 256
+K ?= 100
+THREADS ?=
+MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
+TRAIN_OPTS ?= --loss mnrl -e 1 -b 32 --lr 2e-5 --warmup 0.1 --seed 12
+SCORE_OPTS ?=
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+TOKENIZE = $(BIN)/tokenize
+ENCODE = $(BIN)/encode $(if $(THREADS),-t $(THREADS))
+TOPK = $(BIN)/topk
+SCORE = $(BIN)/score
+MINE = $(BIN)/mine-negatives
+TRAIN = $(BIN)/train
+TUNED = $(OUT)/model
+
+all: $(OUT)/summary.md $(OUT)/loss.png
+
+# --- text -> tokens (the tuned model keeps the base model's vocabulary)
+$(OUT)/corpus.tok: $(DATA)/corpus.jsonl $(MODEL)/vocab.txt $(TOKENIZE)
+	@mkdir -p $(@D)
+	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
+$(OUT)/queries.tok: $(DATA)/queries.jsonl $(MODEL)/vocab.txt $(TOKENIZE)
+	@mkdir -p $(@D)
+	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
+
+# --- base model
+$(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors $(BIN)/encode
+	@mkdir -p $(@D)
+	$(ENCODE) -m $(MODEL) $< > $@.tmp && mv $@.tmp $@
+
+# --- tuned model: trained on mined negatives for the train queries
+$(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
+    $(OUT)/corpus.tok $(MINE)
+	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
+	    -l $(LEVEL) $(MINE_OPTS) $< > $@.tmp 2> $(OUT)/mine.txt || \
+	    { cat $(OUT)/mine.txt >&2; exit 1; }
+	@cat $(OUT)/mine.txt >&2
+	mv $@.tmp $@
+$(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors $(TRAIN)
+	$(TRAIN) -m $(MODEL) -o $(TUNED) $(TRAIN_OPTS) \
+	    --log $(OUT)/train-log.tsv $<
+$(OUT)/train-log.tsv: $(TUNED)/model.safetensors
+$(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors $(BIN)/encode
+	@mkdir -p $(@D)
+	$(ENCODE) -m $(TUNED) $< > $@.tmp && mv $@.tmp $@
+
+# --- search and score, for either model
+$(OUT)/%/run: $(OUT)/%/queries.emb $(OUT)/%/corpus.emb $(TOPK)
+	$(TOPK) -k $(K) -c $(OUT)/$*/corpus.emb $< > $@.tmp && mv $@.tmp $@
+$(OUT)/%/score.txt: $(OUT)/%/run $(TEST_QRELS) $(SCORE)
+	$(SCORE) -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) $< > $@.tmp
+	mv $@.tmp $@
+$(OUT)/compare.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) $(SCORE)
+	$(SCORE) --compare -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) \
+	    $(OUT)/base/run $(OUT)/tuned/run > $@.tmp && mv $@.tmp $@
+
+# --- report
+$(OUT)/loss.png: $(OUT)/train-log.tsv $(PIPE)/plot-loss.sh
+	$(PIPE)/plot-loss.sh $< $@
+$(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
+    $(OUT)/tuned/score.txt $(OUT)/train-log.tsv $(PIPE)/summary.sh
+	$(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
+	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $< > $@.tmp
+	mv $@.tmp $@
+	@cat $@
+
+clean:
+	rm -rf $(OUT)
+
+.PHONY: all clean

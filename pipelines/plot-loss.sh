@@ -1,0 +1,27 @@
+#!/bin/bash
+# plot-loss.sh LOG.tsv OUT.png: the training-loss curve from train --log
+# (columns step, loss, lr, grad_norm, examples_per_s; one header line),
+# with a running mean over about 5% of the steps, as a PNG (gnuplot).
+set -eu -o pipefail
+[ $# -eq 2 ] || { echo "usage: plot-loss.sh LOG.tsv OUT.png" >&2; exit 64; }
+log=$1 png=$2
+[ -r "$log" ] || { echo "plot-loss.sh: $log: cannot read" >&2; exit 66; }
+n=$(($(wc -l < "$log") - 1))
+[ "$n" -gt 0 ] || { echo "plot-loss.sh: $log: no steps" >&2; exit 65; }
+w=$(( n / 20 > 1 ? n / 20 : 1 ))
+tmp=$(mktemp "$(dirname "$png")/.$(basename "$png").XXXXXX")
+trap 'rm -f "$tmp" "$tmp.dat"' EXIT
+# step, loss, running mean of the last w losses
+awk -v w="$w" 'NR > 1 { i = NR - 1; s += $2; q[i] = $2; if (i > w) s -= q[i - w]
+	print $1, $2, s / (i < w ? i : w) }' "$log" > "$tmp.dat"
+gnuplot -e "
+set terminal pngcairo size 800,480 noenhanced;
+set output '$tmp';
+set title 'training loss, $n steps';
+set xlabel 'step'; set ylabel 'loss'; set grid; set key top right;
+plot '$tmp.dat' using 1:2 with lines lc rgb '#a8c0dc' title 'loss per step', \
+     '$tmp.dat' using 1:3 with lines lw 2 lc rgb '#1f4e79' title 'running mean ($w steps)'"
+chmod 644 "$tmp"
+mv "$tmp" "$png"
+trap - EXIT
+rm -f "$tmp.dat"
