@@ -691,6 +691,8 @@ struct enc {
 	char *w;		/* current word (normalised UTF-8) */
 	size_t wlen, wchars;
 	uint16_t pos[TOK_MAX_WORD_CHARS + 1];	/* char starts in w */
+	char *out;		/* tok_words: words go here instead */
+	size_t nout, cap;
 };
 
 static void
@@ -743,12 +745,28 @@ wordpiece(struct enc *e)
 		emit(e, piece[k]);
 }
 
+/* tok_words: append a word and a space */
+static void
+put_out(struct enc *e, const char *w, size_t n)
+{
+	size_t k = n < e->cap - e->nout ? n : e->cap - e->nout;
+
+	memcpy(e->out + e->nout, w, k);
+	e->nout += k;
+	if (e->nout < e->cap)
+		e->out[e->nout++] = ' ';
+}
+
 static void
 flush(struct enc *e)
 {
 	if (e->wlen == 0)
 		return;
-	wordpiece(e);
+	if (e->out != NULL) {
+		put_out(e, e->w, e->wlen);
+	} else {
+		wordpiece(e);
+	}
 	e->wlen = 0;
 	e->wchars = 0;
 }
@@ -848,28 +866,16 @@ special_at(const struct tok *t, const unsigned char *p, size_t left)
 	return best;
 }
 
-int
-tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
-    size_t *nids, size_t *bad)
+/* normalise and pre-tokenise valid UTF-8 s[0..n) into e */
+static void
+run(struct enc *ep, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	struct enc e;
-	size_t i, v;
+	struct enc e = *ep;
+	struct tok *t = e.t;
+	size_t i;
 	int lower = t->lower;
 
-	if ((v = tok_utf8_check(s, n)) != n) {
-		*bad = v;
-		*nids = 0;
-		return -1;
-	}
-	e.t = t;
-	e.ids = ids;
-	e.nids = 0;
-	e.lim = t->max_len - 1;
-	e.full = 0;
-	e.w = t->word;
-	e.wlen = e.wchars = 0;
-	ids[e.nids++] = t->cls;
 	for (i = 0; i < n && !e.full;) {
 		unsigned b = p[i];
 
@@ -878,7 +884,11 @@ tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
 
 			if (sp != NULL) {
 				flush(&e);
-				emit(&e, sp->id);
+				if (e.out != NULL) {
+					put_out(&e, sp->s, sp->n);
+				} else {
+					emit(&e, sp->id);
+				}
 				i += sp->n;
 				continue;
 			}
@@ -921,7 +931,47 @@ tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
 	}
 	if (!e.full)
 		flush(&e);
+	*ep = e;
+}
+
+int
+tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
+    size_t *nids, size_t *bad)
+{
+	struct enc e;
+	size_t v;
+
+	if ((v = tok_utf8_check(s, n)) != n) {
+		*bad = v;
+		*nids = 0;
+		return -1;
+	}
+	memset(&e, 0, sizeof e);
+	e.t = t;
+	e.ids = ids;
+	e.lim = t->max_len - 1;
+	e.w = t->word;
+	ids[e.nids++] = t->cls;
+	run(&e, s, n);
 	ids[e.nids++] = t->sep;
 	*nids = e.nids;
 	return 0;
+}
+
+size_t
+tok_words(struct tok *t, const char *s, size_t n, char *out, size_t cap)
+{
+	struct enc e;
+
+	if (cap == 0 || tok_utf8_check(s, n) != n)
+		return 0;
+	memset(&e, 0, sizeof e);
+	e.t = t;
+	e.w = t->word;
+	e.out = out;
+	e.cap = cap;
+	run(&e, s, n);
+	if (e.nout > 0 && out[e.nout - 1] == ' ')
+		e.nout--;
+	return e.nout;
 }

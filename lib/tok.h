@@ -65,6 +65,11 @@ int tok_init(struct tok *t, const char *vocab, size_t n, int lower,
 int tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
     size_t *nids, size_t *bad);
 
+/* The basic tokenizer alone (normalise, split; no WordPiece, no truncation):
+ * the words of valid UTF-8 s[0..n), separated by single spaces, into
+ * out[0..cap); returns the length written (0 for invalid UTF-8). */
+size_t tok_words(struct tok *t, const char *s, size_t n, char *out, size_t cap);
+
 /* Id of a token, or -1 if absent. */
 long tok_id(const struct tok *t, const char *s, size_t n);
 
