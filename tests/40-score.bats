@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# score: trec_eval-exact metrics against pytrec_eval references
+# (fixtures/gen/gen_score.py), bad input, --compare.
+load helper
+
+S="$FIX/score"
+USAGE='usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]'
+
+# score -j -p output on stdin vs a reference TSV (query, metric@k..., last
+# row "all"): same queries in the same order, every value within 1e-6.
+cmpref() {
+	jq -r '(.per_query | to_entries[] | [.key] + [.value[]]),
+	    (["all"] + [.mean[]]) | @tsv' |
+	awk -F'\t' -v ref="$1" '
+	BEGIN { while ((getline l < ref) > 0) R[n++] = l }
+	{ m++; split(R[m], r, "\t")
+	  if ($1 != r[1]) { print "row " m ": query " $1 ", want " r[1]; bad++; next }
+	  for (i = 2; i <= NF; i++) { d = $i - r[i]; if (d < 0) d = -d
+	    if (d > 1e-6) { print $1 " column " i ": " $i ", want " r[i]; bad++ } } }
+	END { if (m != n - 1) { print "rows: " m ", want " n - 1; bad++ }
+	      exit bad > 0 }'
+}
+
+parity() {	# qrels run ref [score options]
+	local q=$1 r=$2 ref=$3
+	shift 3
+	score -q "$q" -j -p "$@" "$r" 2>/dev/null | cmpref "$ref"
+}
+
+@test "score -h prints the usage on stdout and exits 0" {
+	run -0 --separate-stderr score -h
+	assert_line -n 0 "$USAGE"
+}
+
+@test "score: bad command lines exit 64 with the usage" {
+	while IFS='|' read -r args msg; do
+		run -64 --separate-stderr score $args
+		assert_equal "${stderr_lines[0]}" "$msg"
+		assert_output ''
+	done <<-'T'
+	-x -q q|score: invalid option -- 'x'
+	S|score: -q QRELS is required
+	-q q -m ndcg,bleu|score: -m: bleu: unknown metric (ndcg, mrr, map, recall, precision, accuracy)
+	-q q -m ndcg,ndcg|score: -m: ndcg: given twice
+	-q q -k 10,0|score: -k: 0: must be between 1 and 1000000
+	-q q -k 5,5|score: -k: 5: given twice
+	-q q a b|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
+	--compare -q q a|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
+	--compare -p -q q a b|score: -p does not apply to --compare
+	T
+}
+
+@test "score matches pytrec_eval on three synthetic runs with ties and graded qrels" {
+	for r in syn1 syn2 syn3; do
+		parity "$S/qrels-syn.tsv" "$S/$r.trec" "$S/$r.ref.tsv"
+	done
+}
+
+@test "score reads a hits stream and TREC qrels, from stdin, with the same result" {
+	score -q "$S/qrels-syn.trec" -j -p < "$S/syn3.mp" 2>/dev/null |
+	    cmpref "$S/syn3.ref.tsv"
+}
+
+@test "score -l 2 matches pytrec_eval with relevance_level=2" {
+	parity "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn1-l2.ref.tsv" -l 2
+}
+
+@test "score: input order does not matter (trec_eval's ranking is rebuilt)" {
+	sort -r "$S/syn1.trec" > "$BATS_TEST_TMPDIR/rev.trec"
+	run -0 --separate-stderr score -q "$S/qrels-syn.tsv" -j -p "$BATS_TEST_TMPDIR/rev.trec"
+	assert_equal "$output" "$(score -q "$S/qrels-syn.tsv" -j -p "$S/syn1.trec" 2>/dev/null)"
+}
+
+@test "score matches pytrec_eval on the base model's SciFact test run" {
+	zcat "$S/scifact-test.trec.gz" > "$BATS_TEST_TMPDIR/run"
+	parity "$DATA/scifact/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" "$S/scifact-test.ref.tsv"
+}
+
+@test "score matches pytrec_eval on the base model's ACORD test run (graded 0-4)" {
+	zcat "$S/acord-test.trec.gz" > "$BATS_TEST_TMPDIR/run"
+	parity "$DATA/acord/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" "$S/acord-test.ref.tsv"
+}
+
+tiny() {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\ta\t0\nq3\tx\t2\nq3\ty\t1\nq3\tz\t1\nq4\tm\t1\n' > q.tsv
+	printf '%s\n' 'q1 Q0 d0 1 0.9 t' 'q1 Q0 d1 2 0.5 t' 'q2 Q0 a 1 1 t' \
+	    'q3 Q0 y 1 0.5 t' 'q3 Q0 x 2 0.5 t' 'q3 Q0 z 3 0.5 t' 'q3 Q0 w 4 0.5 t' \
+	    'q5 Q0 m 1 1 t' > r.trec
+}
+
+@test "score prints an aligned table; judged queries without hits count 0" {
+	tiny
+	run -0 --separate-stderr score -q q.tsv -k 1,3 -m ndcg,map,precision r.trec
+	assert_output - <<-'T'
+	metric          @1       @3
+	ndcg        0.1667   0.4904
+	map         0.1111   0.5000
+	precision   0.3333   0.4444
+	T
+	assert_equal "$stderr" 'score: r.trec: 1 of 3 judged queries have no hits (each counts 0)'
+}
+
+@test "score -p prints every query, then the means as query all" {
+	tiny
+	run -0 --separate-stderr score -q q.tsv -p -k 1,10 -m ndcg,mrr r.trec
+	assert_output - <<-'T'
+	query  metric          @1      @10
+	q1     ndcg        0.0000   0.6309
+	q1     mrr         0.0000   0.5000
+	q3     ndcg        0.5000   0.8403
+	q3     mrr         1.0000   1.0000
+	q4     ndcg        0.0000   0.0000
+	q4     mrr         0.0000   0.0000
+	all    ndcg        0.1667   0.4904
+	all    mrr         0.3333   0.5000
+	T
+}
+
+@test "score -j counts evaluated, hitless and skipped queries" {
+	tiny
+	run -0 --separate-stderr score -q q.tsv -j -m accuracy -k 3 r.trec
+	assert_equal "$(jq -c . <<< "$output")" \
+	    '{"level":1,"queries":3,"no_hits":1,"skipped":1,"mean":{"accuracy@3":0.6666666666666666}}'
+}
+
+# bad input: which file | its contents (printf format) | status | message
+# (F: the file's name)
+bad_cases() {
+	cat <<'T'
+qrels|query-id\tcorpus-id\tscore\nq1\td1\tx\n|65|score: F: line 2: relevance "x": not an integer
+qrels|q1\td1\t1\nq1\td1\t1\td3\n|65|score: F: line 2: expected 3 tab-separated fields (query-id corpus-id score), got more than 3 fields
+qrels|q1 0 d1 1\nq1 0 d2\n|65|score: F: line 2: expected 4 fields (qid iter docid rel), got 3 fields
+qrels|q1\td1\t1\nq1\td1\t2\n|65|score: F: line 2: query "q1", document "d1": judged twice
+qrels|query-id\tcorpus-id\tscore\nq1\td1\t0\n|65|score: F: no query has a document with relevance >= 1
+run|q1 Q0 d1 1 0.5\n|65|score: F: line 1: expected 6 fields (qid Q0 docid rank score tag), got 5
+run|q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 nan t\n|65|score: F: line 2: score "nan": not a finite number
+run|q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n|65|score: F: query "q1": document "d1" is listed twice
+run|zz Q0 d1 1 0.5 t\nzz Q0 d1 2 0.4 t\n|65|score: F: query "zz": document "d1" is listed twice
+T
+}
+
+@test "score: bad judgments and runs exit 65 naming the file and line" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'q1\td1\t1\n' > good.tsv
+	printf 'q1 Q0 d1 1 0.5 t\n' > good.trec
+	while IFS='|' read -r what body st msg; do
+		printf "$body" > bad
+		if [ "$what" = qrels ]; then
+			run -"$st" --separate-stderr score -q bad good.trec
+		else
+			run -"$st" --separate-stderr score -q good.tsv bad
+		fi
+		assert_equal "$stderr" "${msg//F:/bad:}"
+		assert_output ''
+	done < <(bad_cases)
+}
+
+@test "score: a bad hits stream exits 65 with the record and byte" {
+	run -65 --separate-stderr score -q "$S/qrels-syn.tsv" "$FIX/streams/embeddings.mp"
+	assert_equal "$stderr" "score: $FIX/streams/embeddings.mp: header (byte 0): expected a hits stream, got embeddings"
+	run -65 --separate-stderr score -q "$S/qrels-syn.tsv" "$FIX/streams/truncated.mp"
+	assert_regex "$stderr" '^score: .*truncated.mp: (record|header).*'
+}
+
+@test "score: a missing file exits 66; the first stderr line starts with score:" {
+	run -66 --separate-stderr score -q "$BATS_TEST_TMPDIR/nope" "$S/syn1.trec"
+	assert_regex "${stderr_lines[0]}" '^score: .*/nope: No such file or directory$'
+	run -66 --separate-stderr score -q "$S/qrels-syn.tsv" "$BATS_TEST_TMPDIR/nope"
+	assert_regex "${stderr_lines[0]}" '^score: '
+	assert_output ''
+}
+
+@test "score --compare matches the reference randomization test and bootstrap" {
+	run -0 --separate-stderr score --compare -j -q "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn2.trec"
+	jq -r '.metrics | to_entries[] | [.key, .value.a, .value.b, .value.diff,
+	    .value.p, .value.ci95[0], .value.ci95[1]] | @tsv' <<< "$output" |
+	awk -F'\t' -v ref="$S/compare-syn.ref.tsv" '
+	BEGIN { getline l < ref; while ((getline l < ref) > 0) R[n++] = l }
+	{ split(R[m++], r, "\t"); if ($1 != r[1]) { print "metric " $1; bad++ }
+	  for (i = 2; i <= NF; i++) { d = $i - r[i]; if (d < 0) d = -d
+	    if (d > 1e-9) { print $1 " column " i ": " $i ", want " r[i]; bad++ } } }
+	END { if (m != n) { print "rows " m ", want " n; bad++ }; exit bad > 0 }'
+}
+
+@test "score --compare of a run with itself: difference 0, p = 1, interval [0, 0]" {
+	run -0 --separate-stderr score --compare -q "$S/qrels-syn.tsv" -m ndcg -k 10 "$S/syn1.trec" "$S/syn1.trec"
+	assert_output - <<-'T'
+	metric                A        B      B-A        p  95% CI of B-A
+	ndcg@10          0.2384   0.2384  +0.0000   1.0000  [+0.0000, +0.0000]
+	T
+}
