@@ -57,6 +57,10 @@ venv: .venv/.done
 .venv/.done: scripts/requirements.txt
 	scripts/venv
 
+# the main job: fine-tune on ACORD and print the before/after table (README)
+demo: all model
+	pipelines/demo
+
 bench: all model venv
 	bench/run
 
@@ -75,5 +79,5 @@ clean:
 	rm -f $(TOOLS) $(LIB) lib/*.o
 	rm -rf build
 
-.PHONY: all check deps model venv bench install uninstall clean
+.PHONY: all check deps model venv bench demo install uninstall clean
 .SECONDARY:

@@ -1,0 +1,144 @@
+"""anchor.py: the beir.mk recipe done with sentence-transformers in Python,
+as the reference that embtune's fine-tuned numbers are held against.
+
+    .venv/bin/python pipelines/anchor.py --data ../shared/data/acord \
+        --model models/all-MiniLM-L6-v2 --out out/acord/anchor --level 2 \
+        [--num 1 --range-max 50 --relative-margin 0.05] \
+        [--epochs 1 --batch 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12]
+
+Writes OUT/base.run and OUT/tuned.run (TREC runs, top --k per query over
+every query) and OUT/model/ (the tuned model); score them with
+`score -q DATA/qrels/test.tsv -l LEVEL OUT/tuned.run`, the same metric code
+that scores embtune's runs.  Steps, as in beir.mk:
+  1. mine_hard_negatives on the (query, positive) pairs of the train qrels
+     (relevance >= LEVEL), corpus = every document, model = the base model;
+  2. MultipleNegativesRankingLoss, one run of SentenceTransformerTrainer with
+     the NO_DUPLICATES batch sampler, linear warm-up and decay;
+  3. encode every query and document with the tuned model, exact top-k.
+Documents are "title text", as BEIR joins them and as tokenize(1) does.
+Test queries never reach mining or training."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+from datasets import Dataset
+from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
+                                   SentenceTransformerTrainingArguments, losses)
+from sentence_transformers.training_args import BatchSamplers
+from sentence_transformers.util import mine_hard_negatives
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_qrels(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) != 3 or p[0] == "query-id":
+                continue
+            rows.append((p[0], p[1], int(p[2])))
+    return rows
+
+
+def write_run(path, model, qids, qtexts, dids, dtexts, k, bs):
+    q = model.encode(qtexts, batch_size=bs, normalize_embeddings=True,
+                     convert_to_tensor=True)
+    d = model.encode(dtexts, batch_size=bs, normalize_embeddings=True,
+                     convert_to_tensor=True)
+    s = q @ d.T
+    top = torch.topk(s, k=min(k, len(dids)), dim=1)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        for i, qid in enumerate(qids):
+            for r, (v, j) in enumerate(zip(top.values[i].tolist(),
+                                           top.indices[i].tolist())):
+                f.write("%s Q0 %s %d %.7f anchor\n" % (qid, dids[j], r + 1, v))
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--level", type=int, default=1)
+    ap.add_argument("--train-qrels")
+    ap.add_argument("--max-len", type=int, default=256)
+    ap.add_argument("--k", type=int, default=100)
+    ap.add_argument("--num", type=int, default=1)
+    ap.add_argument("--range-max", type=int, default=50)
+    ap.add_argument("--relative-margin", type=float, default=0.05)
+    ap.add_argument("--epochs", type=float, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-5)
+    ap.add_argument("--warmup", type=float, default=0.1)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--no-base", action="store_true",
+                    help="skip the base run")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    t0 = time.time()
+
+    corpus = read_jsonl(os.path.join(a.data, "corpus.jsonl"))
+    queries = read_jsonl(os.path.join(a.data, "queries.jsonl"))
+    dids = [d["_id"] for d in corpus]
+    dtexts = [d.get("title", "") + " " + d["text"] for d in corpus]
+    dtext = dict(zip(dids, dtexts))
+    qids = [q["_id"] for q in queries]
+    qtext = {q["_id"]: q["text"] for q in queries}
+    qrels = read_qrels(a.train_qrels or os.path.join(a.data, "qrels", "train.tsv"))
+    pairs = [(qtext[q], dtext[d]) for q, d, r in qrels if r >= a.level]
+
+    model = SentenceTransformer(a.model, device="cpu")
+    model.max_seq_length = a.max_len
+    if not a.no_base:
+        write_run(os.path.join(a.out, "base.run"), model, qids,
+                  [qtext[q] for q in qids], dids, dtexts, a.k, 64)
+        print("anchor: base run %.0fs" % (time.time() - t0), file=sys.stderr)
+
+    ds = Dataset.from_dict({"anchor": [p[0] for p in pairs],
+                            "positive": [p[1] for p in pairs]})
+    mined = mine_hard_negatives(
+        ds, model, corpus=dtexts, num_negatives=a.num, range_max=a.range_max,
+        relative_margin=a.relative_margin, sampling_strategy="top",
+        output_format="triplet", batch_size=64, verbose=True)
+    print("anchor: %d training rows, %.0fs" % (len(mined), time.time() - t0),
+          file=sys.stderr)
+
+    args = SentenceTransformerTrainingArguments(
+        output_dir=os.path.join(a.out, "checkpoints"),
+        num_train_epochs=a.epochs, per_device_train_batch_size=a.batch,
+        learning_rate=a.lr, warmup_ratio=a.warmup, weight_decay=a.weight_decay,
+        max_grad_norm=1.0, lr_scheduler_type="linear", seed=a.seed,
+        batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
+        logging_steps=1, report_to=[], use_cpu=True, dataloader_drop_last=False)
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=mined,
+        loss=losses.MultipleNegativesRankingLoss(model))
+    trainer.train()
+    with open(os.path.join(a.out, "train-log.tsv"), "w") as f:
+        f.write("step\tloss\n")
+        for e in trainer.state.log_history:
+            if "loss" in e:
+                f.write("%d\t%.6g\n" % (e["step"], e["loss"]))
+    model.save(os.path.join(a.out, "model"))
+    print("anchor: trained, %.0fs" % (time.time() - t0), file=sys.stderr)
+
+    write_run(os.path.join(a.out, "tuned.run"), model, qids,
+              [qtext[q] for q in qids], dids, dtexts, a.k, 64)
+    print("anchor: done, %.0fs" % (time.time() - t0), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
