@@ -656,6 +656,14 @@ tok_load(struct tok *t, const char *dir)
 				    "[2, 100000]", dir);
 			t->max_len = (size_t)json_integer_value(m);
 		}
+		/* sentence-transformers' own str.lower() before the tokenizer:
+		 * the tokenizer's lowercase does the same but for added tokens
+		 * and final sigma; with a cased tokenizer it is not supported */
+		if (jbool(st, "do_lower_case", 0, "sentence_bert_config.json") &&
+		    !t->lower)
+			errx(EXIT_DATAERR, "%s/sentence_bert_config.json: "
+			    "do_lower_case with a cased tokenizer is not supported",
+			    dir);
 	}
 	json_decref(tj);
 	json_decref(cfg);
