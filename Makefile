@@ -44,7 +44,8 @@ build/t_%: tests/unit/t_%.c tests/unit/check.h $(LIB) lib/*.h
 	@mkdir -p build
 	$(CC) $(XCFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
 
-check: all $(UNIT)
+check: deps
+	@$(MAKE) -s all $(UNIT)
 	@tests/run-all $(UNIT)
 
 deps:
