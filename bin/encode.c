@@ -217,11 +217,13 @@ main(int argc, char *argv[])
 
 		if (rec_str(&rec, "id", &id, &idn) != 0)
 			rec_fail(&rd, "\"id\": missing or not a str");
-		if (rec_array(&rec, "ids", &a, &n) != 0) {
-			const msgpack_object *x = rec_get(&rec, "ids");
+		a = rec_get(&rec, "ids");
+		if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY) {
+			const msgpack_object *x = a;
 			rec_fail(&rd, "id \"%.*s\": \"ids\": expected array of uint, "
 			    "got %s", (int)idn, id, x ? rec_typename(x) : "nothing");
 		}
+		n = a->via.array.size;
 		if (n == 0)
 			rec_fail(&rd, "id \"%.*s\": \"ids\": empty sequence",
 			    (int)idn, id);

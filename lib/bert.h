@@ -238,6 +238,9 @@ void bert_attention_bwd(float *dqkv, float *datt, const float *dy,
 void bert_gelu_fwd(float *y, const float *x, size_t n);
 void bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
 
+/* Phi(x) = (1 + erf(x/sqrt 2))/2, n elements (vectorized where libm can) */
+void bert_phi(float *out, const float *x, size_t n);
+
 /* inverted dropout in place: x *= keep/(1-p), keep from hash(seed, i) */
 void bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed);
 void bert_dropout_bwd(float *dx, size_t n, float p, uint64_t seed);

@@ -138,11 +138,17 @@ void
 bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n)
 {
 	const float k = 0.3989422804014327f;	/* 1/sqrt(2 pi) */
+	size_t nb = (n + 4095) / 4096;
 	#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < n; i++) {
-		float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-		float pdf = k * expf(-0.5f * x[i] * x[i]);
-		dx[i] += dy[i] * (cdf + x[i] * pdf);
+	for (size_t b = 0; b < nb; b++) {
+		size_t i0 = b * 4096, m = n - i0 < 4096 ? n - i0 : 4096;
+		float phi[4096];
+		bert_phi(phi, x + i0, m);
+		for (size_t i = 0; i < m; i++) {
+			float xi = x[i0 + i];
+			float pdf = k * expf(-0.5f * xi * xi);
+			dx[i0 + i] += dy[i0 + i] * (phi[i] + xi * pdf);
+		}
 	}
 }
 

@@ -313,12 +313,45 @@ bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
 	(void)Tmax;
 }
 
+/* Phi(x) = (1 + erf(x/sqrt 2))/2 for n elements.  glibc >= 2.35 on x86-64
+ * has a vector erff in libmvec (pulled in by -lm); scalar erff elsewhere. */
+#if defined(__x86_64__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#include <xmmintrin.h>
+__m128 _ZGVbN4v_erff(__m128);
+void
+bert_phi(float *out, const float *x, size_t n)
+{
+	size_t i = 0;
+	const __m128 k = _mm_set1_ps((float)M_SQRT1_2), h = _mm_set1_ps(0.5f);
+	for (; i + 4 <= n; i += 4) {
+		__m128 e = _ZGVbN4v_erff(_mm_mul_ps(_mm_loadu_ps(x + i), k));
+		_mm_storeu_ps(out + i, _mm_add_ps(h, _mm_mul_ps(h, e)));
+	}
+	for (; i < n; i++)
+		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
+}
+#else
+void
+bert_phi(float *out, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
+}
+#endif
+
 void
 bert_gelu_fwd(float *y, const float *x, size_t n)
 {
+	size_t nb = (n + 4095) / 4096;
 	#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < n; i++)
-		y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+	for (size_t b = 0; b < nb; b++) {
+		size_t i0 = b * 4096, m = n - i0 < 4096 ? n - i0 : 4096;
+		float phi[4096];
+		bert_phi(phi, x + i0, m);
+		for (size_t i = 0; i < m; i++)
+			y[i0 + i] = x[i0 + i] * phi[i];
+	}
 }
 
 void
