@@ -288,7 +288,7 @@ main(int argc, char **argv)
 		case 'h': usage(stdout, 0); break;
 		case 'j': o.json = 1; break;
 		case 'k': parse_ks(&o, optarg); break;
-		case 'l': o.level = (int)util_parse_int("-l", optarg, -1000000,
+		case 'l': o.level = (int)util_parse_int("-l", optarg, 1,
 			    1000000);
 			break;
 		case 'm': parse_mets(&o, optarg); break;

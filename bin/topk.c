@@ -216,13 +216,15 @@ main(int argc, char **argv)
 	float *q = xaligned(QB * C * sizeof *q);
 	float *sc = xaligned(QB * (keff ? keff : 1) * sizeof *sc);
 	uint32_t *ix = xaligned(QB * (keff ? keff : 1) * sizeof *ix);
-	char **qid = xcalloc(QB, sizeof *qid);
-	size_t *qn = xcalloc(QB, sizeof *qn);
+	size_t *qoff = xcalloc(QB, sizeof *qoff), *qn = xcalloc(QB, sizeof *qn);
+	size_t idcap = 4096, idlen;
+	char *ids = xmalloc(idcap);	/* this block's query ids */
 	int eof = 0;
 
 	while (!eof) {
 		size_t nq = 0;
 		msgpack_object m;
+		idlen = 0;
 		while (nq < QB) {
 			if (rec_next(&rd, &m) != REC_OK) {
 				eof = 1;
@@ -230,8 +232,13 @@ main(int argc, char **argv)
 			}
 			const char *id = read_vec(&rd, &m, q + nq * C, C,
 			    &qn[nq]);
-			free(qid[nq]);
-			qid[nq] = xstrndup(id, qn[nq]);
+			if (idlen + qn[nq] > idcap) {
+				idcap = 2 * (idlen + qn[nq]);
+				ids = xrealloc(ids, idcap);
+			}
+			memcpy(ids + idlen, id, qn[nq]);
+			qoff[nq] = idlen;
+			idlen += qn[nq];
 			nq++;
 		}
 		if (nq == 0)
@@ -239,7 +246,7 @@ main(int argc, char **argv)
 		if (keff > 0)
 			topk_search(&t, sc, ix, q, nq, c.x, c.rank, c.N);
 		for (size_t i = 0; i < nq; i++)
-			emit(&o, qid[i], qn[i], &c, sc + i * keff,
+			emit(&o, ids + qoff[i], qn[i], &c, sc + i * keff,
 			    ix + i * keff, keff, k, exself);
 	}
 	rec_close(&rd);

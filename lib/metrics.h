@@ -3,7 +3,7 @@
  * formulas.
  *
  * A query is judged by a ranked list of relevance values (rel, best first,
- * 0 for a document without a judgment) and by its judgments: the positive
+ * QRELS_UNJUDGED, below any level, for a document without a judgment) and by its judgments: the positive
  * gains of every judged document sorted in descending order (ideal) and the
  * number of judged documents with rel >= level (nrel). */
 #ifndef METRICS_H

@@ -352,7 +352,7 @@ int
 qrels_rel(const struct qrels *q, size_t qi, const char *doc)
 {
 	const struct qrels_slot *sl = map_get(&q->jmap, (uint32_t)qi + 1, doc);
-	return sl ? q->j[sl->val].rel : 0;
+	return sl ? q->j[sl->val].rel : QRELS_UNJUDGED;
 }
 
 /* --- runs --- */

@@ -10,6 +10,7 @@
 #define QRELS_H
 
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 
 /* String pool (strings never move) and a string-keyed hash. */
@@ -63,7 +64,9 @@ void qrels_read(struct qrels *q, const char *path);
 void qrels_free(struct qrels *q);
 /* Index of a query, or -1. */
 long qrels_find(const struct qrels *q, const char *qid);
-/* Relevance of doc for query qi; 0 when it has no judgment. */
+/* Relevance of doc for query qi; QRELS_UNJUDGED (below every level, and
+ * no gain) when it has no judgment. */
+#define QRELS_UNJUDGED INT_MIN
 int qrels_rel(const struct qrels *q, size_t qi, const char *doc);
 
 void run_read(struct run *r, const char *path);

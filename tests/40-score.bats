@@ -44,6 +44,7 @@ parity() {	# qrels run ref [score options]
 	-q q -m ndcg,ndcg|score: -m: ndcg: given twice
 	-q q -k 10,0|score: -k: 0: must be between 1 and 1000000
 	-q q -k 5,5|score: -k: 5: given twice
+	-q q -l 0|score: -l: 0: must be between 1 and 1000000
 	-q q a b|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
 	--compare -q q a|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
 	--compare -p -q q a b|score: -p does not apply to --compare
