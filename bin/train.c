@@ -1,0 +1,559 @@
+/* train: fine-tune a sentence-embedding model on an examples stream and
+ * write a sentence-transformers model directory (see train(1)). */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "adamw.h"
+#include "batch.h"
+#include "bert.h"
+#include "loss.h"
+#include "model.h"
+#include "st.h"
+#include "tensor.h"
+#include "train.h"
+#include "util.h"
+
+#define STATE "trainer_state.safetensors"
+#define EXIT_INTR 130
+
+static const char usage_text[] =
+    "usage: train -m MODEL_DIR -o OUT_DIR [--loss "
+    "mnrl|cmnrl|cosine|cosent|triplet|contrastive]\n"
+    "             [-e EPOCHS] [-b BATCH] [--lr LR] [--warmup N|RATIO] "
+    "[--weight-decay W]\n"
+    "             [--max-grad-norm G] [--mini-batch N] [--matryoshka DIMS] "
+    "[--symmetric]\n"
+    "             [--triplet-cosine] [--no-dropout] [--seed S] "
+    "[--save-every STEPS]\n"
+    "             [--resume] [--log FILE.tsv] [FILE]\n";
+
+static void
+usage(FILE *fp, int status)
+{
+	fputs(usage_text, fp);
+	exit(status);
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+onsig(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct opts {
+	const char *model, *out, *in, *log;
+	int loss, epochs, symmetric, tcos, dropout, resume;
+	long batch, mini, save_every, stop_after;
+	double lr, warmup, wd, max_grad_norm;
+	int warmup_ratio;
+	unsigned long long seed;
+	const char *dims;	/* --matryoshka as given */
+};
+
+/* The options a resumed run must share with the checkpoint, as
+ * key, value pairs for the state file's metadata. */
+#define NKEEP 15
+static void
+opts_meta(const struct opts *o, uint64_t fp, long step, long total,
+    char buf[NKEEP][2][48], const char *meta[2 * NKEEP + 1])
+{
+	int n = 0;
+#define KV(k, ...) (snprintf(buf[n][0], 48, "%s", k), \
+	snprintf(buf[n][1], 48, __VA_ARGS__), n++)
+	KV("step", "%ld", step);
+	KV("total_steps", "%ld", total);
+	KV("loss", "%s", loss_name(o->loss));
+	KV("epochs", "%d", o->epochs);
+	KV("batch", "%ld", o->batch);
+	KV("lr", "%.9g", o->lr);
+	KV("warmup", "%.9g%s", o->warmup, o->warmup_ratio ? "r" : "");
+	KV("weight_decay", "%.9g", o->wd);
+	KV("max_grad_norm", "%.9g", o->max_grad_norm);
+	KV("mini_batch", "%ld", o->mini);
+	KV("matryoshka", "%.40s", o->dims ? o->dims : "");
+	KV("symmetric", "%d", o->symmetric);
+	KV("triplet_cosine", "%d", o->tcos);
+	KV("dropout", "%d", o->dropout);
+	KV("seed", "%llu data %016llx", o->seed, (unsigned long long)fp);
+#undef KV
+	for (int i = 0; i < n; i++) {
+		meta[2 * i] = buf[i][0];
+		meta[2 * i + 1] = buf[i][1];
+	}
+	meta[2 * n] = NULL;
+}
+
+/* The safetensors file's __metadata__ (a JSON object; NULL if none). */
+static json_t *
+st_meta(const struct st_file *f)
+{
+	const unsigned char *p = f->map;
+	uint64_t n = 0;
+	json_t *j, *mt;
+
+	if (f->maplen < 8)
+		return NULL;
+	for (int i = 7; i >= 0; i--)
+		n = n << 8 | p[i];
+	if (n > f->maplen - 8 || (j = json_loadb((const char *)p + 8, n, 0,
+	    NULL)) == NULL)
+		return NULL;
+	mt = json_object_get(j, "__metadata__");
+	if (mt)
+		json_incref(mt);
+	json_decref(j);
+	return mt;
+}
+
+static const char *
+meta_str(json_t *mt, const char *key)
+{
+	json_t *v = mt ? json_object_get(mt, key) : NULL;
+	return v && json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void
+parse_dims(struct loss_cfg *lc, const char *s, size_t C)
+{
+	char *dup = xstrdup(s), *tok, *save = NULL;
+
+	lc->ndims = 0;
+	for (tok = strtok_r(dup, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (lc->ndims == LOSS_MAXDIMS)
+			errx(EXIT_USAGE, "--matryoshka: more than %d dims",
+			    LOSS_MAXDIMS);
+		size_t d = (size_t)util_parse_int("--matryoshka", tok, 1,
+		    (long)C);
+		size_t i = lc->ndims++;
+		/* sorted descending, as sentence-transformers does */
+		while (i > 0 && lc->dims[i - 1] < d) {
+			lc->dims[i] = lc->dims[i - 1];
+			i--;
+		}
+		lc->dims[i] = d;
+	}
+	for (size_t i = 0; i < lc->ndims; i++)
+		lc->weights[i] = 1;
+	if (lc->ndims == 0)
+		errx(EXIT_USAGE, "--matryoshka: no dims");
+	free(dup);
+}
+
+/* Most tokens any batch of B rows can hold: for each column, the sum of
+ * its B longest texts (and for mini-batches of S sequences, the S longest
+ * texts overall). */
+static size_t
+max_tokens(const struct examples *ex, size_t B, size_t S)
+{
+	size_t T = ex->Tmax, *hist = xcalloc(T + 1, sizeof *hist);
+	size_t total = 0;
+
+	if (S == 0) {
+		for (size_t k = 0; k < ex->K; k++) {
+			memset(hist, 0, (T + 1) * sizeof *hist);
+			for (size_t r = 0; r < ex->n; r++) {
+				size_t t = r * ex->K + k;
+				hist[ex->off[t + 1] - ex->off[t]]++;
+			}
+			size_t left = B;
+			for (size_t l = T; l > 0 && left; l--) {
+				size_t c = hist[l] < left ? hist[l] : left;
+				total += c * l;
+				left -= c;
+			}
+		}
+	} else {
+		for (size_t t = 0; t < ex->n * ex->K; t++)
+			hist[ex->off[t + 1] - ex->off[t]]++;
+		size_t left = S;
+		for (size_t l = T; l > 0 && left; l--) {
+			size_t c = hist[l] < left ? hist[l] : left;
+			total += c * l;
+			left -= c;
+		}
+	}
+	free(hist);
+	return total;
+}
+
+static void
+save_state(const char *out, const struct bert_model *m, const char **meta)
+{
+	char *p = xmalloc(strlen(out) + sizeof STATE + 2);
+	struct st_out t[2] = {
+		{"adam_m", 1, {m->nparams}, m->adam_m},
+		{"adam_v", 1, {m->nparams}, m->adam_v},
+	};
+	sprintf(p, "%s/%s", out, STATE);
+	st_write(p, t, 2, meta);
+	free(p);
+}
+
+/* Write OUT: the model, and the optimizer state unless final. */
+static void
+save(const struct opts *o, const struct model *md, const struct bert_model *m,
+    uint64_t fp, long step, long total, int final)
+{
+	char buf[NKEEP][2][48], sbuf[32];
+	const char *meta[2 * NKEEP + 1];
+	const char *mmeta[] = {"producer", "embtune train", "step", sbuf, NULL};
+
+	snprintf(sbuf, sizeof sbuf, "%ld", step);
+	model_write_dir(o->out, md, m, mmeta);
+	if (final)
+		return;
+	opts_meta(o, fp, step, total, buf, meta);
+	save_state(o->out, m, meta);
+}
+
+static void
+progress(const struct opts *o, long epoch, long step, long total,
+    double loss, float lr, double eps, double t0, double *tlast, int force)
+{
+	double now = util_now();
+	if (!isatty(2) || (!force && now - *tlast < 0.25))
+		return;
+	*tlast = now;
+	double el = now - t0, eta = step > 0 ? el / step * (total - step) : 0;
+	long s = (long)eta;
+	fprintf(stderr, "\rtrain: epoch %ld/%d step %ld/%ld loss %.4f lr %.3g "
+	    "%.1f ex/s ETA %ld:%02ld:%02ld\033[K%s", epoch + 1, o->epochs,
+	    step, total, loss, lr, eps, s / 3600, s / 60 % 60, s % 60,
+	    force ? "\n" : "");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+		{"loss", required_argument, NULL, 'L'},
+		{"lr", required_argument, NULL, 'r'},
+		{"warmup", required_argument, NULL, 'w'},
+		{"weight-decay", required_argument, NULL, 'W'},
+		{"max-grad-norm", required_argument, NULL, 'G'},
+		{"mini-batch", required_argument, NULL, 'M'},
+		{"matryoshka", required_argument, NULL, 'D'},
+		{"symmetric", no_argument, NULL, 'S'},
+		{"triplet-cosine", no_argument, NULL, 'T'},
+		{"no-dropout", no_argument, NULL, 'N'},
+		{"seed", required_argument, NULL, 's'},
+		{"save-every", required_argument, NULL, 'E'},
+		{"resume", no_argument, NULL, 'R'},
+		{"log", required_argument, NULL, 'l'},
+		{"stop-after", required_argument, NULL, 'X'},	/* tests */
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct opts o = {
+		.loss = LOSS_MNRL, .epochs = 1, .dropout = 1, .batch = 32,
+		.lr = 2e-5, .warmup = 0.1, .warmup_ratio = 1, .wd = 0.01,
+		.max_grad_norm = 1.0, .save_every = 500, .seed = 42,
+	};
+	int c, mini_set = 0;
+
+	while ((c = getopt_long(argc, argv, "m:o:e:b:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o.model = optarg;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		case 'e':
+			o.epochs = (int)util_parse_int("-e", optarg, 1, 100000);
+			break;
+		case 'b':
+			o.batch = util_parse_int("-b", optarg, 1, 1 << 20);
+			break;
+		case 'L':
+			if ((o.loss = loss_kind(optarg)) < 0)
+				errx(EXIT_USAGE, "--loss: %s: expected mnrl, "
+				    "cmnrl, cosine, cosent, triplet or "
+				    "contrastive", optarg);
+			break;
+		case 'r':
+			o.lr = util_parse_float("--lr", optarg, 0, 1);
+			break;
+		case 'w':
+			o.warmup = util_parse_float("--warmup", optarg, 0, 1e9);
+			o.warmup_ratio = o.warmup < 1;
+			if (!o.warmup_ratio && o.warmup != floor(o.warmup))
+				errx(EXIT_USAGE, "--warmup: %s: expected a whole "
+				    "number of steps or a ratio below 1",
+				    optarg);
+			break;
+		case 'W':
+			o.wd = util_parse_float("--weight-decay", optarg, 0, 1);
+			break;
+		case 'G':
+			o.max_grad_norm = util_parse_float("--max-grad-norm",
+			    optarg, 0, 1e9);
+			break;
+		case 'M':
+			o.mini = util_parse_int("--mini-batch", optarg, 1,
+			    1 << 20);
+			mini_set = 1;
+			break;
+		case 'D':
+			o.dims = optarg;
+			break;
+		case 'S':
+			o.symmetric = 1;
+			break;
+		case 'T':
+			o.tcos = 1;
+			break;
+		case 'N':
+			o.dropout = 0;
+			break;
+		case 's':
+			o.seed = (unsigned long long)util_parse_int("--seed",
+			    optarg, 0, 0x7fffffffL);
+			break;
+		case 'E':
+			o.save_every = util_parse_int("--save-every", optarg,
+			    0, 0x7fffffffL);
+			break;
+		case 'R':
+			o.resume = 1;
+			break;
+		case 'l':
+			o.log = optarg;
+			break;
+		case 'X':
+			o.stop_after = util_parse_int("--stop-after", optarg,
+			    1, 0x7fffffffL);
+			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		default:
+			usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || o.model == NULL || o.out == NULL)
+		usage(stderr, EXIT_USAGE);
+	o.in = argc == 1 && strcmp(argv[0], "-") != 0 ? argv[0] : NULL;
+	if (mini_set && o.loss != LOSS_CMNRL)
+		errx(EXIT_USAGE, "--mini-batch: only with --loss cmnrl");
+	if (o.loss == LOSS_CMNRL && !mini_set)
+		o.mini = 32;	/* CachedMultipleNegativesRankingLoss */
+	if (o.symmetric && o.loss != LOSS_MNRL && o.loss != LOSS_CMNRL)
+		errx(EXIT_USAGE, "--symmetric: only with --loss mnrl or cmnrl");
+	if (o.tcos && o.loss != LOSS_TRIPLET)
+		errx(EXIT_USAGE, "--triplet-cosine: only with --loss triplet");
+
+	signal(SIGINT, onsig);
+	signal(SIGTERM, onsig);
+
+	/* the model: the checkpoint in OUT when resuming */
+	struct model md;
+	struct stat sb;
+	model_open(&md, o.model);
+	if (o.resume) {
+		char *sp = xmalloc(strlen(o.out) + sizeof STATE + 2);
+		sprintf(sp, "%s/%s", o.out, STATE);
+		if (stat(sp, &sb) != 0)
+			errx(EXIT_NOINPUT, "--resume: %s: no training state to "
+			    "resume from", o.out);
+		free(sp);
+		struct model mo;
+		model_open(&mo, o.out);
+		if (strcmp(mo.vocab, md.vocab) != 0)
+			errx(EXIT_DATAERR, "--resume: %s: vocabulary differs "
+			    "from %s", o.out, o.model);
+		model_close(&md);
+		md = mo;
+	}
+	size_t C = md.cfg.C;
+	struct loss_cfg lc;
+	loss_defaults(&lc, o.loss);
+	lc.symmetric = o.symmetric;
+	lc.cosine = o.tcos;
+	if (o.dims)
+		parse_dims(&lc, o.dims, C);
+
+	/* the data, all of it: every epoch reshuffles it */
+	struct examples ex;
+	const char *need;
+	batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V, md.cfg.P);
+	if (loss_fits(o.loss, ex.K, ex.has_label, &need) != 0)
+		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %zu "
+		    "texts per row %s labels, which fit: %s",
+		    o.in ? o.in : "stdin", loss_name(o.loss), need, ex.K,
+		    ex.has_label ? "with" : "without",
+		    loss_fitting(ex.K, ex.has_label));
+	if (stop)
+		exit(EXIT_INTR);
+
+	/* plan: steps per epoch (NO_DUPLICATES can make more batches than
+	 * n/B), warm-up */
+	struct sampler smp;
+	size_t B = (size_t)o.batch;
+	batch_sampler_init(&smp, &ex, B, o.seed);
+	long total = 0;
+	for (int e = 0; e < o.epochs; e++)
+		total += (long)batch_epoch(&smp, e);
+	long warmup = o.warmup_ratio ? (long)ceil(total * o.warmup) :
+	    (long)o.warmup;
+
+	/* one arena for the model; batch buffers; nothing allocated later */
+	size_t S = ex.K * B, Smax = o.mini && (size_t)o.mini < S ?
+	    (size_t)o.mini : S;
+	size_t Nmax = max_tokens(&ex, B, Smax < S ? Smax : 0);
+	struct bert_model m;
+	blas_threads(0);
+	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
+	model_load(&md, &m);
+	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
+	size_t *len = xmalloc(S * sizeof *len);
+	float *label = xmalloc(B * sizeof *label);
+	struct adamw_hp hp;
+	adamw_defaults(&hp);
+	hp.lr = (float)o.lr;
+	hp.wd = (float)o.wd;
+	struct train tr;
+	train_init(&tr, &m, &lc, &hp, B, ex.K, Smax < S ? Smax : 0);
+	tr.max_grad_norm = o.max_grad_norm;
+	tr.dropout = o.dropout;
+	tr.seed = o.seed;
+
+	long step = 0;
+	if (o.resume) {
+		char buf[NKEEP][2][48];
+		const char *meta[2 * NKEEP + 1];
+		struct st_file sf;
+		char *sp = xmalloc(strlen(o.out) + sizeof STATE + 2);
+		sprintf(sp, "%s/%s", o.out, STATE);
+		st_open(&sf, sp);
+		const struct st_tensor *tm = st_find(&sf, "adam_m"),
+		    *tv = st_find(&sf, "adam_v");
+		if (!tm || !tv || tm->numel != m.nparams ||
+		    tv->numel != m.nparams || st_read_f32(m.adam_m, tm) ||
+		    st_read_f32(m.adam_v, tv))
+			errx(EXIT_DATAERR, "%s: optimizer state does not fit "
+			    "the model", sp);
+		/* the same options and data as the checkpoint */
+		json_t *mt = st_meta(&sf), *mm = st_meta(&md.st);
+		opts_meta(&o, ex.fingerprint, 0, total, buf, meta);
+		for (int k = 1; meta[2 * k]; k++) {
+			const char *v = meta_str(mt, meta[2 * k]);
+			if (v == NULL || strcmp(v, meta[2 * k + 1]) != 0)
+				errx(EXIT_USAGE, "--resume: %s: %s is %s here, "
+				    "%s in the checkpoint", o.out, meta[2 * k],
+				    meta[2 * k + 1], v ? v : "absent");
+		}
+		const char *ss = meta_str(mt, "step"), *ms = meta_str(mm,
+		    "step");
+		if (ss == NULL || ms == NULL || strcmp(ss, ms) != 0)
+			errx(EXIT_DATAERR, "--resume: %s: the optimizer state "
+			    "(step %s) does not match the model (step %s)",
+			    o.out, ss ? ss : "?", ms ? ms : "?");
+		step = util_parse_int("step", ss, 1, total - 1);
+		json_decref(mt);
+		json_decref(mm);
+		st_close(&sf);
+		free(sp);
+	}
+
+	FILE *logf = NULL;
+	if (o.log) {
+		if ((logf = fopen(o.log, o.resume ? "a" : "w")) == NULL)
+			err(EXIT_CANTCREAT, "%s", o.log);
+		if (!o.resume)
+			fprintf(logf, "step\tloss\tlr\tgrad_norm\t"
+			    "examples_per_s\n");
+	}
+
+	double t0 = util_now(), tlast = 0, run = 0;
+	long nrun = 0, last_save = step, first = step;
+	long e = 0, i0 = 0, s = 0;
+	for (e = 0; e < o.epochs; e++) {	/* find step's epoch */
+		long nb = (long)batch_epoch(&smp, e);
+		if (s + nb > step) {
+			i0 = step - s;
+			break;
+		}
+		s += nb;
+	}
+	for (; e < o.epochs; e++, i0 = 0) {
+		size_t nb = batch_epoch(&smp, e);
+		for (size_t i = (size_t)i0; i < nb; i++) {
+			double ts = util_now();
+			size_t b = batch_get(&smp, i, ids, len, label);
+			float lr = (float)(o.lr * adamw_schedule(step, warmup,
+			    total));
+			double loss = train_grad(&tr, ids, len,
+			    ex.has_label ? label : NULL, b, step);
+			if (!isfinite(loss) || train_update(&tr, step, lr) != 0)
+				errx(EXIT_SOFTWARE, "step %ld: %s is %s; %s",
+				    step + 1, isfinite(loss) ? "gradient norm" :
+				    "loss", isfinite(loss) ? "not finite" :
+				    isnan(loss) ? "nan" : "infinite",
+				    last_save > 0 ? "the last checkpoint is "
+				    "kept" : "nothing written");
+			step++;
+			run = nrun ? 0.98 * run + 0.02 * loss : loss;
+			nrun++;
+			double dt = util_now() - ts;
+			double eps = (double)(step - first) * B /
+			    (util_now() - t0);
+			if (logf)
+				fprintf(logf, "%ld\t%.6g\t%.6g\t%.6g\t%.2f\n",
+				    step, loss, lr, tr.grad_norm,
+				    dt > 0 ? b / dt : 0);
+			progress(&o, e, step, total, run, lr, eps, t0, &tlast,
+			    0);
+			if (o.stop_after && step >= o.stop_after)
+				stop = 1;
+			if (stop && step < total) {
+				save(&o, &md, &m, ex.fingerprint, step, total,
+				    0);
+				if (logf && fclose(logf) != 0)
+					err(EXIT_IOERR, "%s", o.log);
+				fprintf(stderr, "train: interrupted at step "
+				    "%ld of %ld; %s saved (--resume goes on)\n",
+				    step, total, o.out);
+				exit(EXIT_INTR);
+			}
+			if (o.save_every && step % o.save_every == 0 &&
+			    step < total) {
+				save(&o, &md, &m, ex.fingerprint, step, total,
+				    0);
+				last_save = step;
+			}
+		}
+	}
+	progress(&o, o.epochs - 1, step, total, run, 0,
+	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
+	save(&o, &md, &m, ex.fingerprint, step, total, 1);
+	if (logf && fclose(logf) != 0)
+		err(EXIT_IOERR, "%s", o.log);
+	train_free(&tr);
+	free(ids);
+	free(len);
+	free(label);
+	bert_free(&m);
+	batch_sampler_free(&smp);
+	batch_free(&ex);
+	model_close(&md);
+	util_fshut();
+	return 0;
+}

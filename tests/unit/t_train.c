@@ -1,0 +1,216 @@
+/* t_train: parity of the training step (lib/train.c over bert, loss, adamw)
+ * with PyTorch + sentence-transformers, from references written by
+ * fixtures/gen/gen_train.py: the loss, every parameter gradient of step 1,
+ * and the parameters after 5 steps (clipping, AdamW, warm-up schedule), on
+ * the tiny model for every loss and on all-MiniLM-L6-v2 for MNRL, CoSENT
+ * and Cached MNRL (whose gradients must equal MNRL's). */
+#include "check.h"
+#include "model.h"
+#include "st.h"
+#include "tensor.h"
+#include "train.h"
+#include "util.h"
+
+struct cfg {
+	const char *name;
+	int kind, sym, K, steps, warmup;
+	float lr;
+	size_t mini, ndims, dims[2];
+	const char *ref;	/* reference config, if not name */
+};
+
+/* the same table as TINY_CFGS / MINI_CFGS in gen_train.py */
+static const struct cfg tiny[] = {
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-3f, 0, 0, {0}, NULL},
+	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 3, 0, {0}, NULL},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-3f, 0, 0, {0}, NULL},
+	{"mnrlsym", LOSS_MNRL, 1, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL},
+	{"matryoshka", LOSS_MNRL, 0, 3, 1, 0, 1e-3f, 0, 2, {8, 4}, NULL},
+	{"cosine", LOSS_COSINE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL},
+	{"triplet", LOSS_TRIPLET, 0, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL},
+	{"contrastive", LOSS_CONTRASTIVE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL},
+	/* GradCache in mini-batches of 5 sequences: MNRL's gradients */
+	{"cmnrl5", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 5, 0, {0}, "mnrl"},
+};
+static const struct cfg minilm[] = {
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL},
+	{"cosent", LOSS_COSENT, 0, 2, 1, 0, 2e-5f, 0, 0, {0}, NULL},
+	{"cmnrl", LOSS_CMNRL, 0, 3, 1, 0, 2e-5f, 8, 0, {0}, "mnrl"},
+};
+
+static const struct st_tensor *
+need(const struct st_file *f, const char *cfg, const char *what)
+{
+	char name[128];
+	snprintf(name, sizeof name, "%s.%s", cfg, what);
+	const struct st_tensor *t = st_find(f, name);
+	if (t == NULL) {
+		printf("# %s: missing in %s\n", name, f->path);
+		check_ok(name, 0);
+		exit(check_done());
+	}
+	return t;
+}
+
+static float *
+get(const struct st_tensor *t)
+{
+	float *p = xmalloc(t->numel * sizeof *p);
+	st_read_f32(p, t);
+	return p;
+}
+
+/* ||a - b|| / ||b|| */
+static double
+relnorm(const float *a, const float *b, size_t n)
+{
+	double d = 0, s = 0;
+	for (size_t i = 0; i < n; i++) {
+		d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+		s += (double)b[i] * b[i];
+	}
+	return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+/* compare every reference tensor PREFIX.NAME[.L] with the arena at base */
+static void
+compare(const char *model, const char *cfg, const struct st_file *f,
+    const char *what, const struct bert_model *m, const float *base,
+    double tol)
+{
+	char prefix[64], label[160];
+	size_t np = (size_t)snprintf(prefix, sizeof prefix, "%s.%s.", cfg, what);
+	double worst = 0;
+	const char *wname = "";
+	int nt = 0;
+
+	for (size_t k = 0; k < f->n; k++) {
+		const struct st_tensor *t = &f->t[k];
+		if (strncmp(t->name, prefix, np) != 0)
+			continue;
+		char pn[32];
+		const char *dot = strchr(t->name + np, '.');
+		size_t l = 0, pl = dot ? (size_t)(dot - t->name - np) :
+		    strlen(t->name + np);
+		snprintf(pn, sizeof pn, "%.*s", (int)pl, t->name + np);
+		if (dot)
+			l = (size_t)atoi(dot + 1);
+		int i;
+		for (i = 0; i < BERT_NPARAM; i++)
+			if (strcmp(bert_param_name(i), pn) == 0)
+				break;
+		size_t per = dot && i >= BERT_QKVW && i <= BERT_LN2B ?
+		    m->psize[i] / m->cfg.L : m->psize[i];
+		if (i == BERT_NPARAM || t->numel > per) {
+			snprintf(label, sizeof label, "%s %s: %s fits the table",
+			    model, cfg, t->name);
+			check_ok(label, 0);
+			continue;
+		}
+		float *want = get(t), *got = xmalloc(t->numel * sizeof *got);
+		memcpy(got, base + m->poff[i] + l * per, t->numel * sizeof *got);
+		if (i == BERT_QKVB && strcmp(what, "param") == 0) {
+			/* The key bias has a zero gradient in exact arithmetic
+			 * (softmax ignores a per-query constant), so AdamW turns
+			 * float noise into steps of about lr: leave it out. */
+			size_t C = m->cfg.C;
+			for (size_t j = 0; j < t->numel; j++)
+				if (j % (3 * C) >= C && j % (3 * C) < 2 * C)
+					got[j] = want[j] = 0;
+		}
+		double r = relnorm(got, want, t->numel);
+		free(got);
+		if (!(r <= worst))
+			worst = r, wname = t->name;
+		if (!(r <= tol))
+			printf("# %s: |diff|/|ref| = %.3g\n", t->name, r);
+		free(want);
+		nt++;
+	}
+	snprintf(label, sizeof label, "%s %s: %d %s tensors within %g "
+	    "(worst %.2g, %s)", model, cfg, nt, what, tol, worst, wname);
+	check_ok(label, nt > 0 && worst <= tol);
+}
+
+static void
+run(const char *model, const char *dir, const char *refpath,
+    const struct cfg *c)
+{
+	struct model md;
+	struct bert_model m;
+	struct st_file f;
+	struct loss_cfg lc;
+	struct adamw_hp hp;
+	struct train t;
+	const char *rn = c->ref ? c->ref : c->name;
+	char label[160];
+
+	model_open(&md, dir);
+	st_open(&f, refpath);
+	const struct st_tensor *tid = need(&f, rn, "ids"),
+	    *tlen = need(&f, rn, "len");
+	float *fid = get(tid), *flen = get(tlen), *lab = NULL;
+	size_t N = tid->numel, S = tlen->numel, B = S / (size_t)c->K, Tmax = 0;
+	uint32_t *ids = xmalloc(N * sizeof *ids);
+	size_t *len = xmalloc(S * sizeof *len);
+	for (size_t i = 0; i < N; i++)
+		ids[i] = (uint32_t)fid[i];
+	for (size_t i = 0; i < S; i++) {
+		len[i] = (size_t)flen[i];
+		Tmax = len[i] > Tmax ? len[i] : Tmax;
+	}
+	if (c->kind == LOSS_COSINE || c->kind == LOSS_COSENT ||
+	    c->kind == LOSS_CONTRASTIVE)
+		lab = get(need(&f, rn, "label"));
+
+	size_t Sm = c->mini ? c->mini : S;
+	bert_alloc(&m, &md.cfg, Sm, Tmax, N, BERT_GRADS | BERT_ADAM);
+	model_load(&md, &m);
+	loss_defaults(&lc, c->kind);
+	lc.symmetric = c->sym;
+	lc.ndims = c->ndims;
+	for (size_t i = 0; i < c->ndims; i++)
+		lc.dims[i] = c->dims[i], lc.weights[i] = 1;
+	adamw_defaults(&hp);
+	hp.lr = c->lr;
+	train_init(&t, &m, &lc, &hp, B, (size_t)c->K, c->mini);
+	t.dropout = 0;
+
+	for (long s = 0; s < c->steps; s++) {
+		double loss = train_grad(&t, ids, len, lab, B, s);
+		if (s == 0) {
+			float got = (float)loss, *want = get(need(&f, rn,
+			    "loss"));
+			snprintf(label, sizeof label, "%s %s: loss", model,
+			    c->name);
+			check_close(label, &got, want, 1, 0, 1e-5);
+			free(want);
+			compare(model, rn, &f, "grad", &m, m.grads, 1e-4);
+		}
+		float lr = c->lr * (float)adamw_schedule(s, c->warmup,
+		    c->steps);
+		train_update(&t, s, lr);
+	}
+	if (c->steps > 1)
+		compare(model, rn, &f, "param", &m, m.params, 1e-5);
+	train_free(&t);
+	bert_free(&m);
+	st_close(&f);
+	model_close(&md);
+	free(fid), free(flen), free(lab), free(ids), free(len);
+}
+
+int
+main(void)
+{
+	(void)check_fill;
+	(void)check_iters;
+	blas_threads(0);
+	for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++)
+		run("tiny", "fixtures/tiny", "fixtures/train/ref-tiny.safetensors",
+		    &tiny[i]);
+	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
+		run("minilm", "models/all-MiniLM-L6-v2",
+		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
+	return check_done();
+}
