@@ -27,7 +27,10 @@ import torch
 from datasets import Dataset
 from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
                                    SentenceTransformerTrainingArguments, losses)
-from sentence_transformers.training_args import BatchSamplers
+try:
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+except ImportError:  # sentence-transformers < 6
+    from sentence_transformers.training_args import BatchSamplers
 from sentence_transformers.util import mine_hard_negatives
 
 
