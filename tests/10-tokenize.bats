@@ -97,6 +97,17 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 	assert_success
 }
 
+@test "tokenize: tokenizer_config.json's do_lower_case false: cased ids equal Hugging Face's" {
+	d="$BATS_TEST_TMPDIR/cased"
+	mkdir "$d"
+	cp "$MODEL"/{vocab.txt,tokenizer.json,special_tokens_map.json,sentence_bert_config.json} "$d"
+	jq '.do_lower_case = false' "$MODEL/tokenizer_config.json" > "$d/tokenizer_config.json"
+	MODEL=$d ids_tsv "$FIX/tok/stress.jsonl" > "$BATS_TEST_TMPDIR/got"
+	zcat "$FIX/tok/stress.cased.ids.gz" > "$BATS_TEST_TMPDIR/want"
+	run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	assert_success
+}
+
 @test "tokenize: -n truncates to MAX_LEN ids, [SEP] last" {
 	run -0 --separate-stderr bash -c "tokenize -m '$MODEL' -n 8 '$DATA/scifact/corpus.jsonl' | show | jq -c 'if .kind then .max_len else [(.ids|length), .ids[-1]] end' | sort | uniq -c | sed 's/^ *//'"
 	assert_output $'1 8\n5183 [8,102]'
