@@ -318,15 +318,19 @@ utf8_get(const unsigned char *p, size_t *len)
 
 /* ---- vocabulary hash table ---- */
 
+#define HSEED(cont) ((cont) ? 0x9747b28cu : 0x811c9dc5u)
+#define HSTEP(h, b) (((h) ^ (unsigned char)(b)) * 0x01000193u)
+#define HMIX(h) ((h) ^ ((h) >> 15))
+
 static uint32_t
 hash(int cont, const char *s, size_t n)
 {
-	uint32_t h = cont ? 0x9747b28cu : 0x811c9dc5u;
+	uint32_t h = HSEED(cont);
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x01000193u;
-	return h ^ (h >> 15);
+		h = HSTEP(h, s[i]);
+	return HMIX(h);
 }
 
 /* key of vocabulary entry id: ("##x" -> continuation "x") */
@@ -354,8 +358,8 @@ lookup(const struct tok *t, int cont, const char *s, size_t n)
 	size_t i = h & t->mask;
 	uint32_t e;
 
-	while ((e = t->slot[i]) != 0) {
-		if (t->slot_h[i] == h) {
+	while ((e = (uint32_t)t->slot[i]) != 0) {
+		if ((uint32_t)(t->slot[i] >> 32) == h) {
 			int c;
 			const char *k;
 			size_t kn;
@@ -377,6 +381,86 @@ tok_id(const struct tok *t, const char *s, size_t n)
 	return lookup(t, 0, s, n);
 }
 
+/* The prefix table: every prefix of every key (continuation keys apart),
+ * with the id of the token it spells, if any.  WordPiece extends a piece
+ * one character at a time while the bytes are a prefix of some key, so the
+ * longest match costs one probe per character (FNV-1a is incremental). */
+static const struct tok_prefix *
+pfind(const struct tok *t, int cont, uint32_t h, const char *s, size_t n)
+{
+	size_t i = h & t->pmask;
+	uint32_t e;
+
+	while ((e = (uint32_t)t->pslot[i]) != 0) {
+		const struct tok_prefix *p = &t->pent[e - 1];
+
+		if ((uint32_t)(t->pslot[i] >> 32) == h && p->len == n &&
+		    p->cont == cont) {
+			int c;
+			const char *k;
+			size_t kn;
+
+			vkey(t, p->src, &c, &k, &kn);
+			if (memcmp(k, s, n) == 0)
+				return p;
+		}
+		i = (i + 1) & t->pmask;
+	}
+	return NULL;
+}
+
+static void
+build_prefixes(struct tok *t)
+{
+	size_t total = 0, size = 1024, id, cap;
+
+	for (id = 0; id < t->V; id++)
+		total += t->len[id];
+	while (size < 2 * total + 2)
+		size *= 2;
+	t->pslot = xcalloc(size, sizeof *t->pslot);
+	t->pmask = size - 1;
+	cap = total + 1;
+	t->pent = xmalloc(cap * sizeof *t->pent);
+	t->npent = 0;
+	for (id = 0; id < t->V; id++) {
+		int cont;
+		const char *k;
+		size_t kn, n;
+		uint32_t h;
+		long tokid;
+
+		vkey(t, (uint32_t)id, &cont, &k, &kn);
+		if (kn > 0xFFFF)
+			continue;
+		h = HSEED(cont);
+		for (n = 1; n <= kn; n++) {
+			const struct tok_prefix *p;
+			uint32_t hm;
+
+			h = HSTEP(h, k[n - 1]);
+			hm = HMIX(h);
+			if ((p = pfind(t, cont, hm, k, n)) != NULL)
+				continue;
+			tokid = lookup(t, cont, k, n);
+			t->pent[t->npent].h = hm;
+			t->pent[t->npent].src = (uint32_t)id;
+			t->pent[t->npent].len = (uint16_t)n;
+			t->pent[t->npent].cont = (uint8_t)cont;
+			t->pent[t->npent].tok = (int32_t)tokid;
+			t->npent++;
+			{
+				size_t i = hm & t->pmask;
+
+				while (t->pslot[i] != 0)
+					i = (i + 1) & t->pmask;
+				t->pslot[i] = (uint64_t)hm << 32 |
+				    (uint32_t)t->npent;
+			}
+		}
+	}
+}
+
 static void
 build_table(struct tok *t)
 {
@@ -385,7 +469,6 @@ build_table(struct tok *t)
 	while (size < 4 * t->V)
 		size *= 2;
 	t->slot = xcalloc(size, sizeof *t->slot);
-	t->slot_h = xcalloc(size, sizeof *t->slot_h);
 	t->mask = size - 1;
 	t->maxkey = 0;
 	for (id = 0; id < t->V; id++) {
@@ -403,13 +486,13 @@ build_table(struct tok *t)
 			const char *k2;
 			size_t kn2;
 
-			vkey(t, t->slot[i] - 1, &c, &k2, &kn2);
+			vkey(t, (uint32_t)t->slot[i] - 1, &c, &k2, &kn2);
 			if (c == cont && kn2 == kn && memcmp(k, k2, kn) == 0)
 				break;	/* a later duplicate wins, as in Rust */
 		}
-		t->slot[i] = (uint32_t)id + 1;
-		t->slot_h[i] = h;
+		t->slot[i] = (uint64_t)h << 32 | ((uint32_t)id + 1);
 	}
+	build_prefixes(t);
 }
 
 /* Split vocab text into lines (trailing whitespace trimmed, as Rust's
@@ -684,7 +767,8 @@ tok_free(struct tok *t)
 	free(t->off);
 	free(t->len);
 	free(t->slot);
-	free(t->slot_h);
+	free(t->pslot);
+	free(t->pent);
 	free(t->word);
 	memset(t, 0, sizeof *t);
 }
@@ -731,16 +815,24 @@ wordpiece(struct enc *e)
 	}
 	e->pos[e->wchars] = (uint16_t)e->wlen;
 	while (start < e->wchars) {
-		size_t end = e->wchars;
+		int cont = start > 0;
+		uint32_t h = HSEED(cont);
+		const char *s = e->w + e->pos[start];
+		size_t end = 0, c, b;
 
-		while (end > start &&
-		    (size_t)(e->pos[end] - e->pos[start]) > t->maxkey)
-			end--;
-		for (id = -1; end > start; end--) {
-			id = lookup(t, start > 0, e->w + e->pos[start],
-			    e->pos[end] - e->pos[start]);
-			if (id >= 0)
+		id = -1;
+		for (c = start, b = e->pos[start]; c < e->wchars; c++) {
+			const struct tok_prefix *p;
+
+			for (; b < e->pos[c + 1]; b++)
+				h = HSTEP(h, e->w[b]);
+			p = pfind(t, cont, HMIX(h), s, b - e->pos[start]);
+			if (p == NULL)
 				break;
+			if (p->tok >= 0) {
+				id = p->tok;
+				end = c + 1;
+			}
 		}
 		if (id < 0) {
 			emit(e, t->unk);

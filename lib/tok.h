@@ -22,6 +22,14 @@ struct tok_special {
 	uint32_t id;
 };
 
+struct tok_prefix {
+	uint32_t h;		/* hash of (continuation, prefix bytes) */
+	uint32_t src;		/* a token whose key starts with the prefix */
+	uint16_t len;		/* prefix length in bytes */
+	uint8_t cont;		/* continuation ("##") key space */
+	int32_t tok;		/* id of the token the prefix spells, or -1 */
+};
+
 struct tok {
 	/* vocabulary: tokens back to back, NUL-terminated, in id order */
 	char *blob;
@@ -29,11 +37,16 @@ struct tok {
 	uint32_t *len;		/* len[id]: its length in bytes */
 	size_t V;		/* number of ids (lines of vocab.txt) */
 	uint64_t vocab_hash;	/* FNV-1a 64 of vocab.txt's bytes */
-	/* hash table: slot -> id+1 (0 empty); key = (continuation, bytes) */
-	uint32_t *slot;
-	uint32_t *slot_h;
+	/* hash table: slot = hash << 32 | id+1 (0 empty);
+	 * key = (continuation, bytes) */
+	uint64_t *slot;
 	size_t mask;
 	size_t maxkey;		/* longest key in bytes */
+	/* prefixes of keys, for WordPiece's longest match */
+	struct tok_prefix *pent;
+	size_t npent;
+	uint64_t *pslot;	/* slot = hash << 32 | pent index+1 (0 empty) */
+	size_t pmask;
 	/* options */
 	int lower, strip_accents, chinese, clean;
 	uint32_t cls, sep, unk;
