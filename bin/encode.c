@@ -58,6 +58,31 @@ struct opts {
 	int raw;		/* --no-normalize: pooled vectors */
 };
 
+/* The output header goes out with the first window (or at the end), so a
+ * run that fails on its first records writes nothing at all. */
+static struct {
+	const char *model;
+	int done;
+} hdr;
+
+static void
+write_header(struct rec_writer *wr, const struct opts *o)
+{
+	msgpack_packer *pk;
+
+	if (hdr.done)
+		return;
+	pk = rec_begin(wr);
+	if (rec_pack_header(pk, "embeddings", "encode", 3) ||
+	    rec_pack_kv_str(pk, "model", hdr.model) ||
+	    rec_pack_kv_uint(pk, "dim", o->dim) ||
+	    rec_pack_str(pk, "normalized") ||
+	    (o->normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk)))
+		errx(EXIT_SOFTWARE, "cannot pack the header");
+	rec_end(wr);
+	hdr.done = 1;
+}
+
 static void
 run_window(struct window *w, struct bert_model *m, const struct opts *o,
     struct rec_writer *wr)
@@ -87,6 +112,7 @@ run_window(struct window *w, struct bert_model *m, const struct opts *o,
 			    C * sizeof(float));
 		i = j;
 	}
+	write_header(wr, o);
 	for (i = 0; i < w->nrec; i++) {
 		float *v = w->vec + i * C;
 		if (o->dim < C && o->normalize) {
@@ -197,17 +223,7 @@ main(int argc, char *argv[])
 	}
 	rec_writer_init(&wr, stdout);
 	wr.unbuffered = unbuffered;
-	{
-		msgpack_packer *pk = rec_begin(&wr);
-		if (rec_pack_header(pk, "embeddings", "encode", 3) ||
-		    rec_pack_kv_str(pk, "model", md.name) ||
-		    rec_pack_kv_uint(pk, "dim", o.dim) ||
-		    rec_pack_str(pk, "normalized") ||
-		    (o.normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk)))
-			errx(EXIT_SOFTWARE, "cannot pack the header");
-		rec_end(&wr);
-	}
-
+	hdr.model = md.name;
 	util_progress_start(&pg, "records", 0);
 	w.name_off[0] = 0;
 	while (rec_next(&rd, &rec) == REC_OK) {
@@ -261,6 +277,7 @@ main(int argc, char *argv[])
 	}
 	if (w.nrec)
 		run_window(&w, &m, &o, &wr);
+	write_header(&wr, &o);
 	util_progress_end(&pg, done);
 	rec_close(&rd);
 	rec_writer_free(&wr);
