@@ -123,6 +123,7 @@ main(int argc, char *argv[])
 	struct tok t;
 	struct out o;
 	struct textin in;
+	struct progress prog;
 	const char *model = NULL;
 	enum textin_fmt fmt = TEXTIN_JSONL;
 	int c, have_fmt = 0, unbuffered = 0, i;
@@ -173,18 +174,23 @@ main(int argc, char *argv[])
 	o.ids = xmalloc(t.max_len * sizeof *o.ids);
 	rec_writer_init(&o.w, stdout);
 	o.w.unbuffered = unbuffered;
+	util_progress_start(&prog, "records", 0);	/* only on a terminal */
 	for (i = 0; i == 0 || i < argc; i++) {
 		const char *path = argc > 0 ? argv[i] : NULL;
 
 		textin_open(&in, path, have_fmt ? fmt : textin_fmt_guess(path));
 		in.nrec = nrec;
-		while (textin_next(&in))
+		while (textin_next(&in)) {
 			record(&o, &in);
+			if ((in.nrec & 255) == 0)
+				util_progress(&prog, in.nrec);
+		}
 		nrec = in.nrec;
 		textin_close(&in);
 	}
 	if (!o.started)
 		header(&o, TEXTIN_DOC, 0);
+	util_progress_end(&prog, nrec);
 	rec_writer_free(&o.w);
 	free(o.ids);
 	tok_free(&t);
