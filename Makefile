@@ -44,9 +44,37 @@ build/t_%: tests/unit/t_%.c tests/unit/check.h $(LIB) lib/*.h
 	@mkdir -p build
 	$(CC) $(XCFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
 
+# The whole suite runs twice: on the normal build, then on a build with
+# AddressSanitizer + UndefinedBehaviorSanitizer in build/san/ (SAN=0 skips it).
+SAN ?= 1
+SANFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+SAN_OBJ = $(patsubst lib/%.c,build/san/%.o,$(LIB_SRC))
+SAN_TOOLS = $(patsubst bin/%,build/san/bin/%,$(TOOLS))
+SAN_UNIT = $(patsubst build/%,build/san/%,$(UNIT))
+CHECK_SAN_1 = san
+CHECK_SAN_0 =
+
 check: deps
-	@$(MAKE) -s all $(UNIT)
-	@tests/run-all $(UNIT)
+	@$(MAKE) -s all $(UNIT) $(CHECK_SAN_$(SAN))
+	@SAN_UNIT="$(if $(CHECK_SAN_$(SAN)),$(SAN_UNIT))" tests/run-all $(UNIT)
+
+san: $(SAN_TOOLS) $(SAN_UNIT)
+
+build/san/%.o: lib/%.c lib/*.h
+	@mkdir -p build/san
+	$(CC) $(XCFLAGS) $(SANFLAGS) -c -o $@ $<
+
+build/san/libembtune.a: $(SAN_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(SAN_OBJ)
+
+build/san/bin/%: bin/%.c build/san/libembtune.a lib/*.h
+	@mkdir -p build/san/bin
+	$(CC) $(XCFLAGS) $(SANFLAGS) -o $@ $< build/san/libembtune.a $(XLDLIBS)
+
+build/san/t_%: tests/unit/t_%.c tests/unit/check.h build/san/libembtune.a lib/*.h
+	$(CC) $(XCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< build/san/libembtune.a $(XLDLIBS)
 
 deps:
 	@scripts/deps
@@ -59,7 +87,8 @@ venv: .venv/.done
 	scripts/venv
 
 # the main job: fine-tune on ACORD and print the before/after table (README)
-demo: all model
+demo: deps
+	@$(MAKE) -s all model
 	pipelines/demo
 
 bench: all model venv
@@ -80,5 +109,5 @@ clean:
 	rm -f $(TOOLS) $(LIB) lib/*.o
 	rm -rf build
 
-.PHONY: all check deps model venv bench demo install uninstall clean
+.PHONY: all check san deps model venv bench demo install uninstall clean
 .SECONDARY:

@@ -4,7 +4,7 @@ load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-PATH="$TOP/bin:$PATH"
+PATH="${EMBTUNE_BIN:-$TOP/bin}:$PATH"	# EMBTUNE_BIN: the sanitizer build
 FIX="$TOP/fixtures"
 MODEL="${EMBTUNE_MODEL:-$TOP/models/all-MiniLM-L6-v2}"
 DATA="${EMBTUNE_DATA:-$TOP/../shared/data}"
