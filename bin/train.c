@@ -5,6 +5,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ struct opts {
 
 /* The options a resumed run must share with the checkpoint, as
  * key, value pairs for the state file's metadata. */
-#define NKEEP 15
+#define NKEEP 16
 static void
 opts_meta(const struct opts *o, uint64_t fp, long step, long total,
     char buf[NKEEP][2][48], const char *meta[2 * NKEEP + 1])
@@ -75,7 +76,6 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 #define KV(k, ...) (snprintf(buf[n][0], 48, "%s", k), \
 	snprintf(buf[n][1], 48, __VA_ARGS__), n++)
 	KV("step", "%ld", step);
-	KV("total_steps", "%ld", total);
 	KV("loss", "%s", loss_name(o->loss));
 	KV("epochs", "%d", o->epochs);
 	KV("batch", "%ld", o->batch);
@@ -88,7 +88,9 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 	KV("symmetric", "%d", o->symmetric);
 	KV("triplet_cosine", "%d", o->tcos);
 	KV("dropout", "%d", o->dropout);
-	KV("seed", "%llu data %016llx", o->seed, (unsigned long long)fp);
+	KV("seed", "%llu", o->seed);
+	KV("data", "%016llx", (unsigned long long)fp);
+	KV("total_steps", "%ld", total);
 #undef KV
 	for (int i = 0; i < n; i++) {
 		meta[2 * i] = buf[i][0];
@@ -484,6 +486,7 @@ main(int argc, char *argv[])
 
 	double t0 = util_now(), tlast = 0, run = 0;
 	long nrun = 0, last_save = step, first = step;
+	char lbuf[PATH_MAX + 32] = "";
 	long e = 0, i0 = 0, s = 0;
 	for (e = 0; e < o.epochs; e++) {	/* find step's epoch */
 		long nb = (long)batch_epoch(&smp, e);
@@ -502,13 +505,17 @@ main(int argc, char *argv[])
 			    total));
 			double loss = train_grad(&tr, ids, len,
 			    ex.has_label ? label : NULL, b, step);
-			if (!isfinite(loss) || train_update(&tr, step, lr) != 0)
-				errx(EXIT_SOFTWARE, "step %ld: %s is %s; %s",
+			if (!isfinite(loss) || train_update(&tr, step, lr) != 0) {
+				if (last_save > 0)
+					snprintf(lbuf, sizeof lbuf, "%ld in %s",
+					    last_save, o.out);
+				errx(EXIT_SOFTWARE, "step %ld: %s is %s; %s%s",
 				    step + 1, isfinite(loss) ? "gradient norm" :
 				    "loss", isfinite(loss) ? "not finite" :
 				    isnan(loss) ? "nan" : "infinite",
-				    last_save > 0 ? "the last checkpoint is "
-				    "kept" : "nothing written");
+				    last_save > 0 ? "kept the checkpoint of step " :
+				    "nothing written", lbuf);
+			}
 			step++;
 			run = nrun ? 0.98 * run + 0.02 * loss : loss;
 			nrun++;

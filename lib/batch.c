@@ -77,7 +77,7 @@ batch_read(struct examples *ex, const char *path, const char *model,
 			ex->off = xrealloc(ex->off, captext * sizeof *ex->off);
 		}
 		for (size_t k = 0; k < K; k++) {
-			const msgpack_object *t = &a->via.array.ptr[k];
+			const msgpack_object *t = &a[k];
 			size_t o = ex->off[r * K + k], nt, bad;
 			if (o + Tlim > capids) {
 				while (o + Tlim > capids)

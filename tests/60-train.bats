@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# train: options, data checks, every loss on the tiny model, checkpoints,
+# interruption and --resume, NaN handling, the output directory.
+# (Parity of losses, gradients and AdamW with PyTorch: tests/unit/t_train.c)
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	export OMP_NUM_THREADS=1	# the tiny model gains nothing from threads
+	T="$FIX/train"
+}
+
+tr() {
+	timeout 60 train -m "$FIX/tiny" "$@"
+}
+
+@test "train -h prints the usage to stdout" {
+	run -0 --separate-stderr train -h
+	assert_line --index 0 --partial 'usage: train -m MODEL_DIR -o OUT_DIR'
+	assert_equal "$stderr" ''
+}
+
+@test "train: bad command lines exit 64 with a message" {
+	while IFS='|' read -r args want; do
+		run -64 --separate-stderr tr $args "$T/triplets.mp"
+		[[ "${stderr%%$'\n'*}" == "$want"* ]] ||
+			fail "train $args: stderr '$stderr', want '$want'"
+		[ ! -e out ] || fail "train $args left out/"
+	done <<-'EOF'
+	-o out --bogus|train: unrecognized option
+	|usage: train
+	-o out -e 0|train: -e: 0:
+	-o out -b x|train: -b: x:
+	-o out --loss nope|train: --loss: nope: expected mnrl
+	-o out --mini-batch 4|train: --mini-batch: only with --loss cmnrl
+	-o out --loss cosine --symmetric|train: --symmetric: only with --loss mnrl or cmnrl
+	-o out --triplet-cosine|train: --triplet-cosine: only with --loss triplet
+	-o out --warmup 1.5|train: --warmup: 1.5: expected a whole number
+	-o out --matryoshka 9,4|train: --matryoshka: 9:
+	-o out --matryoshka ,|train: --matryoshka: no dims
+	EOF
+}
+
+@test "train: bad data exits 65 naming the record, and writes nothing" {
+	mkdir w && cd w
+	while IFS='|' read -r file args want; do
+		run -65 --separate-stderr tr -o out $args "$T/$file.mp"
+		[[ "${stderr%%$'\n'*}" == "train: $T/$file.mp: $want"* ]] ||
+			fail "$file: stderr '$stderr', want '$want'"
+		[ ! -e out ] || fail "$file: left out/"
+		[ -z "$(ls -A)" ] || fail "$file: left $(ls -A)"
+	done <<-'EOF'
+	othervocab||header: examples tokenized for model "other" (vocab 0123456789abcdef) do not fit model "tiny"
+	ragged||record 3 (byte 136): "texts": 2 texts, expected 3 as in record 1
+	badid||record 4 (byte 164): "texts"[0][1]: not a token id below 50
+	long||record 4 (byte 164): "texts"[0]: 17 tokens, the model takes at most 16
+	mixedlabel|--loss cosine|record 4 (byte 199): has no "label", unlike record 1
+	empty||no training rows
+	triplets|--loss cosine|--loss cosine takes (text, text) pairs with a float label; this data has 3 texts per row without labels, which fit: mnrl, cmnrl, triplet
+	pairs|--loss triplet|--loss triplet takes (anchor, positive, negative) rows without labels; this data has 2 texts per row with labels, which fit: cosine, cosent, contrastive
+	pairs|--loss mnrl|--loss mnrl takes (anchor, positive[, negatives...]) rows without labels
+	EOF
+}
+
+@test "train: a missing input or model exits 66" {
+	run -66 --separate-stderr tr -o out nonexistent.mp
+	assert_equal "${stderr%%:*}" 'train'
+	run -66 --separate-stderr timeout 10 train -m nomodel -o out "$T/triplets.mp"
+	[ ! -e out ]
+}
+
+@test "train writes a model directory and a TSV log (stdin input)" {
+	run -0 --separate-stderr tr -o out -b 4 -e 2 --log log.tsv < "$T/triplets.mp"
+	for f in config.json model.safetensors vocab.txt modules.json \
+	    sentence_bert_config.json 1_Pooling/config.json; do
+		[ -s "out/$f" ] || fail "no out/$f"
+	done
+	[ ! -e out/trainer_state.safetensors ]
+	! cmp -s out/model.safetensors "$FIX/tiny/model.safetensors"
+	assert_equal "$(head -1 log.tsv)" $'step\tloss\tlr\tgrad_norm\texamples_per_s'
+	# 24 rows, batches of 4 without repeated texts: 6 or 7 a epoch
+	n=$(($(wc -l < log.tsv) - 1))
+	[ "$n" -ge 12 ] && [ "$n" -le 14 ] || fail "$n steps"
+	# warm-up 10%: step 1 runs at lr 0, then the peak 2e-5 decays to 0
+	assert_equal "$(awk -F'\t' 'NR==2 {print $1, $3}' log.tsv)" '1 0'
+	awk -F'\t' 'NR > 1 && ($2 !~ /^[0-9.e+-]+$/ || $3 > 2e-5 || NF != 5) {exit 1}' log.tsv
+}
+
+@test "train: every loss runs on the data that fits it" {
+	while IFS='|' read -r file args; do
+		rm -rf out
+		run -0 --separate-stderr tr -o out -b 4 $args "$T/$file.mp"
+		[ -s out/model.safetensors ] || fail "$args: no model"
+	done <<-'EOF'
+	triplets|--loss mnrl
+	triplets|--loss mnrl --symmetric
+	triplets|--loss cmnrl --mini-batch 5
+	triplets|--loss cmnrl --symmetric
+	triplets|--loss triplet
+	triplets|--loss triplet --triplet-cosine
+	triplets|--loss mnrl --matryoshka 8,4,2
+	pairs|--loss cosine
+	pairs|--loss cosent
+	pairs|--loss cosent --matryoshka 4,8
+	pairs01|--loss contrastive
+	EOF
+}
+
+@test "train: the same seed gives the same bytes, another seed others" {
+	tr -o a -b 4 --seed 3 "$T/triplets.mp"
+	tr -o b -b 4 --seed 3 "$T/triplets.mp"
+	tr -o c -b 4 --seed 4 "$T/triplets.mp"
+	cmp a/model.safetensors b/model.safetensors
+	! cmp -s a/model.safetensors c/model.safetensors
+}
+
+@test "train: interrupted and resumed equals a straight run, byte for byte" {
+	tr -o straight -b 4 -e 3 --save-every 4 "$T/triplets.mp"
+	run -130 --separate-stderr tr -o out -b 4 -e 3 --save-every 4 --stop-after 9 "$T/triplets.mp"
+	assert_equal "$stderr" 'train: interrupted at step 9 of 18; out saved (--resume goes on)'
+	[ -s out/trainer_state.safetensors ]
+	run -0 tr -o out -b 4 -e 3 --save-every 4 --resume "$T/triplets.mp"
+	cmp straight/model.safetensors out/model.safetensors
+	[ ! -e out/trainer_state.safetensors ]
+}
+
+@test "train: SIGTERM finishes the step, saves, exits 130; --resume completes it" {
+	tr -o straight -b 4 -e 150 --save-every 0 "$T/triplets.mp"
+	train -m "$FIX/tiny" -o out -b 4 -e 150 --save-every 0 "$T/triplets.mp" 2> err &
+	pid=$!
+	for i in $(seq 100); do	# until the first steps ran
+		sleep 0.02
+		[ -e out ] || [ "$i" -gt 10 ] && break
+	done
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	if [ "$rc" -eq 0 ]; then	# finished before the signal came
+		cmp straight/model.safetensors out/model.safetensors
+		return
+	fi
+	assert_equal "$rc" 130
+	run grep -c 'train: interrupted at step' err
+	assert_output 1
+	[ -s out/trainer_state.safetensors ]
+	run -0 tr -o out -b 4 -e 150 --save-every 0 --resume "$T/triplets.mp"
+	cmp straight/model.safetensors out/model.safetensors
+}
+
+@test "train --resume refuses other options, other data, or no state" {
+	run -130 --separate-stderr tr -o out -b 4 --stop-after 2 "$T/triplets.mp"
+	run -64 --separate-stderr tr -o out -b 3 --resume "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --resume: out: batch is 3 here, 4 in the checkpoint'
+	run -64 --separate-stderr tr -o out -b 4 --lr 1e-4 --resume "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --resume: out: lr is 0.0001 here, 2e-05 in the checkpoint'
+	run -64 --separate-stderr tr -o out -b 4 --resume "$T/pairs.mp" --loss cosine
+	assert_equal "$stderr" 'train: --resume: out: loss is cosine here, mnrl in the checkpoint'
+	run -66 --separate-stderr tr -o none -b 4 --resume "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --resume: none: no training state to resume from'
+}
+
+@test "train: a NaN loss exits 70 and keeps the last checkpoint" {
+	run -70 --separate-stderr tr -o out --loss cosine -b 4 --save-every 1 "$T/nanlabel.mp"
+	[[ "$stderr" =~ ^train:\ step\ ([0-9]+):\ loss\ is\ nan\;\ kept\ the\ checkpoint\ of\ step\ ([0-9]+)\ in\ out$ ]] ||
+		fail "stderr: $stderr"
+	assert_equal "${BASH_REMATCH[2]}" $((BASH_REMATCH[1] - 1))
+	[ -s out/model.safetensors ] && [ -s out/trainer_state.safetensors ]
+	run -70 --separate-stderr tr -o new --loss cosine -b 24 "$T/nanlabel.mp"
+	assert_equal "$stderr" 'train: step 1: loss is nan; nothing written'
+	[ ! -e new ]
+}
+
+@test "train's output loads in sentence-transformers" {
+	tr -o out -b 4 "$T/triplets.mp"
+	run -0 --separate-stderr "$PY" -c '
+import sys, numpy as np
+from sentence_transformers import SentenceTransformer
+a = SentenceTransformer(sys.argv[1], device="cpu").encode(["the cat sat"])
+b = SentenceTransformer(sys.argv[2], device="cpu").encode(["the cat sat"])
+assert a.shape == (1, 8), a.shape
+assert abs(np.linalg.norm(a) - 1) < 1e-5
+print("changed" if np.abs(a - b).max() > 1e-6 else "same")
+' out "$FIX/tiny"
+	assert_output 'changed'
+}
