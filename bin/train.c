@@ -37,7 +37,7 @@ static const char usage_text[] =
     "[--symmetric]\n"
     "             [--triplet-cosine] [--no-dropout] [--seed S] "
     "[--save-every STEPS]\n"
-    "             [--resume] [--log FILE.tsv] [FILE]\n";
+    "             [--resume] [--log FILE.tsv] [-t THREADS] [FILE]\n";
 
 static void
 usage(FILE *fp, int status)
@@ -266,9 +266,9 @@ main(int argc, char *argv[])
 		.lr = 2e-5, .warmup = 0.1, .warmup_ratio = 1, .wd = 0.01,
 		.max_grad_norm = 1.0, .save_every = 500, .seed = 42,
 	};
-	int c, mini_set = 0;
+	int c, mini_set = 0, threads = 0;
 
-	while ((c = getopt_long(argc, argv, "m:o:e:b:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:o:e:b:t:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			o.model = optarg;
@@ -281,6 +281,9 @@ main(int argc, char *argv[])
 			break;
 		case 'b':
 			o.batch = util_parse_int("-b", optarg, 1, 1 << 20);
+			break;
+		case 't':
+			threads = (int)util_parse_int("-t", optarg, 1, 1024);
 			break;
 		case 'L':
 			if ((o.loss = loss_kind(optarg)) < 0)
@@ -421,7 +424,7 @@ main(int argc, char *argv[])
 	    (size_t)o.mini : S;
 	size_t Nmax = max_tokens(&ex, B, Smax < S ? Smax : 0);
 	struct bert_model m;
-	blas_threads(0);
+	blas_threads(threads);
 	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
