@@ -16,8 +16,12 @@
 
 /* Corpus rows per block and query rows per tile: a tile of scores
  * (QT*NB floats) stays in L2 while the heaps read it back. */
+#ifndef TOPK_NB
 #define TOPK_NB 1024
+#endif
+#ifndef TOPK_QT
 #define TOPK_QT 128
+#endif
 #define TOPK_HEAP ((size_t)1 << 24)
 
 /* --- corpus --- */

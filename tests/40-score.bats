@@ -191,3 +191,17 @@ T
 	ndcg@10          0.2384   0.2384  +0.0000   1.0000  [+0.0000, +0.0000]
 	T
 }
+
+@test "SciFact test, base model, tokenize | encode | topk | score: NDCG@10 = 0.645 +- 0.002 (MTEB 0.6451)" {
+	# the one test that encodes a whole corpus (5183 abstracts)
+	cd "$BATS_TEST_TMPDIR"
+	tokenize -m "$MODEL" "$DATA/scifact/corpus.jsonl" | encode -m "$MODEL" > corpus.emb
+	tokenize -m "$MODEL" "$DATA/scifact/queries.jsonl" | encode -m "$MODEL" |
+	    topk -k 100 -c corpus.emb > run.mp
+	run -0 --separate-stderr score -q "$DATA/scifact/qrels/test.tsv" -j -m ndcg -k 10 run.mp
+	ndcg=$(jq '.mean["ndcg@10"]' <<< "$output")
+	echo "# NDCG@10 = $ndcg" >&3
+	assert_equal "$(jq .queries <<< "$output")" 300
+	run awk -v x="$ndcg" 'BEGIN { exit !(x >= 0.643 && x <= 0.647) }'
+	assert_success
+}
