@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# train vs sentence-transformers' SentenceTransformerTrainer (PyTorch CPU,
+# same threads): MultipleNegativesRankingLoss, batch 32, max length 256,
+# SciFact train (query, positive, negative) rows -- one row per training
+# query, a random corpus document as the negative -- STEPS batches each
+# (default 8).  Reports training examples/s (the training loop alone, and
+# whole processes per CPU-second) and peak RSS from /usr/bin/time -v.
+set -eu -o pipefail
+cd "$(dirname "$0")/.."
+M=${MODEL:-models/all-MiniLM-L6-v2}
+DATA=${DATA:-../shared/data}
+T=${THREADS:-2}
+B=${BATCH:-32}
+STEPS=${STEPS:-8}
+MAXLEN=${MAXLEN:-256}
+PY=${PY:-.venv/bin/python}
+O=bench/out/train
+mkdir -p "$O"
+
+# the rows: BEIR title + " " + text, as BEIR joins a document
+"$PY" - "$DATA/scifact" $((B * STEPS)) > "$O/rows.jsonl" <<'PY'
+import json, random, sys
+d, n = sys.argv[1], int(sys.argv[2])
+doc = {}
+for l in open(d + "/corpus.jsonl"):
+    r = json.loads(l)
+    doc[r["_id"]] = (r.get("title", "") + " " + r["text"]).strip()
+q = {json.loads(l)["_id"]: json.loads(l)["text"] for l in open(d + "/queries.jsonl")}
+rng, ids, seen, k = random.Random(1), sorted(doc), set(), 0
+# no text twice, so that every batch is full (NO_DUPLICATES on both sides)
+for i, l in enumerate(open(d + "/qrels/train.tsv")):
+    qid, did, s = l.rstrip("\n").split("\t")
+    neg = rng.choice(ids)
+    if i == 0 or int(s) <= 0 or {qid, "d" + did, "d" + neg} & seen or did == neg:
+        continue
+    seen |= {qid, "d" + did, "d" + neg}
+    print(json.dumps({"anchor": q[qid], "positive": doc[did], "negative": doc[neg]}))
+    k += 1
+    if k == n:
+        break
+PY
+bin/tokenize -m "$M" -n "$MAXLEN" "$O/rows.jsonl" > "$O/rows.mp"
+
+tv() {
+	awk -F': ' '/Elapsed \(wall/ {n = split($2, a, ":"); s = 0;
+		for (i = 1; i <= n; i++) s = s * 60 + a[i]; wall = s}
+		/User time/ {cpu += $2} /System time/ {cpu += $2}
+		/Maximum resident/ {rss = $2 / 1024}
+		END {printf "%.2f %.2f %.0f\n", wall, cpu, rss}' "$1"
+}
+
+n=$(wc -l < "$O/rows.jsonl")
+rm -rf "$O/tuned" "$O/st-out"
+/usr/bin/time -v -o "$O/train.time" bin/train -t "$T" -m "$M" -o "$O/tuned" -b "$B" \
+    --save-every 0 --log "$O/train.tsv" "$O/rows.mp"
+read -r ew ec er < <(tv "$O/train.time")
+steps=$(($(wc -l < "$O/train.tsv") - 1))
+# the training loop alone: the sum of the steps' times
+el=$(awk -F'\t' -v b="$B" 'NR > 1 && $5 > 0 {s += b / $5} END {printf "%.2f", s}' "$O/train.tsv")
+/usr/bin/time -v -o "$O/st.time" "$PY" bench/st_train.py "$M" "$O/rows.jsonl" "$T" "$B" "$MAXLEN" "$O/st-out" > "$O/st.txt"
+read -r sw sc sr < <(tv "$O/st.time")
+read -r _ sl < <(tail -1 "$O/st.txt")
+awk -v n="$n" -v steps="$steps" -v el="$el" -v ew="$ew" -v ec="$ec" -v er="$er" \
+    -v sl="$sl" -v sw="$sw" -v sc="$sc" -v sr="$sr" 'BEGIN {
+	printf "%d rows, %d steps of %d\n", n, steps, n / steps
+	f = "%-22s %12.2f %10.2f %8.2f %8.2f %10.3f %8.0f\n"
+	printf "%-22s %12s %10s %8s %8s %10s %8s\n", "impl", "train_ex/s", "loop_s", "wall_s", "cpu_s", "ex/cpu-s", "rss_MiB"
+	printf f, "train", n / el, el, ew, ec, n / ec, er
+	printf f, "sentence-transformers", n / sl, sl, sw, sc, n / sc, sr
+	printf "ratio (train/ST): %.2fx examples/s (loop), %.2fx per CPU-second (whole processes), RSS %.2fx\n", sl / el, sc / ec, er / sr
+}'
