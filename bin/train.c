@@ -368,9 +368,19 @@ main(int argc, char *argv[])
 	signal(SIGINT, onsig);
 	signal(SIGTERM, onsig);
 
+	/* OUT is replaced as a whole: refuse to replace anything but a model */
+	struct stat sb;
+	if (stat(o.out, &sb) == 0) {
+		char *cp = xmalloc(strlen(o.out) + 16);
+		sprintf(cp, "%s/config.json", o.out);
+		if (!S_ISDIR(sb.st_mode) || stat(cp, &sb) != 0)
+			errx(EXIT_CANTCREAT, "%s: exists and is not a model "
+			    "directory; not replacing it", o.out);
+		free(cp);
+	}
+
 	/* the model: the checkpoint in OUT when resuming */
 	struct model md;
-	struct stat sb;
 	model_open(&md, o.model);
 	if (o.resume) {
 		char *sp = xmalloc(strlen(o.out) + sizeof STATE + 2);

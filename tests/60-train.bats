@@ -70,6 +70,14 @@ tr() {
 	[ ! -e out ]
 }
 
+@test "train refuses to replace what is not a model directory (73)" {
+	mkdir keep && echo precious > keep/file && echo x > afile
+	run -73 --separate-stderr tr -o keep "$T/triplets.mp"
+	assert_equal "$stderr" 'train: keep: exists and is not a model directory; not replacing it'
+	run -73 --separate-stderr tr -o afile "$T/triplets.mp"
+	assert_equal "$(cat keep/file) $(cat afile)" 'precious x'
+}
+
 @test "train writes a model directory and a TSV log (stdin input)" {
 	run -0 --separate-stderr tr -o out -b 4 -e 2 --log log.tsv < "$T/triplets.mp"
 	for f in config.json model.safetensors vocab.txt modules.json \
