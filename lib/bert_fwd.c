@@ -256,19 +256,50 @@ bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
 	blas_gemm_nt(y, x, w, N, OC, C, C, C, OC, 1.0f, b ? 1.0f : 0.0f);
 }
 
+#if defined(__x86_64__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_MVEC 1
+#include <xmmintrin.h>
+__m128 _ZGVbN4v_erff(__m128);
+__m128 _ZGVbN4v_expf(__m128);
+#endif
+
+/* softmax of each of T rows of length T, in place */
 static void
 softmax_rows(float *s, size_t T)
 {
 	for (size_t i = 0; i < T; i++) {
 		float *r = s + i * T, mx = r[0], sum = 0;
-		for (size_t j = 1; j < T; j++)
+		size_t j = 0;
+#ifdef HAVE_MVEC
+		__m128 vm = _mm_set1_ps(r[0]), vs = _mm_setzero_ps();
+		for (; j + 4 <= T; j += 4)
+			vm = _mm_max_ps(vm, _mm_loadu_ps(r + j));
+		float m4[4];
+		_mm_storeu_ps(m4, vm);
+		for (int k = 0; k < 4; k++)
+			mx = m4[k] > mx ? m4[k] : mx;
+		for (; j < T; j++)
 			mx = r[j] > mx ? r[j] : mx;
-		for (size_t j = 0; j < T; j++) {
+		vm = _mm_set1_ps(mx);
+		for (j = 0; j + 4 <= T; j += 4) {
+			__m128 e = _ZGVbN4v_expf(_mm_sub_ps(_mm_loadu_ps(r + j), vm));
+			_mm_storeu_ps(r + j, e);
+			vs = _mm_add_ps(vs, e);
+		}
+		_mm_storeu_ps(m4, vs);
+		sum = (m4[0] + m4[1]) + (m4[2] + m4[3]);
+#else
+		for (j = 1; j < T; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		j = 0;
+#endif
+		for (; j < T; j++) {
 			r[j] = expf(r[j] - mx);
 			sum += r[j];
 		}
 		float inv = 1.0f / sum;
-		for (size_t j = 0; j < T; j++)
+		for (j = 0; j < T; j++)
 			r[j] *= inv;
 	}
 }
@@ -315,10 +346,7 @@ bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
 
 /* Phi(x) = (1 + erf(x/sqrt 2))/2 for n elements.  glibc >= 2.35 on x86-64
  * has a vector erff in libmvec (pulled in by -lm); scalar erff elsewhere. */
-#if defined(__x86_64__) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#include <xmmintrin.h>
-__m128 _ZGVbN4v_erff(__m128);
+#ifdef HAVE_MVEC
 void
 bert_phi(float *out, const float *x, size_t n)
 {
