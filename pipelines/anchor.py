@@ -3,7 +3,7 @@ as the reference that embtune's fine-tuned numbers are held against.
 
     .venv/bin/python pipelines/anchor.py --data ../shared/data/acord \
         --model models/all-MiniLM-L6-v2 --out out/acord/anchor --level 2 \
-        [--num 1 --range-max 50 --relative-margin 0.05] \
+        [--num 1 --range-max 50 --relative-margin 0.05 --format triplet] \
         [--epochs 1 --batch 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12]
 
 Writes OUT/base.run and OUT/tuned.run (TREC runs, top --k per query over
@@ -77,7 +77,9 @@ def main():
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--num", type=int, default=1)
     ap.add_argument("--range-max", type=int, default=50)
-    ap.add_argument("--relative-margin", type=float, default=0.05)
+    ap.add_argument("--relative-margin", type=float, default=None)
+    ap.add_argument("--margin", type=float, default=None)
+    ap.add_argument("--format", choices=["triplet", "ntuple"], default="triplet")
     ap.add_argument("--epochs", type=float, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-5)
@@ -114,8 +116,11 @@ def main():
                             "positive": [p[1] for p in pairs]})
     mined = mine_hard_negatives(
         ds, model, corpus=dtexts, num_negatives=a.num, range_max=a.range_max,
-        relative_margin=a.relative_margin, sampling_strategy="top",
-        output_format="triplet", batch_size=64, verbose=True)
+        relative_margin=a.relative_margin, absolute_margin=a.margin,
+        sampling_strategy="top",
+        output_format="n-tuple" if a.format == "ntuple" else "triplet",
+        batch_size=64, verbose=True,
+        cache_folder=os.path.join(a.out, "cache"))
     print("anchor: %d training rows, %.0fs" % (len(mined), time.time() - t0),
           file=sys.stderr)
 

@@ -8,7 +8,9 @@
 #          -> mine-negatives on the train queries -> train
 #          -> encode (tuned) -> topk -> score (tuned) -> score --compare
 # plus loss.png (gnuplot, from train --log) and summary.md.  Every
-# intermediate file is a target, so a re-run redoes only what changed.
+# intermediate file is a target, and the options of each stage are kept in a
+# stamp file, so a re-run redoes only what changed.  The tools are order-only
+# prerequisites: rebuilding bin/ does not redo the stages (make clean does).
 # Test queries never reach mining or training: mine-negatives reads only
 # the queries of $(TRAIN_QRELS).
 
@@ -28,6 +30,8 @@ MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
 TRAIN_OPTS ?= --loss mnrl -e 1 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 SCORE_OPTS ?=
 
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
@@ -43,42 +47,57 @@ TUNED = $(OUT)/model
 
 all: $(OUT)/summary.md $(OUT)/loss.png
 
+# Options are remembered in stamp files, rewritten only when they change, so
+# that new options redo exactly the stages they affect.
+STAMP = @mkdir -p $(@D); printf '%s\n' '$(1)' | cmp -s - $@ || \
+	printf '%s\n' '$(1)' > $@
+$(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN))
+$(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
+$(OUT)/.mine.opts: FORCE ; $(call STAMP,$(LEVEL) $(MINE_OPTS))
+$(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS))
+$(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS))
+FORCE:
+
 # --- text -> tokens (the tuned model keeps the base model's vocabulary)
-$(OUT)/corpus.tok: $(DATA)/corpus.jsonl $(MODEL)/vocab.txt $(TOKENIZE)
+$(OUT)/corpus.tok: $(DATA)/corpus.jsonl $(MODEL)/vocab.txt \
+    $(OUT)/.tok.opts | $(TOKENIZE)
 	@mkdir -p $(@D)
 	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
-$(OUT)/queries.tok: $(DATA)/queries.jsonl $(MODEL)/vocab.txt $(TOKENIZE)
+$(OUT)/queries.tok: $(DATA)/queries.jsonl $(MODEL)/vocab.txt \
+    $(OUT)/.tok.opts | $(TOKENIZE)
 	@mkdir -p $(@D)
 	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
 
 # --- base model
-$(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors $(BIN)/encode
+$(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
 	@mkdir -p $(@D)
 	$(ENCODE) -m $(MODEL) $< > $@.tmp && mv $@.tmp $@
 
 # --- tuned model: trained on mined negatives for the train queries
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
-    $(OUT)/corpus.tok $(MINE)
+    $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
 	    -l $(LEVEL) $(MINE_OPTS) $< > $@.tmp 2> $(OUT)/mine.txt || \
 	    { cat $(OUT)/mine.txt >&2; exit 1; }
 	@cat $(OUT)/mine.txt >&2
 	mv $@.tmp $@
-$(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors $(TRAIN)
+$(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors \
+    $(OUT)/.train.opts | $(TRAIN)
 	$(TRAIN) -m $(MODEL) -o $(TUNED) $(TRAIN_OPTS) \
 	    --log $(OUT)/train-log.tsv $<
 $(OUT)/train-log.tsv: $(TUNED)/model.safetensors
-$(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors $(BIN)/encode
+$(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors | $(BIN)/encode
 	@mkdir -p $(@D)
 	$(ENCODE) -m $(TUNED) $< > $@.tmp && mv $@.tmp $@
 
 # --- search and score, for either model
-$(OUT)/%/run: $(OUT)/%/queries.emb $(OUT)/%/corpus.emb $(TOPK)
+$(OUT)/%/run: $(OUT)/%/queries.emb $(OUT)/%/corpus.emb $(OUT)/.run.opts | $(TOPK)
 	$(TOPK) -k $(K) -c $(OUT)/$*/corpus.emb $< > $@.tmp && mv $@.tmp $@
-$(OUT)/%/score.txt: $(OUT)/%/run $(TEST_QRELS) $(SCORE)
+$(OUT)/%/score.txt: $(OUT)/%/run $(TEST_QRELS) $(OUT)/.score.opts | $(SCORE)
 	$(SCORE) -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) $< > $@.tmp
 	mv $@.tmp $@
-$(OUT)/compare.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) $(SCORE)
+$(OUT)/compare.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) \
+    $(OUT)/.score.opts | $(SCORE)
 	$(SCORE) --compare -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) \
 	    $(OUT)/base/run $(OUT)/tuned/run > $@.tmp && mv $@.tmp $@
 
@@ -95,4 +114,4 @@ $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all clean
+.PHONY: all clean FORCE
