@@ -146,7 +146,7 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	const char *mdir = NULL, *path = NULL;
-	long btok = 8192, threads = 0, dim = 0;
+	long btok = 4096, threads = 0, dim = 0;
 	int ch, unbuffered = 0, raw = 0;
 	struct model md;
 	struct bert_model m;

@@ -133,7 +133,8 @@ struct bert_model {
 	 * layout, so AdamW is one flat loop (bert_param_decay for the mask). */
 	size_t psize[BERT_NPARAM], poff[BERT_NPARAM + 1], nparams;
 	size_t asize[BERT_NACT], dsize[BERT_NDACT];
-	float *mem;		/* the one allocation */
+	float *mem;		/* the one allocation (mmap) */
+	size_t memlen;		/* its bytes */
 	float *params, *grads, *adam_m, *adam_v;	/* grads/m/v NULL if absent */
 	struct bert_params p, g;
 	struct bert_acts a;

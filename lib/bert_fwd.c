@@ -1,4 +1,6 @@
 /* bert_fwd: size tables, the arena, and the forward pass. */
+#include <sys/mman.h>
+
 #include <err.h>
 #include <math.h>
 #include <stdlib.h>
@@ -149,7 +151,13 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	if (flags & BERT_ADAM)
 		total += 2 * np;
 	total += na + nd;
-	m->mem = xaligned(total * sizeof(float));
+	/* anonymous pages: zeroed, page-aligned, and resident only once used
+	 * (a batch shorter than the maximum never touches the rest) */
+	m->memlen = total * sizeof(float);
+	m->mem = mmap(NULL, m->memlen, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->mem == MAP_FAILED)
+		err(EXIT_SOFTWARE, "allocate %zu bytes for the model", m->memlen);
 	q = m->mem;
 	m->params = q;
 	q += np;
@@ -195,7 +203,8 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 void
 bert_free(struct bert_model *m)
 {
-	free(m->mem);
+	if (m->mem)
+		munmap(m->mem, m->memlen);
 	free(m->len);
 	free(m->off);
 	free(m->attoff);
