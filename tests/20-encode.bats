@@ -61,6 +61,11 @@ close() {	# close GOT.mp REF.safetensors TENSOR
 	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$REF" cls
 }
 
+@test "encode reads F16 weights under bert.-prefixed names (tiny-f16)" {
+	encode -m "$FIX/tiny-f16" "$FIX/encode/tiny.mp" > "$BATS_TEST_TMPDIR/e.mp"
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$REF" f16
+}
+
 @test "encode writes records in input order with their ids" {
 	encode -m "$FIX/tiny" -b 16 "$FIX/encode/tiny.mp" > "$BATS_TEST_TMPDIR/e.mp"
 	diff <(show -H "$BATS_TEST_TMPDIR/e.mp" | jq -c .id) \
