@@ -101,7 +101,8 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 	d="$BATS_TEST_TMPDIR/cased"
 	mkdir "$d"
 	cp "$MODEL"/{vocab.txt,tokenizer.json,special_tokens_map.json,sentence_bert_config.json} "$d"
-	jq '.do_lower_case = false' "$MODEL/tokenizer_config.json" > "$d/tokenizer_config.json"
+	sed 's/"do_lower_case": *true/"do_lower_case": false/' "$MODEL/tokenizer_config.json" > "$d/tokenizer_config.json"
+	grep -q '"do_lower_case": false' "$d/tokenizer_config.json"
 	MODEL=$d ids_tsv "$FIX/tok/stress.jsonl" > "$BATS_TEST_TMPDIR/got"
 	zcat "$FIX/tok/stress.cased.ids.gz" > "$BATS_TEST_TMPDIR/want"
 	run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
@@ -109,8 +110,12 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 }
 
 @test "tokenize: -n truncates to MAX_LEN ids, [SEP] last" {
-	run -0 --separate-stderr bash -c "tokenize -m '$MODEL' -n 8 '$DATA/scifact/corpus.jsonl' | show | jq -c 'if .kind then .max_len else [(.ids|length), .ids[-1]] end' | sort | uniq -c | sed 's/^ *//'"
-	assert_output $'1 8\n5183 [8,102]'
+	tokenize -m "$MODEL" -n 8 "$DATA/scifact/corpus.jsonl" | show > "$BATS_TEST_TMPDIR/j"
+	run -0 grep -c '"max_len":8}$' "$BATS_TEST_TMPDIR/j"
+	assert_output 1
+	# every record: 8 ids, the last [SEP]
+	run -0 bash -c "tail -n +2 '$BATS_TEST_TMPDIR/j' | awk -F'[][]' '{ n = split(\$2, a, \",\"); print n, a[n] }' | sort | uniq -c | sed 's/^ *//'"
+	assert_output '5183 8 102'
 }
 
 @test "tokenize: stdin, '-' and several files make one stream" {
@@ -124,8 +129,8 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 }
 
 @test "tokenize: empty input gives a tokens header and no records" {
-	run -0 --separate-stderr bash -c "tokenize -m '$MODEL' < /dev/null | show | jq -r .kind"
-	assert_output 'tokens'
+	run -0 --separate-stderr bash -c "tokenize -m '$MODEL' < /dev/null | show | grep -c '^{\"kind\":\"tokens\",'"
+	assert_output 1
 }
 
 @test "tokenize: TSV with a header and BEIR-style JSONL give the same ids" {
@@ -206,6 +211,6 @@ T
 
 @test "tokenize: records before a bad line are all written" {
 	{ head -5 "$DATA/scifact/queries.jsonl"; printf '{"_id": "x"}\n'; } > "$BATS_TEST_TMPDIR/in"
-	run -0 bash -c "tokenize -m '$MODEL' '$BATS_TEST_TMPDIR/in' 2>/dev/null | show -H | jq -r .id | tr '\n' ' '"
+	run -0 bash -c "tokenize -m '$MODEL' '$BATS_TEST_TMPDIR/in' 2>/dev/null | show -H | cut -d'\"' -f4 | tr '\n' ' '"
 	assert_output '0 1 2 3 4 '
 }
