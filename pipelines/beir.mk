@@ -32,6 +32,11 @@ SCORE_OPTS ?=
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
+# $(INTO) command args...: run the command into $@ through $@.tmp, renamed
+# only when it succeeds (nothing half-written is left, even if make is killed)
+INTO = into() { f=$$1; shift; "$$@" > "$$f.tmp" || { rm -f "$$f.tmp"; \
+	return 1; }; mv "$$f.tmp" "$$f"; }; into $@
+
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
@@ -62,23 +67,23 @@ FORCE:
 $(OUT)/corpus.tok: $(DATA)/corpus.jsonl $(MODEL)/vocab.txt \
     $(OUT)/.tok.opts | $(TOKENIZE)
 	@mkdir -p $(@D)
-	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
+	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $<
 $(OUT)/queries.tok: $(DATA)/queries.jsonl $(MODEL)/vocab.txt \
     $(OUT)/.tok.opts | $(TOKENIZE)
 	@mkdir -p $(@D)
-	$(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $< > $@.tmp && mv $@.tmp $@
+	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $<
 
 # --- base model
 $(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
 	@mkdir -p $(@D)
-	$(ENCODE) -m $(MODEL) $< > $@.tmp && mv $@.tmp $@
+	$(INTO) $(ENCODE) -m $(MODEL) $<
 
 # --- tuned model: trained on mined negatives for the train queries
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
 	    -l $(LEVEL) $(MINE_OPTS) $< > $@.tmp 2> $(OUT)/mine.txt || \
-	    { cat $(OUT)/mine.txt >&2; exit 1; }
+	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }
 	@cat $(OUT)/mine.txt >&2
 	mv $@.tmp $@
 $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors \
@@ -88,27 +93,25 @@ $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors \
 $(OUT)/train-log.tsv: $(TUNED)/model.safetensors
 $(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors | $(BIN)/encode
 	@mkdir -p $(@D)
-	$(ENCODE) -m $(TUNED) $< > $@.tmp && mv $@.tmp $@
+	$(INTO) $(ENCODE) -m $(TUNED) $<
 
 # --- search and score, for either model
 $(OUT)/%/run: $(OUT)/%/queries.emb $(OUT)/%/corpus.emb $(OUT)/.run.opts | $(TOPK)
-	$(TOPK) -k $(K) -c $(OUT)/$*/corpus.emb $< > $@.tmp && mv $@.tmp $@
+	$(INTO) $(TOPK) -k $(K) -c $(OUT)/$*/corpus.emb $<
 $(OUT)/%/score.txt: $(OUT)/%/run $(TEST_QRELS) $(OUT)/.score.opts | $(SCORE)
-	$(SCORE) -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) $< > $@.tmp
-	mv $@.tmp $@
+	$(INTO) $(SCORE) -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) $<
 $(OUT)/compare.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) \
     $(OUT)/.score.opts | $(SCORE)
-	$(SCORE) --compare -q $(TEST_QRELS) -l $(LEVEL) $(SCORE_OPTS) \
-	    $(OUT)/base/run $(OUT)/tuned/run > $@.tmp && mv $@.tmp $@
+	$(INTO) $(SCORE) --compare -q $(TEST_QRELS) -l $(LEVEL) \
+	    $(SCORE_OPTS) $(OUT)/base/run $(OUT)/tuned/run
 
 # --- report
 $(OUT)/loss.png: $(OUT)/train-log.tsv $(PIPE)/plot-loss.sh
 	$(PIPE)/plot-loss.sh $< $@
 $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
     $(OUT)/tuned/score.txt $(OUT)/train-log.tsv $(PIPE)/summary.sh
-	$(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
-	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $< > $@.tmp
-	mv $@.tmp $@
+	$(INTO) $(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
+	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $<
 	@cat $@
 
 clean:

@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# pipelines/beir.mk end to end on a tiny BEIR set with the tiny model:
+# every stage runs, a re-run does nothing, changed options redo only their
+# stages, test queries never reach training, a failing stage leaves nothing.
+load helper
+
+D="$FIX/mine/beir"
+
+beir() {
+	make --no-print-directory -f "$TOP/pipelines/beir.mk" DATA="$D" \
+	    MODEL="$FIX/tiny" OUT="$BATS_TEST_TMPDIR/out" MAX_LEN=16 K=10 \
+	    MINE_OPTS="-n 2 --range-max 8" \
+	    TRAIN_OPTS="--loss mnrl -e 1 -b 4 --lr 1e-3 --seed 1" "$@"
+}
+
+@test "beir.mk runs every stage and writes the summary, the comparison and the loss curve" {
+	O=$BATS_TEST_TMPDIR/out
+	run -0 beir
+	for f in corpus.tok queries.tok base/corpus.emb base/run base/score.txt \
+	    train.mp mine.txt model/model.safetensors train-log.tsv tuned/run \
+	    tuned/score.txt compare.txt summary.md loss.png; do
+		[ -s "$O/$f" ] || { echo "$f missing"; return 1; }
+	done
+	assert_equal "$(head -c 8 "$O/loss.png" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
+	run grep -c '^| ndcg@10 | [0-9.]* | [0-9.]* | [-+][0-9.]* | [0-9.]* | \[' "$O/summary.md"
+	assert_output 1
+	grep -q '^Training set: 8 queries with positives' "$O/summary.md"
+	grep -q '^ndcg@10 ' "$O/compare.txt"
+	# nothing is left half-written
+	run find "$O" -name '*.tmp'
+	assert_output ''
+}
+
+@test "beir.mk: a re-run does nothing; new train options redo training, not the base model" {
+	O=$BATS_TEST_TMPDIR/out
+	beir > /dev/null 2>&1
+	run -0 beir
+	refute_output --partial 'bin/'
+	cp -p "$O/base/corpus.emb" "$BATS_TEST_TMPDIR/base.emb"
+	run -0 beir TRAIN_OPTS="--loss mnrl -e 2 -b 4 --lr 1e-3 --seed 1"
+	assert_output --partial 'bin/train '
+	assert_output --partial 'bin/encode  -m '"$O"'/model'
+	refute_output --partial "> $O/base/"
+	refute_output --partial "> $O/corpus.tok"
+	refute_output --partial 'bin/mine-negatives'
+	[ "$O/base/corpus.emb" -ot "$O/model/model.safetensors" ]
+	cmp "$O/base/corpus.emb" "$BATS_TEST_TMPDIR/base.emb"
+}
+
+@test "beir.mk: only train queries reach the training examples" {
+	O=$BATS_TEST_TMPDIR/out
+	beir "$O/train.mp" > /dev/null 2>&1
+	# token ids of every query, by id
+	show -H "$O/queries.tok" | jq -c '{(.id): .ids}' | jq -s add > "$BATS_TEST_TMPDIR/q.json"
+	run -0 bash -c "show -H '$O/train.mp' | jq -c '.texts[0]' | sort -u"
+	train_ids=$(cut -f1 "$D/qrels/train.tsv" | grep -v query-id | sort -u |
+	    jq -R . | jq -s . )
+	want=$(jq -c --argjson t "$train_ids" '[to_entries[] | select(.key as $k | $t | index($k)) | .value] | .[]' \
+	    "$BATS_TEST_TMPDIR/q.json" | sort -u)
+	for a in "${lines[@]}"; do
+		grep -qxF "$a" <<< "$want" || { echo "anchor $a is not a train query"; return 1; }
+	done
+	[ "${#lines[@]}" -gt 0 ]
+}
+
+@test "beir.mk: a failing stage fails the pipeline and leaves no target behind" {
+	O=$BATS_TEST_TMPDIR/out
+	mkdir -p "$BATS_TEST_TMPDIR/bad/qrels"
+	cp "$D/corpus.jsonl" "$D/queries.jsonl" "$D/qrels/test.tsv" "$BATS_TEST_TMPDIR/bad/"
+	mv "$BATS_TEST_TMPDIR/bad/test.tsv" "$BATS_TEST_TMPDIR/bad/qrels/"
+	printf 'q00\tnope\t1\n' > "$BATS_TEST_TMPDIR/bad/qrels/train.tsv"
+	run -2 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
+	    DATA="$BATS_TEST_TMPDIR/bad" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 \
+	    MINE_OPTS="-n 2 --range-max 8"
+	assert_output --partial 'mine-negatives: '"$BATS_TEST_TMPDIR"'/bad/qrels/train.tsv: query "q00": positive "nope" is not in'
+	[ -s "$O/base/run" ]
+	[ ! -e "$O/train.mp" ] && [ ! -e "$O/train.mp.tmp" ]
+}
