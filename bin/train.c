@@ -539,6 +539,8 @@ main(int argc, char *argv[])
 				fprintf(logf, "%ld\t%.6g\t%.6g\t%.6g\t%.2f\n",
 				    step, loss, lr, tr.grad_norm,
 				    dt > 0 ? b / dt : 0);
+			if (logf)
+				fflush(logf);
 			progress(&o, e, step, total, run, lr, eps, t0, &tlast,
 			    0);
 			if (o.stop_after && step >= o.stop_after)

@@ -34,8 +34,8 @@ static const struct cfg tiny[] = {
 };
 static const struct cfg minilm[] = {
 	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL},
-	{"cosent", LOSS_COSENT, 0, 2, 1, 0, 2e-5f, 0, 0, {0}, NULL},
-	{"cmnrl", LOSS_CMNRL, 0, 3, 1, 0, 2e-5f, 8, 0, {0}, "mnrl"},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 2e-5f, 0, 0, {0}, NULL},
+	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 2e-5f, 8, 0, {0}, "mnrl"},
 };
 
 static const struct st_tensor *
