@@ -4,6 +4,7 @@
 # GFLOP/s, CPU seconds and peak RSS from /usr/bin/time -v.  Both sides run
 # in turn, REPS times (default 1), interleaved.  The host may be shared, so
 # rates are also given per CPU-second; quote ratios from one run only.
+# DOCS=N uses only the first N corpus documents (default: all 5183).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 M=${MODEL:-models/all-MiniLM-L6-v2}
@@ -14,8 +15,14 @@ PY=${PY:-.venv/bin/python}
 O=bench/out/encode
 mkdir -p "$O"
 
+if [ -n "${DOCS:-}" ]; then
+	head -n "$DOCS" "$DATA/scifact/corpus.jsonl" > "$O/corpus.jsonl"
+else
+	cp "$DATA/scifact/corpus.jsonl" "$O/corpus.jsonl"
+fi
+cp "$DATA/scifact/queries.jsonl" "$O/queries.jsonl"
 for w in corpus queries; do
-	bin/tokenize -m "$M" "$DATA/scifact/$w.jsonl" > "$O/$w.tok"
+	bin/tokenize -m "$M" "$O/$w.jsonl" > "$O/$w.tok"
 done
 
 # time -v fields: wall seconds, CPU seconds, peak RSS MiB
@@ -49,7 +56,7 @@ for w in corpus queries; do
 	for r in $(seq "$REPS"); do
 		/usr/bin/time -v -o "$O/enc-$w.time" bin/encode -t "$T" -m "$M" "$O/$w.tok" > "$O/$w.emb"
 		read -r ew ec er < <(tv "$O/enc-$w.time")
-		/usr/bin/time -v -o "$O/st-$w.time" "$PY" bench/st_encode.py "$M" "$DATA/scifact/$w.jsonl" "$T" > "$O/st-$w.txt"
+		/usr/bin/time -v -o "$O/st-$w.time" "$PY" bench/st_encode.py "$M" "$O/$w.jsonl" "$T" > "$O/st-$w.txt"
 		read -r sw sc sr < <(tv "$O/st-$w.time")
 		read -r _ st_s < "$O/st-$w.txt"
 		awk -v w="$w" -v n="$n" -v tok="$tok" -v gf="$gf" -v ew="$ew" -v ec="$ec" -v er="$er" \

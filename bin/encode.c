@@ -146,7 +146,7 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	const char *mdir = NULL, *path = NULL;
-	long btok = 4096, threads = 0, dim = 0;
+	long btok = 2048, threads = 0, dim = 0;
 	int ch, unbuffered = 0, raw = 0;
 	struct model md;
 	struct bert_model m;
@@ -192,6 +192,7 @@ main(int argc, char *argv[])
 	size_t Bmax = Nmax;
 	bert_alloc(&m, &md.cfg, Bmax, P, Nmax, 0);
 	model_load(&md, &m);
+	st_close(&md.st);	/* weights copied: let the file's pages go */
 	memset(&w, 0, sizeof(w));
 	w.cap_tok = 4 * Nmax;
 	w.cap_rec = 2048;

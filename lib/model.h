@@ -18,7 +18,8 @@ struct model {
 	char *name;		/* basename of dir, e.g. "all-MiniLM-L6-v2" */
 	char vocab[17];		/* 16 hex digits: FNV-1a 64 of vocab.txt */
 	struct bert_config cfg;
-	struct st_file st;	/* model.safetensors, mapped until model_close */
+	struct st_file st;	/* model.safetensors, mapped until model_close
+				 * (st_close(&md->st) after model_load is fine) */
 	char *prefix;		/* tensor name prefix found ("", "bert.", ...) */
 	size_t max_seq_length;	/* sentence_bert_config.json, else P */
 };
