@@ -77,13 +77,161 @@ fill(struct rec_reader *rd)
 	rd->nread += (uint64_t)n;
 }
 
+static uint64_t
+be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* size of a fixed-size scalar with first byte c, 0 for anything else */
+static size_t
+scalar_size(unsigned c)
+{
+	if (c <= 0x7f || c >= 0xe0)
+		return 1;
+	switch (c) {
+	case 0xc0: case 0xc2: case 0xc3: return 1;
+	case 0xcc: case 0xd0: return 2;
+	case 0xcd: case 0xd1: case 0xd4: return 3;
+	case 0xd5: return 4;
+	case 0xca: case 0xce: case 0xd2: return 5;
+	case 0xd6: return 6;
+	case 0xcb: case 0xcf: case 0xd3: return 9;
+	case 0xd7: return 10;
+	case 0xd8: return 18;
+	}
+	return 0;
+}
+
+/* Walk the msgpack headers of the next record in the unpacker's buffer,
+ * from where the last call stopped: 1 when the record is whole (its size
+ * in rd->spos), 0 when more bytes are needed.  Refuses (exit 65) what could
+ * make the unpacker allocate for elements that are not there. */
+static int
+scan(struct rec_reader *rd)
+{
+	const unsigned char *b = (const unsigned char *)rd->up.buffer + rd->up.off;
+	size_t avail = rd->up.used - rd->up.off;
+
+	for (;;) {
+		size_t pos = rd->spos, hl = 1;
+		uint64_t len = 0, n = 0;	/* payload bytes; elements */
+		const char *what = NULL;	/* the container, or the value */
+		unsigned c;
+
+		if (rd->sdepth > 0) {	/* a run of scalars (token ids) */
+			uint32_t r = rd->srem[rd->sdepth - 1], r0 = r;
+			size_t k;
+
+			while (r > 0 && pos < avail &&
+			    (k = scalar_size(b[pos])) != 0 && pos + k <= avail) {
+				pos += k;
+				r--;
+			}
+			rd->srem[rd->sdepth - 1] = r;
+			rd->sneed -= r0 - r;
+			rd->spos = pos;
+			if (pos + rd->sneed > REC_MAXSIZE)
+				rec_fail(rd, "the record would exceed %u MiB",
+				    REC_MAXSIZE >> 20);
+		}
+		while (rd->sdepth > 0 && rd->srem[rd->sdepth - 1] == 0)
+			rd->sdepth--;
+		if (rd->sdepth == 0 && rd->sroot)
+			return pos <= avail;
+		if (pos >= avail)
+			return 0;
+		c = b[pos];
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+			hl = 1;
+		else if (c >= 0x80 && c <= 0x8f)
+			n = 2 * (uint64_t)(c & 0x0f), what = "map";
+		else if (c >= 0x90 && c <= 0x9f)
+			n = c & 0x0f, what = "array";
+		else if (c >= 0xa0 && c <= 0xbf)
+			len = c & 0x1f, what = "str";
+		else if (c == 0xc1)
+			rec_fail(rd, "malformed msgpack");
+		else {
+			/* c4..df: header bytes after c, and how to read them */
+			static const struct { unsigned char hl, lb; char k; } t[] = {
+				{1, 1, 's'}, {2, 2, 's'}, {4, 4, 's'},	/* bin 8/16/32 */
+				{2, 1, 's'}, {3, 2, 's'}, {5, 4, 's'},	/* ext 8/16/32 */
+				{4, 0, 0}, {8, 0, 0},			/* float */
+				{1, 0, 0}, {2, 0, 0}, {4, 0, 0}, {8, 0, 0},	/* uint */
+				{1, 0, 0}, {2, 0, 0}, {4, 0, 0}, {8, 0, 0},	/* int */
+				{2, 0, 0}, {3, 0, 0}, {5, 0, 0}, {9, 0, 0},	/* fixext */
+				{17, 0, 0},
+				{1, 1, 's'}, {2, 2, 's'}, {4, 4, 's'},	/* str 8/16/32 */
+				{2, 2, 'a'}, {4, 4, 'a'},		/* array 16/32 */
+				{2, 2, 'm'}, {4, 4, 'm'},		/* map 16/32 */
+			};
+			int i = (int)c - 0xc4;
+
+			hl = 1 + (size_t)t[i].hl;
+			if (pos + hl > avail)
+				return 0;
+			if (t[i].k == 's') {
+				len = be(b + pos + 1, t[i].lb);
+				what = c <= 0xc6 ? "bin" : c <= 0xc9 ? "ext" : "str";
+			}
+			else if (t[i].k == 'a')
+				n = be(b + pos + 1, t[i].lb), what = "array";
+			else if (t[i].k == 'm')
+				n = 2 * be(b + pos + 1, t[i].lb), what = "map";
+		}
+		if (pos + hl > avail)
+			return 0;
+		/* every element still to come takes a byte at least */
+		if (pos + hl + len + rd->sneed + n > REC_MAXSIZE) {
+			if (n == 0)
+				rec_fail(rd, "%s of %llu bytes: the record would "
+				    "exceed %u MiB", what ? what : "value",
+				    (unsigned long long)len, REC_MAXSIZE >> 20);
+			rec_fail(rd, "%s of %llu elements: the record would "
+			    "exceed %u MiB", what, (unsigned long long)
+			    (*what == 'm' ? n / 2 : n), REC_MAXSIZE >> 20);
+		}
+		rd->spos = pos + hl + (size_t)len;
+		if (rd->sdepth > 0) {
+			rd->srem[rd->sdepth - 1]--;
+			rd->sneed--;
+		} else
+			rd->sroot = 1;
+		if (n > 0) {
+			if (rd->sdepth == REC_MAXDEPTH)
+				rec_fail(rd, "nested deeper than %d levels",
+				    REC_MAXDEPTH);
+			rd->srem[rd->sdepth++] = (uint32_t)n;
+			rd->sneed += n;
+		}
+	}
+}
+
 int
 rec_next(struct rec_reader *rd, msgpack_object *m)
 {
 	rd->in_rec = 0;
 	rd->off = rd->end;
+	rd->spos = 0;
+	rd->sneed = 0;
+	rd->sdepth = rd->sroot = 0;
 	for (;;) {
 		size_t sz = 0;
+
+		if (!scan(rd)) {
+			if (rd->eof) {
+				if (rd->nread > rd->end)
+					rec_fail(rd, "truncated record");
+				return REC_EOF;
+			}
+			fill(rd);
+			continue;
+		}
 		switch (msgpack_unpacker_next_with_size(&rd->up, &rd->res, &sz)) {
 		case MSGPACK_UNPACK_SUCCESS:
 			rd->nrec++;
@@ -94,19 +242,11 @@ rec_next(struct rec_reader *rd, msgpack_object *m)
 				    rec_typename(&rd->res.data));
 			*m = rd->res.data;
 			return REC_OK;
-		case MSGPACK_UNPACK_CONTINUE:
-			if (rd->eof) {
-				if (rd->nread > rd->end)
-					rec_fail(rd, "truncated record");
-				return REC_EOF;
-			}
-			fill(rd);
-			break;
 		case MSGPACK_UNPACK_NOMEM_ERROR:
 			errx(EXIT_SOFTWARE, "%s: record %zu (byte %llu): out of "
 			    "memory", rd->name, rd->nrec + 1,
 			    (unsigned long long)rd->off);
-		default:
+		default:	/* CONTINUE cannot happen on a whole record */
 			rec_fail(rd, "malformed msgpack");
 		}
 	}
@@ -286,7 +426,7 @@ rec_end(struct rec_writer *w)
 {
 	if (fwrite(w->sb.data, 1, w->sb.size, w->fp) != w->sb.size ||
 	    (w->unbuffered && fflush(w->fp) != 0))
-		err(EXIT_IOERR, "write");
+		err(EXIT_IOERR, "%s", w->fp == stdout ? "stdout" : "write");
 }
 
 int

@@ -13,6 +13,12 @@
 #include <msgpack.h>
 
 #define REC_VERSION 1
+/* The largest record a reader accepts (bytes).  Every container a record
+ * claims must fit in it, so a forged length (an array32 header claiming
+ * 2^32-1 elements) is refused before anything is allocated for it. */
+#define REC_MAXSIZE (64u << 20)
+/* msgpack-c's nesting limit (MSGPACK_EMBED_STACK_SIZE) */
+#define REC_MAXDEPTH 32
 
 enum { REC_OK = 0, REC_EOF = 1 };
 
@@ -27,6 +33,11 @@ struct rec_reader {
 	uint64_t nread;		/* bytes read from fd so far */
 	int eof;
 	int in_rec;		/* a record is current (for rec_fail) */
+	/* scan of the next record's bytes, before the unpacker sees them */
+	size_t spos;		/* bytes of it checked so far */
+	uint64_t sneed;		/* elements still to come, all levels */
+	int sdepth, sroot;	/* open containers; root object begun */
+	uint32_t srem[REC_MAXDEPTH];	/* elements left in each */
 };
 
 /* Open a reader on fd (path NULL -> stdin).  Exits 66 if path can't be opened. */
@@ -34,7 +45,9 @@ void rec_open(struct rec_reader *rd, const char *path);
 void rec_close(struct rec_reader *rd);
 /* Next map into *m (valid until the next rec_next).  REC_EOF at a clean end.
  * Malformed or truncated input exits 65 with record number and byte offset;
- * a non-map record exits 65. */
+ * so do a non-map record, a record over REC_MAXSIZE bytes (or claiming a
+ * str, bin or container that would not fit in one), and nesting deeper
+ * than REC_MAXDEPTH.  The unpacker only ever sees whole records. */
 int rec_next(struct rec_reader *rd, msgpack_object *m);
 
 /* Read and check the header: kind must equal want (NULL accepts any kind),

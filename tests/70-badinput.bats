@@ -1,0 +1,319 @@
+#!/usr/bin/env bats
+# Hostile and broken input across the tools, table-driven: every case gives
+# the documented exit status, one message naming the tool and the record
+# (or line, or file), and no partial output.  Cases that a tool's own suite
+# (tests/05..60-*.bats) already covers are not repeated here.
+load helper
+
+# the bad streams, generated once: $BATS_FILE_TMPDIR/b/KIND.CASE
+setup_file() {
+	"$PY" - "$BATS_FILE_TMPDIR/b" <<'PY'
+import msgpack, struct, sys, os
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+P = lambda o: msgpack.packb(o, use_bin_type=True)
+def W(name, *parts):
+    with open(os.path.join(d, name), "wb") as f:
+        for p in parts:
+            f.write(p if isinstance(p, bytes) else P(p))
+V = "508b6aa0397af9a6"	# fixtures/tiny's vocabulary
+H = {
+ "tokens": {"kind": "tokens", "v": 1, "producer": "t", "model": "tiny", "vocab": V, "max_len": 16},
+ "embeddings": {"kind": "embeddings", "v": 1, "producer": "t", "model": "tiny", "dim": 4, "normalized": False},
+ "hits": {"kind": "hits", "v": 1, "producer": "t", "k": 2},
+ "examples": {"kind": "examples", "v": 1, "producer": "t", "model": "tiny", "vocab": V, "max_len": 16, "columns": 2},
+ # tokens as fixtures/mine's queries (another vocabulary)
+ "mtokens": {"kind": "tokens", "v": 1, "producer": "t", "model": "fake", "vocab": "00112233aabbccdd", "max_len": 8},
+}
+vec = lambda *x: struct.pack("<%df" % len(x), *x)
+G = {	# one good record of each kind
+ "tokens": {"id": "q0", "ids": [2, 5, 3]},
+ "embeddings": {"id": "q1", "vec": vec(1, 0, 0, 0)},
+ "hits": {"qid": "q0", "hits": [["d05", 0.5]]},
+ "examples": {"texts": [[2, 5, 3], [2, 6, 3]]},
+ "mtokens": {"id": "q0", "ids": [101, 2000, 102]},
+}
+other = {"tokens": "embeddings", "embeddings": "hits", "hits": "tokens", "examples": "tokens", "mtokens": "hits"}
+for k, h in H.items():
+    with open(os.path.join(d, k + ".hlen"), "w") as f:
+        f.write("%d\n" % len(P(h)))
+    W(k + ".good", h, G[k])
+    W(k + ".empty")
+    W(k + ".noheader", G[k])
+    W(k + ".kindint", dict(h, kind=5))
+    W(k + ".wrongkind", dict(h, kind=other[k]), G[k])
+    W(k + ".newer", dict(h, v=2), G[k])
+    W(k + ".vstr", dict(h, v="1"), G[k])
+    W(k + ".nov", {x: y for x, y in h.items() if x != "v"}, G[k])
+    W(k + ".notmap", [1, 2])
+    W(k + ".arrayrec", h, [G[k]])
+    W(k + ".c1", h, b"\xc1")
+    # forged lengths: nothing may be allocated for them
+    W(k + ".array32", h, b"\x81\xa1x\xdd\xff\xff\xff\xff")
+    W(k + ".map32", h, b"\x81\xa1x\xdf\xff\xff\xff\xff")
+    W(k + ".str32", h, b"\x81\xa1x\xdb\xff\xff\xff\xff")
+    W(k + ".bin32", h, b"\x81\xa1x\xc6\xff\xff\xff\xff")
+    W(k + ".ext32", h, b"\x81\xa1x\xc9\xff\xff\xff\xff\x01")
+    W(k + ".arr16M", h, b"\x81\xa1x\xdd\x01\x00\x00\x00")	# 2^24 elements, then EOF
+    W(k + ".deep", h, b"\x81\xa1x" + b"\x91" * 40 + b"\x01")
+# wrong msgpack types, per key
+T = {
+ "tokens": [("id-int", {"id": 7, "ids": [2, 3]}), ("id-nil", {"id": None, "ids": [2, 3]}),
+    ("ids-map", {"id": "a", "ids": {"x": 1}}), ("ids-str-elem", {"id": "a", "ids": [2, "x", 3]}),
+    ("ids-float-elem", {"id": "a", "ids": [2, 1.5, 3]}), ("ids-missing", {"id": "a"})],
+ "embeddings": [("id-int", {"id": 7, "vec": vec(1, 0, 0, 0)}), ("vec-str", {"id": "q", "vec": "abcdefghijklmnop"}),
+    ("vec-array", {"id": "q", "vec": [1.0, 0.0, 0.0, 0.0]}), ("vec-missing", {"id": "q"}),
+    ("vec-long", {"id": "q", "vec": vec(1, 0, 0, 0, 0)}), ("vec-nan", {"id": "q", "vec": vec(0, float("nan"), 0, 0)})],
+ "hits": [("qid-int", {"qid": 7, "hits": [["d1", 0.5]]}), ("hits-map", {"qid": "q1", "hits": {"d1": 0.5}}),
+    ("hit-short", {"qid": "q1", "hits": [["d1"]]}), ("hit-docint", {"qid": "q1", "hits": [[1, 0.5]]}),
+    ("hit-scorestr", {"qid": "q1", "hits": [["d1", "x"]]}), ("hit-nan", {"qid": "q1", "hits": [["d1", float("nan")]]}),
+    ("hit-notarray", {"qid": "q1", "hits": ["d1"]}), ("hits-missing", {"qid": "q1"})],
+ "examples": [("texts-str", {"texts": "ab"}), ("texts-elem-str", {"texts": [[2, 3], "x"]}),
+    ("texts-id-str", {"texts": [[2, "a", 3], [2, 3]]}), ("label-str", {"texts": [[2, 3], [2, 4]], "label": "x"}),
+    ("texts-missing", {"label": 1.0}), ("texts-empty-seq", {"texts": [[], [2, 3]]})],
+}
+for k, cases in T.items():
+    for name, rec in cases:
+        W("%s.%s" % (k, name), H[k], rec)
+# header keys of the wrong type
+HB = {
+ "tokens": [("vocab-int", {"vocab": 5})],
+ "embeddings": [("dim-str", {"dim": "4"}), ("dim-zero", {"dim": 0}), ("dim-huge", {"dim": 2**40}), ("dim-missing", {"dim": None})],
+ "examples": [("vocab-int", {"vocab": 5})],
+}
+for k, cases in HB.items():
+    for name, upd in cases:
+        h = dict(H[k]); h.update(upd)
+        W("%s.h-%s" % (k, name), {x: y for x, y in h.items() if y is not None}, G[k])
+# a str that is not UTF-8, a map key that is not a str
+W("tokens.badutf8", H["tokens"], b"\x82\xa2id\xa3\xff\xfe\x01\xa3ids\x92\x02\x03")
+with open(os.path.join(d, "q0.tsv"), "w") as f:
+    f.write("q0\td03\t1\n")
+W("tokens.intkey", H["tokens"], b"\x83\xa2id\xa1a\xa3ids\x92\x02\x03\x07\x01")
+PY
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	B="$BATS_FILE_TMPDIR/b"
+	export OMP_NUM_THREADS=1	# the tiny model gains nothing from threads
+}
+
+# cmd TOOL: set CMD to the command line of TOOL reading the stream under
+# test on stdin (TOOL-side: the tool's second stream input)
+cmd() {
+	case $1 in
+	show) CMD=(show) ;;
+	encode) CMD=(encode -m "$FIX/tiny") ;;
+	topk) CMD=(topk -c "$FIX/score/topk-corpus.emb") ;;
+	topk-corpus) CMD=(topk -c /dev/stdin "$FIX/score/topk-queries.emb") ;;
+	score) CMD=(score -q "$FIX/score/qrels-syn.tsv") ;;
+	mine-negatives) CMD=(mine-negatives -q "$FIX/mine/qrels.tsv"
+	    -Q "$FIX/mine/queries.mp" -C "$FIX/mine/corpus.mp") ;;
+	mine-negatives-queries) CMD=(mine-negatives -q "$B/q0.tsv"
+	    -Q /dev/stdin -C "$FIX/mine/corpus.mp" "$FIX/mine/hits.mp") ;;
+	train) CMD=(train -m "$FIX/tiny" -o out) ;;
+	esac
+}
+
+# the stream consumers: TOOL, the streams it gets (file prefix in $B), the
+# kind it expects, the name it gives its input
+consumers() {
+	cat <<-'T'
+	show	tokens	tokens	stdin
+	encode	tokens	tokens	stdin
+	topk	embeddings	embeddings	stdin
+	topk-corpus	embeddings	embeddings	/dev/stdin
+	score	hits	hits	stdin
+	mine-negatives	hits	hits	stdin
+	mine-negatives-queries	mtokens	tokens	/dev/stdin
+	train	examples	examples	stdin
+	T
+}
+
+# run1 TOOL FILE: run TOOL < FILE; sets st, err (stderr), outsz (0 or 1)
+run1() {
+	[ ! -e out ] || rm -r out
+	cmd "$1"
+	st=0
+	timeout 20 "${CMD[@]}" < "$2" > o.bin 2> e.txt || st=$?
+	err=$(< e.txt)
+	outsz=0
+	[ ! -s o.bin ] || outsz=1
+}
+
+# what TOOL wrote before it failed is whole: show's lines end with a
+# newline; a stream decodes (records before the bad one are fine to write)
+whole() {
+	case $1 in
+	show) [ "$(tail -c 1 o.bin | od -An -c | tr -d ' ')" = '\n' ] ;;
+	encode|topk*|mine*) show o.bin > /dev/null ;;
+	*) return 1 ;;	# score writes after all input is valid
+	esac
+}
+
+# broken streams, the same for every consumer: case, message (@H: TOOL:
+# NAME: header (byte 0): ; @R: TOOL: NAME: record 1 (byte HEADER_SIZE): )
+stream_cases() {
+	cat <<-'T'
+	noheader	@Hnot a stream header: no "kind"
+	kindint	@Hnot a stream header: no "kind"
+	newer	@HKIND stream version 2 is newer than 1, the newest this tool reads
+	vstr	@H"v": missing or not a uint
+	nov	@H"v": missing or not a uint
+	notmap	@Hexpected a map, got array
+	arrayrec	@Rexpected a map, got array
+	c1	@Rmalformed msgpack
+	array32	@Rarray of 4294967295 elements: the record would exceed 64 MiB
+	map32	@Rmap of 4294967295 elements: the record would exceed 64 MiB
+	str32	@Rstr of 4294967295 bytes: the record would exceed 64 MiB
+	bin32	@Rbin of 4294967295 bytes: the record would exceed 64 MiB
+	ext32	@Rext of 4294967295 bytes: the record would exceed 64 MiB
+	arr16M	@Rtruncated record
+	deep	@Rnested deeper than 32 levels
+	T
+}
+
+@test "every stream consumer: broken and forged streams exit 65 naming the record, no output" {
+	while IFS=$'\t' read -r tool f kind name; do
+		tn=${tool%-corpus}
+		tn=${tn%-queries}
+		hl=$(< "$B/$f.hlen")
+		while IFS=$'\t' read -r c msg; do
+			msg=${msg//@H/$tn: $name: header (byte 0): }
+			msg=${msg//@R/$tn: $name: record 1 (byte $hl): }
+			msg=${msg//KIND/$kind}
+			run1 "$tool" "$B/$f.$c"
+			[ "$st" -eq 65 ] || fail "$tool < $f.$c: status $st: $err"
+			if [ "$c" = notmap ] && [ "$tn" != "${tn#[sm][ci]}" ] &&
+			    [ "$name" = stdin ]; then
+				# score and mine-negatives take this for TREC text
+				msg="$tn: stdin: line 1: expected 6 fields (qid Q0 docid rank score tag), got 1"
+			fi
+			assert_equal "${err%%$'\n'*}" "$msg"
+			[ "$outsz" -eq 0 ] || whole "$tool" ||
+				fail "$tool < $f.$c: wrote a partial output"
+			[ ! -e out ] || fail "$tool < $f.$c: left out/"
+		done < <(stream_cases)
+	done < <(consumers)
+}
+
+@test "every stream consumer: empty input and a stream of the wrong kind exit 65" {
+	while IFS=$'\t' read -r tool f kind name; do
+		tn=${tool%-corpus}
+		tn=${tn%-queries}
+		if [ "$tool" != show ]; then	# show takes any kind
+			run1 "$tool" "$B/$f.wrongkind"
+			[ "$st" -eq 65 ] || fail "$tool: wrong kind: status $st"
+			assert_regex "$err" "^$tn: $name: header \(byte 0\): expected a $kind stream, got [a-z]+\$"
+		fi
+		run1 "$tool" "$B/$f.empty"
+		if [ "$tool" = score ] || [ "$tool" = mine-negatives ]; then
+			# an empty TREC run: no hits
+			[ "$st" -eq 0 ] || fail "$tool: empty: status $st"
+			continue
+		fi
+		[ "$st" -eq 65 ] || fail "$tool: empty: status $st"
+		assert_regex "$err" "^$tn: $name: empty input: no header record"
+		[ ! -e out ] || fail "$tool: empty: left out/"
+	done < <(consumers)
+}
+
+@test "every stream consumer: a stream cut at any byte exits 65, or reads the whole records before the cut" {
+	# every offset for show; the reader is shared, so for the others the
+	# edges of the header and of the record, and its middle
+	while IFS=$'\t' read -r tool f kind name; do
+		tn=${tool%-corpus}
+		tn=${tn%-queries}
+		good=$B/$f.good
+		size=$(stat -c %s "$good")
+		hl=$(< "$B/$f.hlen")
+		run1 "$tool" "$good"
+		[ "$st" -eq 0 ] || [ "$tool" = train ] ||	# one row: too few to train
+			fail "$tool < $f.good: status $st: $err"
+		if [ "$tool" = show ]; then
+			offs=$(seq 0 $((size - 1)))
+		else
+			offs="0 1 $((hl - 1)) $hl $((hl + 1)) $(((hl + size) / 2)) $((size - 1))"
+		fi
+		for off in $offs; do
+			head -c "$off" "$good" > cut
+			run1 "$tool" cut
+			if [ "$off" -eq 0 ]; then
+				want="$tn: $name: empty input: no header record"
+				# score and mine-negatives: an empty TREC run
+				case $tool in score|mine-negatives) continue ;; esac
+			elif [ "$off" -lt "$hl" ]; then
+				want="$tn: $name: header (byte 0): truncated record"
+			elif [ "$off" -eq "$hl" ]; then	# the header alone
+				[ "$st" -eq 0 ] || [ "$st" -eq 65 ] ||
+					fail "$tool: header only: status $st: $err"
+				continue
+			else
+				want="$tn: $name: record 1 (byte $hl): truncated record"
+			fi
+			[ "$st" -eq 65 ] || fail "$tool: cut at $off: status $st: $err"
+			[[ "${err%%$'\n'*}" == "$want"* ]] ||
+				fail "$tool: cut at $off: '$err', want '$want'"
+			[ "$outsz" -eq 0 ] || whole "$tool" ||
+				fail "$tool: cut at $off: wrote a partial output"
+			[ ! -e out ] || fail "$tool: cut at $off: left out/"
+		done
+	done < <(consumers)
+}
+
+# wrong msgpack types: tool, stream, first stderr line (@R: "TOOL: stdin:
+# record 1 (byte HEADER_SIZE): ", @H: "TOOL: stdin: header (byte 0): ")
+type_cases() {
+	cat <<-'T'
+	encode	tokens.id-int	@R"id": missing or not a str
+	encode	tokens.id-nil	@R"id": missing or not a str
+	encode	tokens.ids-map	@Rid "a": "ids": expected array of uint, got map
+	encode	tokens.ids-str-elem	@Rid "a": "ids"[1]: expected uint, got str
+	encode	tokens.ids-float-elem	@Rid "a": "ids"[1]: expected uint, got float
+	encode	tokens.ids-missing	@Rid "a": "ids": expected array of uint, got nothing
+	topk	embeddings.id-int	@R"id": missing or not a str
+	topk	embeddings.vec-str	@R"vec": missing or not a bin
+	topk	embeddings.vec-array	@R"vec": missing or not a bin
+	topk	embeddings.vec-missing	@R"vec": missing or not a bin
+	topk	embeddings.vec-long	@Rid "q": "vec" has 20 bytes, expected 16 (dim 4)
+	topk	embeddings.vec-nan	@Rid "q": "vec"[1] is nan
+	topk	embeddings.h-dim-str	@H"dim": missing or not a uint in 1..1048576
+	topk	embeddings.h-dim-zero	@H"dim": missing or not a uint in 1..1048576
+	topk	embeddings.h-dim-huge	@H"dim": missing or not a uint in 1..1048576
+	topk	embeddings.h-dim-missing	@H"dim": missing or not a uint in 1..1048576
+	score	hits.qid-int	@R"qid": missing or not a str
+	score	hits.hits-map	@R"hits": missing or not an array
+	score	hits.hits-missing	@R"hits": missing or not an array
+	score	hits.hit-short	@R"hits"[0]: expected [docid, score], got array
+	score	hits.hit-notarray	@R"hits"[0]: expected [docid, score], got str
+	score	hits.hit-docint	@R"hits"[0][0]: expected str, got uint
+	score	hits.hit-scorestr	@R"hits"[0][1]: expected a number, got str
+	score	hits.hit-nan	@R"hits"[0][1]: score is not finite
+	mine-negatives	hits.hit-docint	@R"hits"[0][0]: expected str, got uint
+	mine-negatives	hits.hit-nan	@R"hits"[0][1]: score is not finite
+	train	examples.texts-str	@R"texts": expected array of arrays, got str
+	train	examples.texts-missing	@R"texts": expected array of arrays, got nothing
+	train	examples.texts-elem-str	@R"texts"[1]: expected array of uint, got str
+	train	examples.texts-id-str	@R"texts"[0][1]: not a token id below 50
+	train	examples.texts-empty-seq	@R"texts"[0]: empty
+	train	examples.label-str	@R"label": expected a number, got str
+	train	examples.h-vocab-int	@Hheader: no "vocab" string
+	show	tokens.badutf8	@Rstr: invalid UTF-8 at byte 1
+	show	tokens.intkey	@Rmap key is uint, not str
+	T
+}
+
+@test "a value of the wrong msgpack type exits 65 naming the record and the key; nothing written" {
+	while IFS=$'\t' read -r tool f msg; do
+		kind=${f%%.*}
+		msg=${msg//@H/$tool: stdin: header (byte 0): }
+		msg=${msg//@R/$tool: stdin: record 1 (byte $(< "$B/$kind.hlen")): }
+		run1 "$tool" "$B/$f"
+		[ "$st" -eq 65 ] || fail "$tool < $f: status $st: $err"
+		assert_equal "$err" "$msg"
+		[ "$outsz" -eq 0 ] || whole "$tool" ||
+			fail "$tool < $f: wrote a partial output"
+		[ ! -e out ] || fail "$tool < $f: left out/"
+	done < <(type_cases)
+}
