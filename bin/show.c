@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "rec.h"
+#include "tok.h"
 #include "util.h"
 
 static const char usage_text[] = "usage: show [-H] [FILE]\n";
@@ -49,6 +50,47 @@ put_double(double d, int prec)
 		printf("%.*g", prec, d);
 }
 
+/* Refuse what put_obj cannot print as JSON, before any of the record is
+ * printed: stdout only ever gets whole lines. */
+static void
+check_obj(const struct rec_reader *rd, const msgpack_object *o)
+{
+	size_t bad;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_STR:
+		bad = tok_utf8_check(o->via.str.ptr, o->via.str.size);
+		if (bad != o->via.str.size)
+			rec_fail(rd, "str: invalid UTF-8 at byte %zu", bad + 1);
+		break;
+	case MSGPACK_OBJECT_BIN:
+		if (o->via.bin.size % 4 != 0)
+			rec_fail(rd, "bin of %u bytes is not a float32 vector",
+			    o->via.bin.size);
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			check_obj(rd, &o->via.array.ptr[i]);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			const msgpack_object *k = &o->via.map.ptr[i].key;
+			if (k->type != MSGPACK_OBJECT_STR)
+				rec_fail(rd, "map key is %s, not str",
+				    rec_typename(k));
+			check_obj(rd, k);
+			check_obj(rd, &o->via.map.ptr[i].val);
+		}
+		break;
+	case MSGPACK_OBJECT_EXT:
+		rec_fail(rd, "%s values are not used in embtune streams",
+		    rec_typename(o));
+	default:
+		break;
+	}
+}
+
+/* print o as JSON (check_obj has checked it) */
 static void
 put_obj(const struct rec_reader *rd, const msgpack_object *o)
 {
@@ -136,11 +178,13 @@ main(int argc, char **argv)
 
 	rec_open(&rd, argc ? argv[0] : NULL);
 	rec_header(&rd, NULL, &m);
+	check_obj(&rd, &m);
 	if (!noheader) {
 		put_obj(&rd, &m);
 		putchar('\n');
 	}
 	while (rec_next(&rd, &m) == REC_OK) {
+		check_obj(&rd, &m);
 		put_obj(&rd, &m);
 		putchar('\n');
 		if (ferror(stdout))
