@@ -216,18 +216,15 @@ char *
 util_tmpdir(const char *path)
 {
 	struct tmpout *t = tmp_slot();
+	size_t pl = strlen(path), n;
 	char *s;
-	size_t n = strlen(path) + 16;
 
+	while (pl > 1 && path[pl - 1] == '/')	/* "out/" -> "out" */
+		pl--;
+	n = pl + sizeof ".tmp.XXXXXX";
 	s = xmalloc(n);
-	snprintf(s, n, "%s.tmp.XXXXXX", path);
-	/* strip trailing slashes of path before the suffix */
-	{
-		size_t pl = strlen(path);
-		while (pl > 1 && path[pl - 1] == '/')
-			pl--;
-		snprintf(s, n, "%.*s.tmp.XXXXXX", (int)pl, path);
-	}
+	memcpy(s, path, pl);
+	memcpy(s + pl, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
 	if (mkdtemp(s) == NULL)
 		err(EXIT_CANTCREAT, "%s", path);
 	chmod(s, 0755 & ~util_umask());
