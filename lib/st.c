@@ -126,7 +126,10 @@ st_open(struct st_file *f, const char *path)
 				errx(EXIT_DATAERR, "%s: tensor \"%s\": bad shape",
 				    path, key);
 			t->shape[k] = (size_t)json_integer_value(d);
-			t->numel *= t->shape[k];
+			if (__builtin_mul_overflow(t->numel, t->shape[k],
+			    &t->numel) || t->numel > SIZE_MAX / esz)
+				errx(EXIT_DATAERR, "%s: tensor \"%s\": shape too "
+				    "large", path, key);
 		}
 		json_t *o0 = json_array_get(of, 0), *o1 = json_array_get(of, 1);
 		if (!json_is_integer(o0) || !json_is_integer(o1))

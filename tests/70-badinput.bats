@@ -7,7 +7,7 @@ load helper
 
 # the bad streams, generated once: $BATS_FILE_TMPDIR/b/KIND.CASE
 setup_file() {
-	"$PY" - "$BATS_FILE_TMPDIR/b" <<'PY'
+	"$PY" - "$BATS_FILE_TMPDIR/b" "$FIX/tiny" <<'PY'
 import msgpack, struct, sys, os
 d = sys.argv[1]
 os.makedirs(d, exist_ok=True)
@@ -89,6 +89,33 @@ for k, cases in HB.items():
 W("tokens.badutf8", H["tokens"], b"\x82\xa2id\xa3\xff\xfe\x01\xa3ids\x92\x02\x03")
 with open(os.path.join(d, "q0.tsv"), "w") as f:
     f.write("q0\td03\t1\n")
+# broken safetensors: st/NAME, from fixtures/tiny's model
+import json, copy
+raw = open(os.path.join(sys.argv[2], "model.safetensors"), "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+hdr, data = json.loads(raw[8:8 + n]), raw[8 + n:]
+os.makedirs(os.path.join(d, "st"), exist_ok=True)
+def ST(name, b):
+    with open(os.path.join(d, "st", name), "wb") as f:
+        f.write(b)
+def STH(name, edit):
+    h = copy.deepcopy(hdr)
+    edit(h["embeddings.LayerNorm.bias"], h)	# F32 [8], data [0, 32]
+    s = json.dumps(h).encode()
+    ST(name, struct.pack("<Q", len(s)) + s + data)
+ST("short", raw[:5])
+ST("hlen-huge", struct.pack("<Q", 2**63) + raw[8:])
+ST("hjson", struct.pack("<Q", n) + b"{" + raw[9:8 + n].replace(b"}", b"]", 1) + data)
+ST("truncated", raw[:len(raw) - 7])
+STH("off-past", lambda t, h: t["data_offsets"].__setitem__(1, 36))
+STH("off-neg", lambda t, h: t.__setitem__("data_offsets", [-4, 0]))
+STH("off-reversed", lambda t, h: t.__setitem__("data_offsets", [40, 8]))
+STH("dtype-i32", lambda t, h: t.__setitem__("dtype", "I32"))
+STH("dtype-unknown", lambda t, h: t.__setitem__("dtype", "Q99"))
+STH("shape-wrong", lambda t, h: t.__setitem__("shape", [8, 1]))
+STH("shape-overflow", lambda t, h: t.update(shape=[2**62, 4], data_offsets=[0, 0]))
+STH("shape-str", lambda t, h: t.__setitem__("shape", "x"))
+STH("missing", lambda t, h: h.pop("embeddings.LayerNorm.bias"))
 W("tokens.intkey", H["tokens"], b"\x83\xa2id\xa1a\xa3ids\x92\x02\x03\x07\x01")
 PY
 }
@@ -316,4 +343,68 @@ type_cases() {
 			fail "$tool < $f: wrote a partial output"
 		[ ! -e out ] || fail "$tool < $f: left out/"
 	done < <(type_cases)
+}
+
+# broken model files: what to break (a shell command in the model copy m/),
+# status, message (T: the tool; every tool that loads the model says it)
+model_cases() {
+	cat <<-'T'
+	rm m/config.json	66	T: m/config.json: No such file or directory
+	rm m/model.safetensors	66	T: m/model.safetensors: No such file or directory
+	rm m/1_Pooling/config.json	66	T: m/1_Pooling/config.json: No such file or directory
+	echo '{' > m/config.json	65	T: m/config.json: line 2: string or '}' expected near end of file
+	echo '[' > m/1_Pooling/config.json	65	T: m/1_Pooling/config.json: line 2: ']' expected near end of file
+	sed -i 's/"hidden_size": 8/"hidden_size": "8"/' m/config.json	65	T: m/config.json: "hidden_size": expected a positive integer
+	sed -i 's/"hidden_size": 8/"hidden_size": 7/' m/config.json	65	T: m/config.json: hidden_size 7 is not a multiple of num_attention_heads 2
+	sed -i 's/"vocab_size": 50/"vocab_size": 4000000000/' m/config.json	65	T: m/config.json: "vocab_size": expected a positive integer
+	cp $B/st/short m/model.safetensors	65	T: m/model.safetensors: not a safetensors file (too short)
+	cp $B/st/hlen-huge m/model.safetensors	65	T: m/model.safetensors: header length 9223372036854775808 exceeds the file
+	cp $B/st/hjson m/model.safetensors	65	T: m/model.safetensors: header: '}' expected near ']'
+	cp $B/st/truncated m/model.safetensors	65	T: m/model.safetensors: tensor "pooler.dense.weight": data_offsets [7072, 7328] do not fit 64 elements of F32
+	cp $B/st/off-past m/model.safetensors	65	T: m/model.safetensors: tensor "embeddings.LayerNorm.bias": data_offsets [0, 36] do not fit 8 elements of F32
+	cp $B/st/off-neg m/model.safetensors	65	T: m/model.safetensors: tensor "embeddings.LayerNorm.bias": data_offsets [-4, 0] do not fit 8 elements of F32
+	cp $B/st/off-reversed m/model.safetensors	65	T: m/model.safetensors: tensor "embeddings.LayerNorm.bias": data_offsets [40, 8] do not fit 8 elements of F32
+	cp $B/st/dtype-i32 m/model.safetensors	65	T: m/model.safetensors: embeddings.LayerNorm.bias: dtype I32 (expected F32, F16 or BF16)
+	cp $B/st/dtype-unknown m/model.safetensors	65	T: m/model.safetensors: tensor "embeddings.LayerNorm.bias": unknown dtype Q99
+	cp $B/st/shape-wrong m/model.safetensors	65	T: m/model.safetensors: embeddings.LayerNorm.bias: shape [8, 1], config.json wants [8]
+	cp $B/st/shape-overflow m/model.safetensors	65	T: m/model.safetensors: tensor "embeddings.LayerNorm.bias": shape too large
+	cp $B/st/shape-str m/model.safetensors	65	T: m/model.safetensors: header: tensor "embeddings.LayerNorm.bias": bad entry
+	cp $B/st/missing m/model.safetensors	65	T: m/model.safetensors: missing tensor embeddings.LayerNorm.bias
+	T
+}
+
+@test "encode and train: a missing or corrupted model file exits 66 or 65 naming the file; nothing written" {
+	while IFS=$'\t' read -r break st msg; do
+		for tool in encode train; do
+			rm -rf m out
+			cp -r "$FIX/tiny" m
+			eval "$break"
+			s=0
+			if [ $tool = encode ]; then
+				timeout 20 encode -m m "$FIX/encode/tiny.mp" > o.bin 2> e.txt || s=$?
+			else
+				timeout 20 train -m m -o out "$FIX/train/triplets.mp" > o.bin 2> e.txt || s=$?
+			fi
+			[ "$s" -eq "$st" ] || fail "$tool after $break: status $s: $(< e.txt)"
+			err=$(< e.txt)
+			assert_equal "${err%%$'\n'*}" "${msg//T:/$tool:}"
+			[ ! -s o.bin ] || fail "$tool after $break: wrote output"
+			[ ! -e out ] || fail "$tool after $break: left out/"
+			[ -z "$(ls -A | grep -v '^m$\|^o.bin$\|^e.txt$')" ] ||
+				fail "$tool after $break: left $(ls -A)"
+		done
+	done < <(model_cases)
+}
+
+@test "tokenize: a broken vocabulary or tokenizer_config.json exits 65 naming the file" {
+	cp -r "$FIX/tiny" m
+	: > m/vocab.txt
+	run -65 --separate-stderr tokenize -m m < /dev/null
+	assert_equal "$stderr" 'tokenize: m/vocab.txt: [CLS], [SEP] or [UNK] missing'
+	assert_output ''
+	cp "$FIX/tiny/vocab.txt" m/
+	echo '{' > m/tokenizer_config.json
+	run -65 --separate-stderr tokenize -m m < /dev/null
+	assert_equal "$stderr" "tokenize: m/tokenizer_config.json:2: string or '}' expected near end of file"
+	assert_output ''
 }
