@@ -408,3 +408,70 @@ model_cases() {
 	assert_equal "$stderr" "tokenize: m/tokenizer_config.json:2: string or '}' expected near end of file"
 	assert_output ''
 }
+
+# the stdout writers: name, command line (F: fixtures)
+writers() {
+	cat <<-'T'
+	tokenize	tokenize -m F/tiny F/tok/stress.jsonl
+	encode	encode -m F/tiny F/encode/tiny.mp
+	topk	topk -c F/score/topk-corpus.emb F/score/topk-queries.emb
+	topk	topk -t -c F/score/topk-corpus.emb F/score/topk-queries.emb
+	score	score -q F/score/qrels-syn.tsv -p F/score/syn1.trec
+	mine-negatives	mine-negatives -q F/mine/qrels.tsv -Q F/mine/queries.mp -C F/mine/corpus.mp F/mine/hits.mp
+	show	show F/mine/hits.mp
+	T
+}
+
+# to FILE|closed CMD...: run CMD with stdout to FILE, or closed
+to() {
+	local o=$1
+	shift
+	if [ "$o" = closed ]; then
+		"$@" >&-
+	else
+		"$@" > "$o"
+	fi
+}
+
+# epipe dfl|ign CMD...: run CMD with stdout a pipe whose reader has gone,
+# SIGPIPE at its default or ignored; prints the status (negative: killed
+# by that signal) and the last stderr line
+epipe() {
+	python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[2:], stdout=w, stderr=subprocess.PIPE,
+    restore_signals=sys.argv[1] != "ign")
+err = p.stderr.decode().strip().split("\n")
+print(p.returncode, err[-1])' "$@"
+}
+
+@test "every writer: a full disk, a closed stdout and a reader gone exit 74 (or die of SIGPIPE), saying so" {
+	while IFS=$'\t' read -r tool args; do
+		read -ra cmd <<< "${args//F\//$FIX/}"
+		if [ "$tool" = encode ] || [ "$tool" = topk ] || [ "$tool" = score ]; then
+			# (the others' own suites have this case)
+			run -74 --separate-stderr to /dev/full "${cmd[@]}"
+			assert_equal "${stderr_lines[-1]}" "$tool: stdout: No space left on device"
+		fi
+		run -74 --separate-stderr to closed "${cmd[@]}"
+		assert_equal "${stderr_lines[-1]}" "$tool: stdout: Bad file descriptor"
+		# SIGPIPE at its default: killed by it, no message (as cat)
+		run -0 epipe dfl "${cmd[@]}"
+		[[ "$output" == "-13 "* ]] || fail "$args: $output"
+		[[ "$output" != *"$tool: stdout"* ]] || fail "$args: $output"
+		# SIGPIPE ignored (as under Python's subprocess): EPIPE, exit 74
+		run -0 epipe ign "${cmd[@]}"
+		assert_equal "$output" "74 $tool: stdout: Broken pipe"
+	done < <(writers)
+}
+
+@test "train: an output directory that cannot be created exits 73, nothing left" {
+	run -73 --separate-stderr train -m "$FIX/tiny" -o /dev/full/out "$FIX/train/triplets.mp"
+	assert_equal "$stderr" 'train: /dev/full/out: Not a directory'
+	touch f
+	run -73 --separate-stderr train -m "$FIX/tiny" -o f/out "$FIX/train/triplets.mp"
+	assert_equal "$stderr" 'train: f/out: Not a directory'
+	[ -z "$(ls -A | grep out)" ] || fail "left $(ls -A)"
+}
