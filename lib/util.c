@@ -253,9 +253,18 @@ util_commit_dir(const char *tmp, const char *path)
 		fsync(fd);
 		close(fd);
 	}
+#ifdef RENAME_EXCHANGE
+	/* swap the two in one step, so that a crash (kill -9) at any moment
+	 * leaves PATH whole, old or new; then remove the old one */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		rm_rf(tmp);
+		goto done;
+	}
+#endif
 	if (stat(path, &st) == 0) {
-		/* move the old directory aside, put the new one in place,
-		 * then remove the old one */
+		/* no RENAME_EXCHANGE here: move the old directory aside, put
+		 * the new one in place, then remove the old one */
 		old = tmp_name(path, ".old");
 		rm_rf(old);
 		if (rename(path, old) != 0)
@@ -272,6 +281,9 @@ util_commit_dir(const char *tmp, const char *path)
 		rm_rf(old);
 		free(old);
 	}
+#ifdef RENAME_EXCHANGE
+done:
+#endif
 	free(t->tmp);
 	free(t->path);
 	t->tmp = t->path = NULL;
