@@ -206,7 +206,9 @@ save_state(const char *out, const struct bert_model *m, const char **meta)
 	free(p);
 }
 
-/* Write OUT: the model, and the optimizer state unless final. */
+/* Write OUT: the model, and the optimizer state unless final, both in one
+ * directory committed as a whole (a kill at any moment leaves the previous
+ * checkpoint or this one, never a model without its state). */
 static void
 save(const struct opts *o, const struct model *md, const struct bert_model *m,
     uint64_t fp, long step, long total, int final)
@@ -216,11 +218,12 @@ save(const struct opts *o, const struct model *md, const struct bert_model *m,
 	const char *mmeta[] = {"producer", "embtune train", "step", sbuf, NULL};
 
 	snprintf(sbuf, sizeof sbuf, "%ld", step);
-	model_write_dir(o->out, md, m, mmeta);
-	if (final)
-		return;
-	opts_meta(o, fp, step, total, buf, meta);
-	save_state(o->out, m, meta);
+	char *tmp = model_write_tmp(o->out, md, m, mmeta);
+	if (!final) {
+		opts_meta(o, fp, step, total, buf, meta);
+		save_state(tmp, m, meta);
+	}
+	util_commit_dir(tmp, o->out);
 }
 
 static void

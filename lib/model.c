@@ -460,6 +460,13 @@ void
 model_write_dir(const char *out, const struct model *md,
     const struct bert_model *m, const char *const *meta)
 {
+	util_commit_dir(model_write_tmp(out, md, m, meta), out);
+}
+
+char *
+model_write_tmp(const char *out, const struct model *md,
+    const struct bert_model *m, const char *const *meta)
+{
 	const struct bert_config *c = &m->cfg;
 	char *tmp = util_tmpdir(out), *p;
 	size_t ne, i;
@@ -547,7 +554,7 @@ model_write_dir(const char *out, const struct model *md,
 			err(EXIT_CANTCREAT, "%s", p);
 		free(p);
 	}
-	util_commit_dir(tmp, out);
 	free(so);
 	free(e);
+	return tmp;
 }

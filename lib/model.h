@@ -44,6 +44,10 @@ void model_close(struct model *md);
  * safetensors __metadata__ (may be NULL). */
 void model_write_dir(const char *out, const struct model *md,
     const struct bert_model *m, const char *const *meta);
+/* The same into a new temporary directory beside out (util_tmpdir), not
+ * committed: the caller may add files, then util_commit_dir(tmp, out). */
+char *model_write_tmp(const char *out, const struct model *md,
+    const struct bert_model *m, const char *const *meta);
 
 /* The Hugging Face tensors (names without prefix, e.g.
  * "encoder.layer.0.attention.self.query.weight") and where each lives in a

@@ -37,13 +37,8 @@ finish() {
 		tr -o out "${args[@]}" --resume "$T/triplets.mp" 2> err ||
 			{ echo "--resume failed: $(cat err)"; return 1; }
 	elif [ -e out ] && ! cmp -s out/model.safetensors straight/model.safetensors; then
-		# a checkpoint without its optimizer state: train writes
-		# trainer_state.safetensors after committing out/ (notes/bugs.md)
-		echo nostate
-		tr -o out "${args[@]}" --resume "$T/triplets.mp" 2> err && return 1
-		grep -q 'no training state to resume from' err || return 1
-		rm -rf out
-		tr -o out "${args[@]}" "$T/triplets.mp"
+		echo "a checkpoint without its optimizer state"
+		return 1
 	elif [ -e out ]; then
 		echo done	# killed after the final model was in place
 	else
@@ -60,7 +55,7 @@ finish() {
 	tr -o straight "${ARGS[@]}" "$T/triplets.mp"
 	for sc in rename renameat2; do
 		n=$(strace -f -qq -o /dev/stdout -e trace="$sc" \
-		    train -m "$FIX/tiny" -o count "${ARGS[@]}" "$T/triplets.mp" | grep -c "^[0-9]* $sc(" || true)
+		    train -m "$FIX/tiny" -o count "${ARGS[@]}" "$T/triplets.mp" | grep -Ec "^[0-9]+ +$sc\(" || true)
 		[ "$n" -gt 0 ] || [ "$sc" = renameat2 ] || fail "no $sc calls"
 		for ((k = 1; k <= n; k++)); do
 			rm -rf out
