@@ -18,9 +18,9 @@ mkdir -p "$O"
 if [ -n "${DOCS:-}" ]; then
 	head -n "$DOCS" "$DATA/scifact/corpus.jsonl" > "$O/corpus.jsonl"
 else
-	cp "$DATA/scifact/corpus.jsonl" "$O/corpus.jsonl"
+	cat "$DATA/scifact/corpus.jsonl" > "$O/corpus.jsonl"
 fi
-cp "$DATA/scifact/queries.jsonl" "$O/queries.jsonl"
+cat "$DATA/scifact/queries.jsonl" > "$O/queries.jsonl"
 for w in corpus queries; do
 	bin/tokenize -m "$M" "$O/$w.jsonl" > "$O/$w.tok"
 done
@@ -31,7 +31,7 @@ tv() {
 		for (i = 1; i <= n; i++) s = s * 60 + a[i]; wall = s}
 		/User time/ {cpu += $2} /System time/ {cpu += $2}
 		/Maximum resident/ {rss = $2 / 1024}
-		END {printf "%.2f %.2f %.0f", wall, cpu, rss}' "$1"
+		END {printf "%.2f %.2f %.0f\n", wall, cpu, rss}' "$1"
 }
 
 # tokens and GFLOP of a tokens stream (linear layers + attention)

@@ -144,6 +144,7 @@ struct bert_model {
 	size_t *len;		/* (Bmax) lengths */
 	size_t *off;		/* (Bmax+1) row offset of each sequence */
 	size_t *attoff;		/* (Bmax+1) offset of each sequence's att block */
+	size_t *pos;		/* (Nmax) position of each packed row */
 	int train;		/* dropout was on */
 	uint64_t seed;
 };

@@ -198,6 +198,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	m->len = xcalloc(Bmax, sizeof(size_t));
 	m->off = xcalloc(Bmax + 1, sizeof(size_t));
 	m->attoff = xcalloc(Bmax + 1, sizeof(size_t));
+	m->pos = xcalloc(Nmax, sizeof(size_t));
 }
 
 void
@@ -208,6 +209,7 @@ bert_free(struct bert_model *m)
 	free(m->len);
 	free(m->off);
 	free(m->attoff);
+	free(m->pos);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -313,48 +315,54 @@ softmax_rows(float *s, size_t T)
 	}
 }
 
+/* one (sequence, head) of bert_attention_fwd */
+static void
+attn_bh(float *y, float *att, float *drop, const float *qkv, const size_t *off,
+    const size_t *attoff, size_t C, size_t NH, size_t Tmax, float p,
+    uint64_t seed, size_t bh)
+{
+	size_t HS = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)HS);
+	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
+	size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
+	const float *q = qkv + off[b] * C3 + h * HS;
+	const float *k = q + C, *v = q + 2 * C;
+	float *s, *pr;
+	size_t base = 0;
+
+	if (attoff) {
+		base = attoff[b] + h * T * T;
+		s = att + base;
+	} else {
+#ifdef _OPENMP
+		s = att + (size_t)omp_get_thread_num() * Tmax * Tmax;
+#else
+		s = att;
+#endif
+	}
+	blas_gemm_nt1(s, q, k, T, T, HS, C3, C3, T, scale, 0.0f);
+	softmax_rows(s, T);
+	pr = s;
+	if (p > 0 && attoff) {
+		pr = drop + base;
+		for (size_t i = 0; i < T * T; i++)
+			pr[i] = bert_keep(seed, base + i, p) ? s[i] * pk : 0;
+	}
+	blas_gemm_nn1(y + off[b] * C + h * HS, pr, v, T, HS, T, T, C3, C, 1.0f,
+	    0.0f);
+	(void)Tmax;
+}
+
 void
 bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
     const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
     size_t Tmax, float p, uint64_t seed)
 {
-	size_t HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS);
-	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
-
 	#pragma omp parallel for schedule(dynamic, 1)
-	for (size_t bh = 0; bh < B * NH; bh++) {
-		size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
-		const float *q = qkv + off[b] * C3 + h * HS;
-		const float *k = q + C, *v = q + 2 * C;
-		float *s, *pr;
-		size_t base = 0;
-		if (attoff) {
-			base = attoff[b] + h * T * T;
-			s = att + base;
-		} else {
-#ifdef _OPENMP
-			s = att + (size_t)omp_get_thread_num() * Tmax * Tmax;
-#else
-			s = att;
-#endif
-		}
-		blas_gemm_nt1(s, q, k, T, T, HS, C3, C3, T, scale, 0.0f);
-		softmax_rows(s, T);
-		pr = s;
-		if (p > 0 && attoff) {
-			pr = drop + base;
-			for (size_t i = 0; i < T * T; i++)
-				pr[i] = bert_keep(seed, base + i, p) ? s[i] * pk : 0;
-		}
-		blas_gemm_nn1(y + off[b] * C + h * HS, pr, v, T, HS, T, T, C3, C,
-		    1.0f, 0.0f);
-	}
-	(void)Tmax;
+	for (size_t bh = 0; bh < B * NH; bh++)
+		attn_bh(y, att, drop, qkv, off, attoff, C, NH, Tmax, p, seed, bh);
 }
 
-/* Phi(x) = (1 + erf(x/sqrt 2))/2 for n elements.  glibc >= 2.35 on x86-64
- * has a vector erff in libmvec (pulled in by -lm); scalar erff elsewhere. */
 #ifdef HAVE_MVEC
 void
 bert_phi(float *out, const float *x, size_t n)
@@ -444,6 +452,60 @@ bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C)
 	}
 }
 
+/* row-block helpers for the fused forward: rows [r0, r0+n) */
+static void
+rows_linear(float *y, const float *x, const float *w, const float *b,
+    size_t r0, size_t n, size_t C, size_t OC)
+{
+	for (size_t r = r0; r < r0 + n; r++)
+		memcpy(y + r * OC, b, OC * sizeof(float));
+	blas_gemm_nt1(y + r0 * OC, x + r0 * C, w, n, OC, C, C, C, OC, 1.0f,
+	    1.0f);
+}
+
+static void
+rows_ln(float *y, float *mean, float *rstd, const float *x, const float *g,
+    const float *b, size_t r0, size_t n, size_t C, float eps)
+{
+	for (size_t r = r0; r < r0 + n; r++) {
+		const float *xr = x + r * C;
+		float *yr = y + r * C;
+		double s = 0, v = 0;
+		for (size_t i = 0; i < C; i++)
+			s += xr[i];
+		float mu = (float)(s / (double)C);
+		for (size_t i = 0; i < C; i++) {
+			double d = (double)xr[i] - mu;
+			v += d * d;
+		}
+		float rs = (float)(1.0 / sqrt(v / (double)C + (double)eps));
+		for (size_t i = 0; i < C; i++)
+			yr[i] = (xr[i] - mu) * rs * g[i] + b[i];
+		mean[r] = mu;
+		rstd[r] = rs;
+	}
+}
+
+static void
+rows_dropout(float *x, size_t i0, size_t i1, float p, uint64_t seed)
+{
+	float pk = 1.0f / (1.0f - p);
+	for (size_t i = i0; i < i1; i++)
+		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
+}
+
+static void
+rows_gelu(float *y, const float *x, size_t i0, size_t i1)
+{
+	float phi[1024];
+	for (size_t i = i0; i < i1; i += 1024) {
+		size_t m = i1 - i < 1024 ? i1 - i : 1024;
+		bert_phi(phi, x + i, m);
+		for (size_t j = 0; j < m; j++)
+			y[i + j] = x[i + j] * phi[j];
+	}
+}
+
 /* ---- the whole forward */
 
 /* seed of dropout site k of layer l (l = L for the embeddings) */
@@ -472,7 +534,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
     size_t B, int train, uint64_t seed)
 {
 	const struct bert_config *c = &m->cfg;
-	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b, l;
+	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0;
 	size_t Nx = m->Nmax;
 	struct bert_params *p = &m->p;
@@ -499,6 +561,9 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		if (ids[r] >= c->V)
 			errx(EXIT_SOFTWARE, "bert_forward: token id %u >= %zu",
 			    ids[r], c->V);
+	for (b = 0; b < B; b++)
+		for (size_t r = m->off[b]; r < m->off[b + 1]; r++)
+			m->pos[r] = r - m->off[b];
 	m->B = B;
 	m->N = N;
 	m->train = train;
@@ -506,57 +571,82 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	if (ap > 0 && !gr)
 		ap = 0;		/* attention dropout needs the training arena */
 
-	bert_embed_fwd(a->emb, ids, m->off, B, p->wte, p->wpe, p->wtt, C);
-	bert_layernorm_fwd(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
-	    p->emb_lnb, N, C, c->eps);
-	if (hp > 0)
-		bert_dropout_fwd(a->x0, N * C, hp, bert_site_seed(seed, L, 0));
-
+	/* One parallel region: each thread owns a block of rows for every
+	 * row-wise step (linear layers as single-threaded sgemm on its rows,
+	 * LayerNorm, GELU, dropout, residuals); attention is shared out by
+	 * (sequence, head).  Two barriers per layer. */
 	const float *x = a->x0;
-	for (l = 0; l < L; l++) {
-		size_t k = gr ? l : 0;
-		float *qkv = a->qkv + k * Nx * 3 * C;
-		float *att = a->att + (gr ? l * (m->asize[BERT_A_ATT] / L) : 0);
-		float *atty = a->atty + k * Nx * C;
-		float *res1 = a->res1 + k * Nx * C;
-		float *ln1 = a->ln1 + k * Nx * C;
-		float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
-		float *fch = a->fch + k * Nx * F;
-		float *fchg = gr ? a->fch_gelu + k * Nx * F : fch;
-		float *res2 = a->res2 + k * Nx * C;
-		float *ln2 = a->ln2 + k * Nx * C;
-		float *ln2m = a->ln2_mean + k * Nx, *ln2r = a->ln2_rstd + k * Nx;
+	#pragma omp parallel
+	{
+		size_t nt = 1, tid = 0;
+#ifdef _OPENMP
+		nt = (size_t)omp_get_num_threads();
+		tid = (size_t)omp_get_thread_num();
+#endif
+		size_t bs = (N + nt - 1) / nt;
+		size_t r0 = tid * bs < N ? tid * bs : N;
+		size_t r1 = r0 + bs < N ? r0 + bs : N, n = r1 - r0;
+		const float *xl = a->x0;
 
-		bert_linear_fwd(qkv, x, p->qkvw + l * 3 * C * C,
-		    p->qkvb + l * 3 * C, N, C, 3 * C);
-		bert_attention_fwd(atty, att, m->d.datt, qkv, m->off,
-		    gr ? m->attoff : NULL, B, C, NH, m->Tmax, ap,
-		    bert_site_seed(seed, l, 1));
-		bert_linear_fwd(res1, atty, p->attprojw + l * C * C,
-		    p->attprojb + l * C, N, C, C);
+		for (size_t r = r0; r < r1; r++) {
+			const float *w = p->wte + (size_t)ids[r] * C;
+			const float *pp = p->wpe + m->pos[r] * C;
+			float *o = a->emb + r * C;
+			for (size_t i = 0; i < C; i++)
+				o[i] = w[i] + pp[i] + p->wtt[i];
+		}
+		rows_ln(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
+		    p->emb_lnb, r0, n, C, c->eps);
 		if (hp > 0)
-			bert_dropout_fwd(res1, N * C, hp,
-			    bert_site_seed(seed, l, 2));
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < N * C; i++)
-			res1[i] += x[i];
-		bert_layernorm_fwd(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
-		    p->ln1b + l * C, N, C, c->eps);
-		bert_linear_fwd(fch, ln1, p->fcw + l * F * C, p->fcb + l * F, N,
-		    C, F);
-		bert_gelu_fwd(fchg, fch, N * F);
-		bert_linear_fwd(res2, fchg, p->fcprojw + l * C * F,
-		    p->fcprojb + l * C, N, F, C);
-		if (hp > 0)
-			bert_dropout_fwd(res2, N * C, hp,
-			    bert_site_seed(seed, l, 3));
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < N * C; i++)
-			res2[i] += ln1[i];
-		bert_layernorm_fwd(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
-		    p->ln2b + l * C, N, C, c->eps);
-		x = ln2;
+			rows_dropout(a->x0, r0 * C, r1 * C, hp,
+			    bert_site_seed(seed, L, 0));
+		for (size_t l = 0; l < L; l++) {
+			size_t k = gr ? l : 0;
+			float *qkv = a->qkv + k * Nx * 3 * C;
+			float *att = a->att + (gr ? l * (m->asize[BERT_A_ATT] / L) : 0);
+			float *atty = a->atty + k * Nx * C;
+			float *res1 = a->res1 + k * Nx * C;
+			float *ln1 = a->ln1 + k * Nx * C;
+			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
+			float *fch = a->fch + k * Nx * F;
+			float *fchg = gr ? a->fch_gelu + k * Nx * F : fch;
+			float *res2 = a->res2 + k * Nx * C;
+			float *ln2 = a->ln2 + k * Nx * C;
+			float *ln2m = a->ln2_mean + k * Nx, *ln2r = a->ln2_rstd + k * Nx;
+
+			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
+			    p->qkvb + l * 3 * C, r0, n, C, 3 * C);
+			#pragma omp barrier
+			#pragma omp for schedule(dynamic, 1)
+			for (size_t bh = 0; bh < B * NH; bh++)
+				attn_bh(atty, att, m->d.datt, qkv, m->off,
+				    gr ? m->attoff : NULL, C, NH, m->Tmax, ap,
+				    bert_site_seed(seed, l, 1), bh);
+			rows_linear(res1, atty, p->attprojw + l * C * C,
+			    p->attprojb + l * C, r0, n, C, C);
+			if (hp > 0)
+				rows_dropout(res1, r0 * C, r1 * C, hp,
+				    bert_site_seed(seed, l, 2));
+			for (size_t i = r0 * C; i < r1 * C; i++)
+				res1[i] += xl[i];
+			rows_ln(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
+			    p->ln1b + l * C, r0, n, C, c->eps);
+			rows_linear(fch, ln1, p->fcw + l * F * C, p->fcb + l * F,
+			    r0, n, C, F);
+			rows_gelu(fchg, fch, r0 * F, r1 * F);
+			rows_linear(res2, fchg, p->fcprojw + l * C * F,
+			    p->fcprojb + l * C, r0, n, F, C);
+			if (hp > 0)
+				rows_dropout(res2, r0 * C, r1 * C, hp,
+				    bert_site_seed(seed, l, 3));
+			for (size_t i = r0 * C; i < r1 * C; i++)
+				res2[i] += ln1[i];
+			rows_ln(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
+			    p->ln2b + l * C, r0, n, C, c->eps);
+			xl = ln2;
+		}
 	}
+	x = bert_hidden(m, L);
 	bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
 	if (c->normalize)
 		bert_l2norm_fwd(a->out, a->norm, a->pooled, B, C);
