@@ -1,5 +1,6 @@
 /* qrels: judgment and run readers for score(1). */
 #include "qrels.h"
+#include "tok.h"
 #include "rec.h"
 #include "util.h"
 
@@ -168,6 +169,14 @@ next_line(struct lines *l, char **s, size_t *n)
 	l->lineno++;
 	while (r > 0 && (l->buf[r - 1] == '\n' || l->buf[r - 1] == '\r'))
 		l->buf[--r] = '\0';
+	/* ids end up in JSON (score -j) and in streams: UTF-8, no NUL */
+	size_t bad = tok_utf8_check(l->buf, (size_t)r);
+	if (bad != (size_t)r)
+		errx(EXIT_DATAERR, "%s: line %zu: invalid UTF-8 at byte %zu",
+		    l->name, l->lineno, bad + 1);
+	if (memchr(l->buf, '\0', (size_t)r) != NULL)
+		errx(EXIT_DATAERR, "%s: line %zu: a NUL byte", l->name,
+		    l->lineno);
 	*s = l->buf;
 	*n = (size_t)r;
 	return 1;
@@ -434,6 +443,8 @@ read_hits(struct runbuild *b, struct rec_reader *rd)
 	while (rec_next(rd, &m) == REC_OK) {
 		if (rec_str(&m, "qid", &qs, &ql) != 0)
 			rec_fail(rd, "\"qid\": missing or not a str");
+		if (tok_utf8_check(qs, ql) != ql || memchr(qs, '\0', ql))
+			rec_fail(rd, "\"qid\": not UTF-8 without NUL");
 		if (rec_array(&m, "hits", &a, &na) != 0)
 			rec_fail(rd, "\"hits\": missing or not an array");
 		if (na == 0) {
@@ -461,6 +472,11 @@ read_hits(struct runbuild *b, struct rec_reader *rd)
 			if (d->type != MSGPACK_OBJECT_STR)
 				rec_fail(rd, "\"hits\"[%zu][0]: expected str, "
 				    "got %s", i, rec_typename(d));
+			if (tok_utf8_check(d->via.str.ptr, d->via.str.size) !=
+			    d->via.str.size ||
+			    memchr(d->via.str.ptr, '\0', d->via.str.size))
+				rec_fail(rd, "\"hits\"[%zu][0]: not UTF-8 "
+				    "without NUL", i);
 			switch (sc->type) {
 			case MSGPACK_OBJECT_FLOAT32:
 			case MSGPACK_OBJECT_FLOAT64:

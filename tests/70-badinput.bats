@@ -475,3 +475,61 @@ print(p.returncode, err[-1])' "$@"
 	assert_equal "$stderr" 'train: f/out: Not a directory'
 	[ -z "$(ls -A | grep out)" ] || fail "left $(ls -A)"
 }
+
+# judgments and runs as text: which | contents (printf format) | message
+# (F: the file) -- beyond tests/40-score.bats's table
+text_cases() {
+	cat <<-'T'
+	qrels|\td1\t1\n|score: F: line 1: empty query id
+	qrels|q1\t\t1\n|score: F: line 1: empty document id
+	qrels||score: F: no judgments
+	qrels|query-id\tcorpus-id\tscore\n|score: F: no judgments
+	qrels|q1\td1\t1\nq2\td1\t99999999999999999999\n|score: F: line 2: relevance "99999999999999999999": not an integer
+	qrels|q1\td\xff\t1\n|score: F: line 1: invalid UTF-8 at byte 5
+	qrels|q1\td\0x\t1\n|score: F: line 1: a NUL byte
+	run|q1 Q0 d1 1 1e999 t\n|score: F: line 1: score "1e999": not a finite number
+	run|q1 Q0 d1 1 0.5 t\nq\xc3 Q0 d1 1 0.5 t\n|score: F: line 2: invalid UTF-8 at byte 2
+	run|q1 Q0 d\0 1 0.5 t\n|score: F: line 1: a NUL byte
+	T
+}
+
+@test "score: malformed judgment and run lines exit 65 naming the file and line, nothing written" {
+	printf 'q1\td1\t1\n' > good.tsv
+	printf 'q1 Q0 d1 1 0.5 t\n' > good.trec
+	while IFS='|' read -r what body msg; do
+		printf "$body" > bad
+		if [ "$what" = qrels ]; then
+			run -65 --separate-stderr score -q bad good.trec
+		else
+			run -65 --separate-stderr score -q good.tsv bad
+		fi
+		assert_equal "$stderr" "${msg//F:/bad:}"
+		assert_output ''
+	done < <(text_cases)
+	# and the same reader in mine-negatives
+	printf 'q0\td\xff3\t1\n' > bad
+	run -65 --separate-stderr mine-negatives -q bad -Q "$FIX/mine/queries.mp" \
+	    -C "$FIX/mine/corpus.mp" "$FIX/mine/hits.mp"
+	assert_equal "$stderr" 'mine-negatives: bad: line 1: invalid UTF-8 at byte 5'
+	assert_output ''
+}
+
+@test "score: a hits stream with ids that are not UTF-8 exits 65 naming the record" {
+	"$PY" -c '
+import msgpack, sys
+w = sys.stdout.buffer.write
+w(msgpack.packb({"kind": "hits", "v": 1, "producer": "t", "k": 1}))
+w(b"\x82\xa3qid\xa2q\xff\xa4hits\x91\x92\xa2d1\xcb" + b"\x3f\xe0" + b"\0" * 6)
+' > badq.mp
+	"$PY" -c '
+import msgpack, sys
+w = sys.stdout.buffer.write
+w(msgpack.packb({"kind": "hits", "v": 1, "producer": "t", "k": 1}))
+w(b"\x82\xa3qid\xa2q1\xa4hits\x91\x92\xa2d\0\xcb" + b"\x3f\xe0" + b"\0" * 6)
+' > badd.mp
+	run -65 --separate-stderr score -q "$FIX/score/qrels-syn.tsv" badq.mp
+	assert_equal "$stderr" 'score: badq.mp: record 1 (byte 28): "qid": not UTF-8 without NUL'
+	run -65 --separate-stderr score -q "$FIX/score/qrels-syn.tsv" badd.mp
+	assert_equal "$stderr" 'score: badd.mp: record 1 (byte 28): "hits"[0][0]: not UTF-8 without NUL'
+	assert_output ''
+}
