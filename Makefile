@@ -111,3 +111,42 @@ clean:
 
 .PHONY: all check san deps model venv bench demo install uninstall clean
 .SECONDARY:
+
+# ---- fuzz: libFuzzer harnesses (tests/fuzz/, clang), not part of `check` ----
+# `make fuzz FUZZ_SECONDS=N` runs each harness for N seconds on a corpus in
+# build/fuzz/corpus/NAME seeded from fixtures/; crashes land in
+# build/fuzz/crash/NAME-*.  Rerun one: build/fuzz/fuzz_NAME FILE.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wno-pass-failed
+FUZZ_OBJ = $(patsubst lib/%.c,build/fuzz/%.o,$(LIB_SRC))
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SEEDS_rec = fixtures/streams/*.mp fixtures/encode/*.mp fixtures/train/*.mp
+FUZZ_SEEDS_textin = fixtures/tok/stress.jsonl
+FUZZ_SEEDS_tok = fixtures/tok/stress.jsonl
+FUZZ_SEEDS_st = fixtures/tiny/model.safetensors
+FUZZ_SEEDS_qrels = fixtures/score/qrels-syn.tsv fixtures/score/qrels-syn.trec \
+	fixtures/score/syn1.trec fixtures/score/syn3.mp
+
+fuzz: $(FUZZ_BINS)
+	@st=0; for n in $(FUZZ_NAMES); do \
+		tests/fuzz/run $$n $(FUZZ_SECONDS) || st=1; done; exit $$st
+
+build/fuzz/%.o: lib/%.c lib/*.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(XCFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libembtune.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libembtune.a
+	$(FUZZ_CC) $(XCFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+		build/fuzz/libembtune.a $(XLDLIBS)
+	@mkdir -p build/fuzz/corpus/$*
+	@for f in $(FUZZ_SEEDS_$*) fixtures/fuzz/$*-*; do \
+		[ ! -f "$$f" ] || cp "$$f" build/fuzz/corpus/$*/; done
+
+.PHONY: fuzz
