@@ -215,7 +215,7 @@ stream_cases() {
 			if [ "$c" = notmap ] && [ "$tn" != "${tn#[sm][ci]}" ] &&
 			    [ "$name" = stdin ]; then
 				# score and mine-negatives take this for TREC text
-				msg="$tn: stdin: line 1: expected 6 fields (qid Q0 docid rank score tag), got 1"
+				msg="$tn: stdin: line 1: invalid UTF-8 at byte 1"
 			fi
 			assert_equal "${err%%$'\n'*}" "$msg"
 			[ "$outsz" -eq 0 ] || whole "$tool" ||
