@@ -5,6 +5,8 @@
 # query, a random corpus document as the negative -- STEPS batches each
 # (default 8).  Reports training examples/s (the training loop alone, and
 # whole processes per CPU-second) and peak RSS from /usr/bin/time -v.
+# train runs twice: plain MNRL, and Cached MNRL (--mini-batch 32: the same
+# loss and gradients, activations for 32 texts at a time, one more forward).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 M=${MODEL:-models/all-MiniLM-L6-v2}
@@ -50,22 +52,31 @@ tv() {
 }
 
 n=$(wc -l < "$O/rows.jsonl")
+# the training loop alone: the sum of the steps' times (every batch is full)
+loop() { awk -F'\t' -v b="$B" 'NR > 1 && $5 > 0 {s += b / $5} END {printf "%.2f\n", s}' "$1"; }
 rm -rf "$O/tuned" "$O/st-out"
 /usr/bin/time -v -o "$O/train.time" bin/train -t "$T" -m "$M" -o "$O/tuned" -b "$B" \
     --save-every 0 --log "$O/train.tsv" "$O/rows.mp"
 read -r ew ec er < <(tv "$O/train.time")
 steps=$(($(wc -l < "$O/train.tsv") - 1))
-# the training loop alone: the sum of the steps' times
-el=$(awk -F'\t' -v b="$B" 'NR > 1 && $5 > 0 {s += b / $5} END {printf "%.2f", s}' "$O/train.tsv")
+el=$(loop "$O/train.tsv")
+rm -rf "$O/tuned"
+/usr/bin/time -v -o "$O/cmnrl.time" bin/train -t "$T" -m "$M" -o "$O/tuned" -b "$B" \
+    --loss cmnrl --mini-batch 32 --save-every 0 --log "$O/cmnrl.tsv" "$O/rows.mp"
+read -r cw cc cr < <(tv "$O/cmnrl.time")
+cl=$(loop "$O/cmnrl.tsv")
 /usr/bin/time -v -o "$O/st.time" "$PY" bench/st_train.py "$M" "$O/rows.jsonl" "$T" "$B" "$MAXLEN" "$O/st-out" > "$O/st.txt"
 read -r sw sc sr < <(tv "$O/st.time")
 read -r _ sl < <(tail -1 "$O/st.txt")
 awk -v n="$n" -v steps="$steps" -v el="$el" -v ew="$ew" -v ec="$ec" -v er="$er" \
+    -v cl="$cl" -v cw="$cw" -v cc="$cc" -v cr="$cr" \
     -v sl="$sl" -v sw="$sw" -v sc="$sc" -v sr="$sr" 'BEGIN {
 	printf "%d rows, %d steps of %d\n", n, steps, n / steps
-	f = "%-22s %12.2f %10.2f %8.2f %8.2f %10.3f %8.0f\n"
+	f = "%-22s %12.3f %10.2f %8.2f %8.2f %10.3f %8.0f\n"
 	printf "%-22s %12s %10s %8s %8s %10s %8s\n", "impl", "train_ex/s", "loop_s", "wall_s", "cpu_s", "ex/cpu-s", "rss_MiB"
-	printf f, "train", n / el, el, ew, ec, n / ec, er
+	printf f, "train mnrl", n / el, el, ew, ec, n / ec, er
+	printf f, "train cmnrl/32", n / cl, cl, cw, cc, n / cc, cr
 	printf f, "sentence-transformers", n / sl, sl, sw, sc, n / sc, sr
-	printf "ratio (train/ST): %.2fx examples/s (loop), %.2fx per CPU-second (whole processes), RSS %.2fx\n", sl / el, sc / ec, er / sr
+	printf "ratio mnrl/ST: %.2fx examples/s (loop), %.2fx per CPU-second (whole processes), RSS %.2fx\n", sl / el, sc / ec, er / sr
+	printf "ratio cmnrl/ST: %.2fx examples/s (loop), %.2fx per CPU-second (whole processes), RSS %.2fx\n", sl / cl, sc / cc, cr / sr
 }'
