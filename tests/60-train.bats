@@ -192,3 +192,28 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 ' out "$FIX/tiny"
 	assert_output 'changed'
 }
+
+@test "train allocates nothing per step (as many mallocs for 6 steps as for 120)" {
+	cat > shim.c <<-'C'
+	#define _GNU_SOURCE
+	#include <dlfcn.h>
+	#include <stdio.h>
+	#include <unistd.h>
+	static unsigned long n;
+	static void *(*real)(size_t);
+	void *malloc(size_t s) {
+		if (!real) real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+		n++;
+		return real(s);
+	}
+	__attribute__((destructor)) static void fin(void) {
+		char b[64]; int k = snprintf(b, sizeof b, "mallocs %lu\n", n);
+		if (write(2, b, (size_t)k) < 0) n = 0;
+	}
+	C
+	${CC:-cc} -shared -fPIC -o shim.so shim.c -ldl
+	LD_PRELOAD=./shim.so tr -o a -b 4 -e 1 --save-every 0 "$T/triplets.mp" 2> a.err
+	LD_PRELOAD=./shim.so tr -o b -b 4 -e 20 --save-every 0 "$T/triplets.mp" 2> b.err
+	grep -q '^mallocs [0-9]' a.err
+	assert_equal "$(cat b.err)" "$(cat a.err)"
+}
