@@ -16,7 +16,7 @@ MODELDIR ?= models/$(notdir $(MODEL))
 DATA ?= ../shared/data
 
 OMPFLAGS_1 = -fopenmp
-OMPFLAGS_0 =
+OMPFLAGS_0 = -Wno-unknown-pragmas
 XCFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib \
 	$(shell pkg-config --cflags $(PCS) 2>/dev/null) $(OMPFLAGS_$(OMP))
 XLDLIBS = $(shell pkg-config --libs $(PCS) 2>/dev/null) $(OMPFLAGS_$(OMP)) -lm
