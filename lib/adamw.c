@@ -22,7 +22,7 @@ adamw_update(float *p, float *m, float *v, const float *g, size_t n,
 	const float step = (float)(lr / (1.0 - pow(b1, (double)t)));
 	const float bc2 = (float)sqrt(1.0 - pow(b2, (double)t));
 
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for schedule(static)
 	for (size_t i = 0; i < n; i++) {
 		float gi = g[i];
 		float mi = b1 * m[i] + (1 - b1) * gi;
@@ -63,7 +63,7 @@ adamw_clip(float *g, size_t n, double max_norm)
 	double norm = sqrt(s);
 	if (max_norm > 0 && norm > max_norm) {
 		float c = (float)(max_norm / (norm + 1e-6));
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for schedule(static)
 		for (size_t i = 0; i < n; i++)
 			g[i] *= c;
 	}
