@@ -259,14 +259,19 @@ rec_header(struct rec_reader *rd, const char *want, msgpack_object *h)
 	size_t n;
 	uint64_t v;
 
-	if (rec_next(rd, h) != REC_OK)
-		errx(EXIT_DATAERR, "%s: empty input: no header record%s%s%s",
-		    rd->name, want ? " (expected a " : "", want ? want : "",
-		    want ? " stream)" : "");
+	if (rec_next(rd, h) != REC_OK) {
+		if (want == NULL)
+			errx(EXIT_DATAERR, "%s: empty input: no header record",
+			    rd->name);
+		errx(EXIT_DATAERR, "%s: empty input: no header record "
+		    "(expected a%s %s stream)", rd->name,
+		    strchr("aeiou", want[0]) ? "n" : "", want);
+	}
 	if (rec_str(h, "kind", &kind, &n) != 0)
 		rec_fail(rd, "not a stream header: no \"kind\"");
 	if (want != NULL && (strlen(want) != n || memcmp(want, kind, n) != 0))
-		rec_fail(rd, "expected a %s stream, got %.*s", want, (int)n,
+		rec_fail(rd, "expected a%s %s stream, got %.*s",
+		    strchr("aeiou", want[0]) ? "n" : "", want, (int)n,
 		    kind);
 	if (rec_uint(h, "v", &v) != 0)
 		rec_fail(rd, "\"v\": missing or not a uint");

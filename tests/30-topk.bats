@@ -88,7 +88,7 @@ topk-nan.emb|topk-queries.emb|65|topk: S/topk-nan.emb: record 4 (byte 155): id "
 topk-corpus.emb|topk-inf.emb|65|topk: S/topk-inf.emb: record 2 (byte 96): id "qinf": "vec"[2] is -inf
 topk-dup.emb|topk-queries.emb|65|topk: S/topk-dup.emb: duplicate id "d2"
 topk-corpus.emb|topk-short.emb|65|topk: S/topk-short.emb: record 2 (byte 96): id "qs": "vec" has 12 bytes, expected 16 (dim 4)
-../streams/hits.mp|topk-queries.emb|65|topk: S/../streams/hits.mp: header (byte 0): expected a embeddings stream, got hits
+../streams/hits.mp|topk-queries.emb|65|topk: S/../streams/hits.mp: header (byte 0): expected an embeddings stream, got hits
 nope.emb|topk-queries.emb|66|topk: S/nope.emb: No such file or directory
 T
 }
