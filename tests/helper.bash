@@ -10,3 +10,6 @@ MODEL="${EMBTUNE_MODEL:-$TOP/models/all-MiniLM-L6-v2}"
 DATA="${EMBTUNE_DATA:-$TOP/../shared/data}"
 PY="$TOP/.venv/bin/python"
 export LC_ALL=C
+# tests that run make must not inherit the flags of the make running them
+# (make -s check would silence the commands they look for)
+unset MAKEFLAGS MFLAGS MAKELEVEL
