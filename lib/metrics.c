@@ -147,13 +147,19 @@ cmp_double(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-static double
-quantile(const double *v, size_t R, double q)
+void
+metrics_sort(double *v, size_t n)
 {
-	double pos = q * (double)(R - 1), f = floor(pos);
+	qsort(v, n, sizeof *v, cmp_double);
+}
+
+double
+metrics_quantile(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1), f = floor(pos);
 	size_t i = (size_t)f;
-	if (i + 1 >= R)
-		return v[R - 1];
+	if (i + 1 >= n)
+		return v[n - 1];
 	return v[i] + (pos - f) * (v[i + 1] - v[i]);
 }
 
@@ -175,9 +181,9 @@ metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
 		}
 		means[r] = s / (double)n;
 	}
-	qsort(means, R, sizeof *means, cmp_double);
-	*lo = quantile(means, R, (1 - conf) / 2);
-	*hi = quantile(means, R, (1 + conf) / 2);
+	metrics_sort(means, R);
+	*lo = metrics_quantile(means, R, (1 - conf) / 2);
+	*hi = metrics_quantile(means, R, (1 + conf) / 2);
 }
 
 static int

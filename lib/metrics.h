@@ -57,6 +57,11 @@ double metrics_randomization(const double *a, const double *b, size_t n,
 void metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
     const double *b, size_t n, size_t R, double conf, uint64_t seed);
 
+/* Sort v ascending; the q-quantile (0 <= q <= 1, n > 0) of sorted v by
+ * linear interpolation between order statistics. */
+void metrics_sort(double *v, size_t n);
+double metrics_quantile(const double *v, size_t n, double q);
+
 /* splitmix64: the seeded generator behind both tests */
 uint64_t metrics_rand(uint64_t *state);
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "mine.h"
 #include "util.h"
 
@@ -98,23 +99,6 @@ mine_select(size_t *out, size_t *tmp, const double *score,
 	return k;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-quantile(const double *x, size_t n, double q)
-{
-	double pos = q * (double)(n - 1), f = floor(pos);
-	size_t i = (size_t)f;
-	if (i + 1 >= n)
-		return x[n - 1];
-	return x[i] + (pos - f) * (x[i + 1] - x[i]);
-}
-
 void
 mine_stats(struct mine_stats *st, double *x, size_t n)
 {
@@ -126,7 +110,7 @@ mine_stats(struct mine_stats *st, double *x, size_t n)
 		    st->q50 = st->q75 = st->max = NAN;
 		return;
 	}
-	qsort(x, n, sizeof *x, cmp_double);
+	metrics_sort(x, n);
 	for (size_t i = 0; i < n; i++)
 		sum += x[i];
 	st->mean = sum / (double)n;
@@ -136,9 +120,9 @@ mine_stats(struct mine_stats *st, double *x, size_t n)
 	st->median = x[(n - 1) / 2];
 	st->min = x[0];
 	st->max = x[n - 1];
-	st->q25 = quantile(x, n, 0.25);
-	st->q50 = quantile(x, n, 0.5);
-	st->q75 = quantile(x, n, 0.75);
+	st->q25 = metrics_quantile(x, n, 0.25);
+	st->q50 = metrics_quantile(x, n, 0.5);
+	st->q75 = metrics_quantile(x, n, 0.75);
 }
 
 void
