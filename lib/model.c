@@ -295,34 +295,30 @@ model_tensors(struct model_tensor *e, const struct bert_config *c,
 	ADD("embeddings.LayerNorm.weight", 1, C, 0, p->emb_lng);
 	ADD("embeddings.LayerNorm.bias", 1, C, 0, p->emb_lnb);
 	for (size_t l = 0; l < c->L; l++) {
-		char b[96];
-		static const char *const qkv[3] = {"query", "key", "value"};
-		for (int k = 0; k < 3; k++) {
-			snprintf(b, sizeof(b), "encoder.layer.%zu.attention.self.%s.weight", l, qkv[k]);
-			ADD(b, 2, C, C, p->qkvw + l * 3 * C * C + (size_t)k * C * C);
-			snprintf(b, sizeof(b), "encoder.layer.%zu.attention.self.%s.bias", l, qkv[k]);
-			ADD(b, 1, C, 0, p->qkvb + l * 3 * C + (size_t)k * C);
+		/* name under encoder.layer.L., rows, columns (0: a vector) */
+		const struct { const char *name; size_t s0, s1; float *ptr; } t[] = {
+			{"attention.self.query.weight", C, C, p->qkvw + l * 3 * C * C},
+			{"attention.self.query.bias", C, 0, p->qkvb + l * 3 * C},
+			{"attention.self.key.weight", C, C, p->qkvw + l * 3 * C * C + C * C},
+			{"attention.self.key.bias", C, 0, p->qkvb + l * 3 * C + C},
+			{"attention.self.value.weight", C, C, p->qkvw + l * 3 * C * C + 2 * C * C},
+			{"attention.self.value.bias", C, 0, p->qkvb + l * 3 * C + 2 * C},
+			{"attention.output.dense.weight", C, C, p->attprojw + l * C * C},
+			{"attention.output.dense.bias", C, 0, p->attprojb + l * C},
+			{"attention.output.LayerNorm.weight", C, 0, p->ln1g + l * C},
+			{"attention.output.LayerNorm.bias", C, 0, p->ln1b + l * C},
+			{"intermediate.dense.weight", F, C, p->fcw + l * F * C},
+			{"intermediate.dense.bias", F, 0, p->fcb + l * F},
+			{"output.dense.weight", C, F, p->fcprojw + l * C * F},
+			{"output.dense.bias", C, 0, p->fcprojb + l * C},
+			{"output.LayerNorm.weight", C, 0, p->ln2g + l * C},
+			{"output.LayerNorm.bias", C, 0, p->ln2b + l * C},
+		};
+		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			char b[96];
+			snprintf(b, sizeof(b), "encoder.layer.%zu.%s", l, t[i].name);
+			ADD(b, t[i].s1 ? 2 : 1, t[i].s0, t[i].s1, t[i].ptr);
 		}
-		snprintf(b, sizeof(b), "encoder.layer.%zu.attention.output.dense.weight", l);
-		ADD(b, 2, C, C, p->attprojw + l * C * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.attention.output.dense.bias", l);
-		ADD(b, 1, C, 0, p->attprojb + l * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.attention.output.LayerNorm.weight", l);
-		ADD(b, 1, C, 0, p->ln1g + l * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.attention.output.LayerNorm.bias", l);
-		ADD(b, 1, C, 0, p->ln1b + l * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.intermediate.dense.weight", l);
-		ADD(b, 2, F, C, p->fcw + l * F * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.intermediate.dense.bias", l);
-		ADD(b, 1, F, 0, p->fcb + l * F);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.output.dense.weight", l);
-		ADD(b, 2, C, F, p->fcprojw + l * C * F);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.output.dense.bias", l);
-		ADD(b, 1, C, 0, p->fcprojb + l * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.output.LayerNorm.weight", l);
-		ADD(b, 1, C, 0, p->ln2g + l * C);
-		snprintf(b, sizeof(b), "encoder.layer.%zu.output.LayerNorm.bias", l);
-		ADD(b, 1, C, 0, p->ln2b + l * C);
 	}
 	if (c->has_pooler) {
 		ADD("pooler.dense.weight", 2, C, C, p->poolw);
