@@ -160,6 +160,19 @@ parse_dims(struct loss_cfg *lc, const char *s, size_t C)
  * its B longest texts (and for mini-batches of S sequences, the S longest
  * texts overall). */
 static size_t
+longest(const size_t *hist, size_t T, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t l = T; l > 0 && n; l--) {
+		size_t c = hist[l] < n ? hist[l] : n;
+		total += c * l;
+		n -= c;
+	}
+	return total;
+}
+
+static size_t
 max_tokens(const struct examples *ex, size_t B, size_t S)
 {
 	size_t T = ex->Tmax, *hist = xcalloc(T + 1, sizeof *hist);
@@ -172,22 +185,12 @@ max_tokens(const struct examples *ex, size_t B, size_t S)
 				size_t t = r * ex->K + k;
 				hist[ex->off[t + 1] - ex->off[t]]++;
 			}
-			size_t left = B;
-			for (size_t l = T; l > 0 && left; l--) {
-				size_t c = hist[l] < left ? hist[l] : left;
-				total += c * l;
-				left -= c;
-			}
+			total += longest(hist, T, B);
 		}
 	} else {
 		for (size_t t = 0; t < ex->n * ex->K; t++)
 			hist[ex->off[t + 1] - ex->off[t]]++;
-		size_t left = S;
-		for (size_t l = T; l > 0 && left; l--) {
-			size_t c = hist[l] < left ? hist[l] : left;
-			total += c * l;
-			left -= c;
-		}
+		total = longest(hist, T, S);
 	}
 	free(hist);
 	return total;

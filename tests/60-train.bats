@@ -141,7 +141,7 @@ tr() {
 		sleep 0.02
 		[ -e out ] || [ "$i" -gt 10 ] && break
 	done
-	kill -TERM "$pid"
+	kill -TERM "$pid" 2>/dev/null || true	# it may have finished already
 	rc=0
 	wait "$pid" || rc=$?
 	if [ "$rc" -eq 0 ]; then	# finished before the signal came
