@@ -211,8 +211,13 @@ main(int argc, char *argv[])
 	rec_open(&rd, path);
 	rec_header(&rd, "tokens", &h);
 	{
+		const msgpack_object *vo = rec_get(&h, "vocab");
 		const char *v, *mn;
 		size_t vn, mnn;
+		/* a missing "vocab" is tolerated (hand-made streams) */
+		if (vo != NULL && vo->type != MSGPACK_OBJECT_STR)
+			rec_fail(&rd, "\"vocab\": expected str, got %s",
+			    rec_typename(vo));
 		if (rec_str(&h, "vocab", &v, &vn) == 0 &&
 		    (vn != strlen(md.vocab) || memcmp(v, md.vocab, vn) != 0)) {
 			if (rec_str(&h, "model", &mn, &mnn) != 0)

@@ -17,7 +17,7 @@ header(struct rec_reader *rd, const char *model, const char *vocab)
 	if (rec_str(&h, "model", &s, &n) == 0)
 		hm = s, nm = n;
 	if (rec_str(&h, "vocab", &s, &n) != 0)
-		rec_fail(rd, "header: no \"vocab\" string");
+		rec_fail(rd, "\"vocab\": missing or not a str");
 	if (n != 16 || memcmp(s, vocab, 16) != 0)
 		errx(EXIT_DATAERR, "%s: header: examples tokenized for model "
 		    "\"%.*s\" (vocab %.*s) do not fit model \"%s\" (vocab %s)",

@@ -299,6 +299,7 @@ type_cases() {
 	encode	tokens.ids-str-elem	@Rid "a": "ids"[1]: expected uint, got str
 	encode	tokens.ids-float-elem	@Rid "a": "ids"[1]: expected uint, got float
 	encode	tokens.ids-missing	@Rid "a": "ids": expected array of uint, got nothing
+	encode	tokens.h-vocab-int	@H"vocab": expected str, got uint
 	topk	embeddings.id-int	@R"id": missing or not a str
 	topk	embeddings.vec-str	@R"vec": missing or not a bin
 	topk	embeddings.vec-array	@R"vec": missing or not a bin
@@ -325,7 +326,7 @@ type_cases() {
 	train	examples.texts-id-str	@R"texts"[0][1]: not a token id below 50
 	train	examples.texts-empty-seq	@R"texts"[0]: empty
 	train	examples.label-str	@R"label": expected a number, got str
-	train	examples.h-vocab-int	@Hheader: no "vocab" string
+	train	examples.h-vocab-int	@H"vocab": missing or not a str
 	show	tokens.badutf8	@Rstr: invalid UTF-8 at byte 1
 	show	tokens.intkey	@Rmap key is uint, not str
 	T
