@@ -79,21 +79,48 @@ parse_mets(struct opts *o, const char *arg)
 }
 
 static void
+dup_fail(const char *name, const char *qid, const char *doc)
+{
+	errx(EXIT_DATAERR, "%s: query \"%s\": document \"%s\" is listed "
+	    "twice", name, qid, doc);
+}
+
+/* One query at a time; the hits of a query that comes again after other
+ * queries (a run not grouped by query) are read again at the end, all
+ * together. */
+static void
 evaluate(struct metrics_eval *e, const struct qrels *q, const char *path,
     const struct opts *o)
 {
-	struct run r;
-	const char *dq, *dd;
+	struct run_reader rr;
+	struct run_group g;
+	const char *dd;
 
-	run_read(&r, path);
-	if (metrics_run(e, q, &r, o->level, o->ks, o->nk, &dq, &dd) != 0)
-		errx(EXIT_DATAERR, "%s: query \"%s\": document \"%s\" is "
-		    "listed twice", path ? path : "stdin", dq, dd);
+	run_open(&rr, path);
+	metrics_begin(e, q, o->level, o->ks, o->nk);
+	while (run_next(&rr, &g)) {
+		if (g.again && !rr.seekable)
+			errx(EXIT_DATAERR, "%s: %s %zu: query \"%s\" again, "
+			    "after other queries: a run read from a pipe must "
+			    "keep each query's hits together", rr.name,
+			    rr.unit, g.at, g.qid);
+		if (!g.again && metrics_add(e, g.qid, g.h, g.n, &dd) != 0)
+			dup_fail(rr.name, g.qid, dd);
+	}
+	if (rr.nagain) {
+		struct run r;
+		run_reread(&rr, &r);
+		for (size_t i = 0; i < r.nq; i++)
+			if (metrics_add(e, r.qid[i], r.h + r.start[i],
+			    r.start[i + 1] - r.start[i], &dd) != 0)
+				dup_fail(rr.name, r.qid[i], dd);
+		run_free(&r);
+	}
+	metrics_end(e);
 	if (e->nohits)
 		warnx("%s: %zu of %zu judged queries have no hits (each "
-		    "counts 0)", path ? path : "stdin", e->nohits, e->nq);
-	/* the run's strings die with it; keep only qid (from the qrels) */
-	run_free(&r);
+		    "counts 0)", rr.name, e->nohits, e->nq);
+	run_close(&rr);
 }
 
 /* v[i] = value of metric m at cutoff j for every query */

@@ -193,83 +193,99 @@ cmp_int_desc(const void *pa, const void *pb)
 	return (a < b) - (a > b);
 }
 
-int
-metrics_run(struct metrics_eval *e, const struct qrels *q,
-    const struct run *r, int level, const size_t *ks, size_t nk,
-    const char **dupq, const char **dupdoc)
+/* judged documents of query qi with rel >= level; ideal: positive gains,
+ * descending (*nideal) */
+static size_t
+judged(const struct metrics_eval *e, size_t qi, size_t *nideal)
 {
-	size_t maxh = 0, maxj = 0, i;
-	struct metrics_hit *h;
-	int *rel, *ideal;
-	int rc = -1;
+	const struct qrels *q = e->q;
+	size_t nrel = 0;
+
+	*nideal = 0;
+	for (size_t j = q->start[qi]; j < q->start[qi + 1]; j++) {
+		nrel += q->j[j].rel >= e->level;
+		if (q->j[j].rel > 0)
+			e->ideal[(*nideal)++] = q->j[j].rel;
+	}
+	return nrel;
+}
+
+void
+metrics_begin(struct metrics_eval *e, const struct qrels *q, int level,
+    const size_t *ks, size_t nk)
+{
+	size_t maxj = 0;
 
 	memset(e, 0, sizeof *e);
+	e->q = q;
+	e->level = level;
+	e->ks = ks;
 	e->nk = nk;
-	for (i = 0; i < r->nq; i++)
-		if (r->start[i + 1] - r->start[i] > maxh)
-			maxh = r->start[i + 1] - r->start[i];
-	for (i = 0; i < q->nq; i++)
+	for (size_t i = 0; i < q->nq; i++)
 		if (q->start[i + 1] - q->start[i] > maxj)
 			maxj = q->start[i + 1] - q->start[i];
-	h = xmalloc((maxh ? maxh : 1) * sizeof *h);
-	rel = xmalloc((maxh ? maxh : 1) * sizeof *rel);
-	ideal = xmalloc((maxj ? maxj : 1) * sizeof *ideal);
+	e->ideal = xmalloc((maxj ? maxj : 1) * sizeof *e->ideal);
+	e->hits = xcalloc(q->nq ? q->nq : 1, 1);
 	e->qid = xmalloc((q->nq ? q->nq : 1) * sizeof *e->qid);
-	e->v = xmalloc((q->nq ? q->nq : 1) * MET_N * nk * sizeof *e->v);
+	/* a query without hits has every value 0 */
+	e->v = xcalloc((q->nq ? q->nq : 1) * MET_N * nk, sizeof *e->v);
+}
 
-	/* a document twice for one query is an error, judged query or not */
-	for (i = 0; i < r->nq; i++) {
-		size_t n = r->start[i + 1] - r->start[i];
-		for (size_t j = 0; j < n; j++)
-			h[j].doc = r->h[r->start[i] + j].doc;
-		qsort(h, n, sizeof *h, cmp_doc);
-		for (size_t j = 1; j < n; j++)
-			if (strcmp(h[j - 1].doc, h[j].doc) == 0) {
-				*dupq = r->qid[i];
-				*dupdoc = h[j].doc;
-				goto out;
-			}
+int
+metrics_add(struct metrics_eval *e, const char *qid, const struct run_hit *h,
+    size_t n, const char **dup)
+{
+	long qi = qrels_find(e->q, qid);
+	size_t nrel = 0, nideal = 0;
+
+	if (n > e->cap) {
+		e->cap = n;
+		e->h = xrealloc(e->h, n * sizeof *e->h);
+		e->rel = xrealloc(e->rel, n * sizeof *e->rel);
 	}
-	for (i = 0; i < q->nq; i++) {
-		size_t nrel = 0, nideal = 0, n = 0;
-		for (size_t j = q->start[i]; j < q->start[i + 1]; j++) {
-			nrel += q->j[j].rel >= level;
-			if (q->j[j].rel > 0)
-				ideal[nideal++] = q->j[j].rel;
-		}
-		if (nrel == 0) {
+	for (size_t j = 0; j < n; j++) {
+		e->h[j].doc = h[j].doc;
+		e->h[j].score = h[j].score;
+		e->h[j].rel = qi < 0 ? QRELS_UNJUDGED :
+		    qrels_rel(e->q, (size_t)qi, h[j].doc);
+	}
+	/* a document twice for one query is an error, judged query or not */
+	if (metrics_rank(e->h, n, dup) != 0)
+		return -1;
+	if (qi < 0 || (nrel = judged(e, (size_t)qi, &nideal)) == 0)
+		return 0;
+	qsort(e->ideal, nideal, sizeof *e->ideal, cmp_int_desc);
+	for (size_t j = 0; j < n; j++)
+		e->rel[j] = e->h[j].rel;
+	e->hits[qi] = n > 0;
+	metrics_query(e->v + (size_t)qi * MET_N * e->nk, e->rel, n, e->ideal,
+	    nideal, nrel, e->level, e->ks, e->nk);
+	return 0;
+}
+
+void
+metrics_end(struct metrics_eval *e)
+{
+	size_t row = MET_N * e->nk, nideal;
+
+	for (size_t i = 0; i < e->q->nq; i++) {
+		if (judged(e, i, &nideal) == 0) {
 			e->skipped++;
 			continue;
 		}
-		qsort(ideal, nideal, sizeof *ideal, cmp_int_desc);
-		long ri = run_find(r, q->qid[i]);
-		if (ri < 0)
-			e->nohits++;
-		else {
-			const struct run_hit *rh = r->h + r->start[ri];
-			n = r->start[ri + 1] - r->start[ri];
-			if (n == 0)
-				e->nohits++;
-			for (size_t j = 0; j < n; j++) {
-				h[j].doc = rh[j].doc;
-				h[j].score = rh[j].score;
-				h[j].rel = qrels_rel(q, i, rh[j].doc);
-			}
-			qsort(h, n, sizeof *h, cmp_rank);
-			for (size_t j = 0; j < n; j++)
-				rel[j] = h[j].rel;
-		}
-		e->qid[e->nq] = q->qid[i];
-		metrics_query(e->v + e->nq * MET_N * nk, rel, n, ideal, nideal,
-		    nrel, level, ks, nk);
+		e->nohits += !e->hits[i];
+		e->qid[e->nq] = e->q->qid[i];
+		memmove(e->v + e->nq * row, e->v + i * row, row * sizeof *e->v);
 		e->nq++;
 	}
-	rc = 0;
-out:
-	free(h);
-	free(rel);
-	free(ideal);
-	return rc;
+	free(e->hits);
+	free(e->h);
+	free(e->rel);
+	free(e->ideal);
+	e->hits = NULL;
+	e->h = NULL;
+	e->rel = e->ideal = NULL;
+	e->cap = 0;
 }
 
 void

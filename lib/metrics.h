@@ -65,12 +65,12 @@ double metrics_quantile(const double *v, size_t n, double q);
 /* splitmix64: the seeded generator behind both tests */
 uint64_t metrics_rand(uint64_t *state);
 
-/* A whole run against judgments.  Evaluated: every judged query with at
- * least one document of rel >= level, in qrels order; a judged query the
- * run lacks counts 0 for every metric (trec_eval -c); a judged query with
- * no relevant document is skipped. */
+/* A run against judgments, one query at a time.  Evaluated: every judged
+ * query with at least one document of rel >= level, in qrels order; a
+ * judged query the run lacks counts 0 for every metric (trec_eval -c); a
+ * judged query with no relevant document is skipped. */
 struct qrels;
-struct run;
+struct run_hit;
 struct metrics_eval {
 	size_t nq;		/* queries evaluated */
 	size_t nohits;		/*   of which the run has no hits */
@@ -78,11 +78,24 @@ struct metrics_eval {
 	size_t nk;
 	const char **qid;	/* (nq) */
 	double *v;		/* (nq, MET_N, nk) */
+	/* between metrics_begin and metrics_end */
+	const struct qrels *q;
+	const size_t *ks;
+	int level;
+	unsigned char *hits;	/* (q->nq) the run has hits for it */
+	struct metrics_hit *h;
+	int *rel, *ideal;
+	size_t cap;
 };
-/* 0, or -1 if a query of the run lists a document twice (*dupq, *dupdoc). */
-int metrics_run(struct metrics_eval *e, const struct qrels *q,
-    const struct run *r, int level, const size_t *ks, size_t nk,
-    const char **dupq, const char **dupdoc);
+void metrics_begin(struct metrics_eval *e, const struct qrels *q, int level,
+    const size_t *ks, size_t nk);
+/* All the hits of one query of the run (again, if the query came before:
+ * the new values replace the old).  0, or -1 if it lists a document twice
+ * (*dup), judged query or not. */
+int metrics_add(struct metrics_eval *e, const char *qid,
+    const struct run_hit *h, size_t n, const char **dup);
+/* Keep the evaluated queries' values, in qrels order. */
+void metrics_end(struct metrics_eval *e);
 void metrics_eval_free(struct metrics_eval *e);
 
 #endif

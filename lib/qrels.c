@@ -126,6 +126,7 @@ struct triple {
 	size_t qi;
 	const char *s;
 	double v;
+	size_t at;
 };
 
 static void
@@ -149,15 +150,8 @@ group(size_t nq, const struct triple *t, size_t n, size_t **startp,
 
 /* --- line input --- */
 
-struct lines {
-	FILE *fp;
-	const char *name;
-	char *buf;
-	size_t cap, lineno;
-};
-
 static int
-next_line(struct lines *l, char **s, size_t *n)
+next_line(struct qrels_lines *l, char **s, size_t *n)
 {
 	ssize_t r;
 	errno = 0;
@@ -252,7 +246,7 @@ open_text(const char *path, const char **name)
 void
 qrels_read(struct qrels *q, const char *path)
 {
-	struct lines l = { 0 };
+	struct qrels_lines l = { 0 };
 	struct triple *t = NULL;
 	size_t nt = 0, tcap = 0, qcap = 0;
 	char *s, *f[5];
@@ -366,196 +360,338 @@ qrels_rel(const struct qrels *q, size_t qi, const char *doc)
 
 /* --- runs --- */
 
+/* Empty p, keeping its first chunk for the next strings. */
+static void
+pool_clear(struct qrels_pool *p)
+{
+	if (p->nchunk == 0)
+		return;
+	for (size_t i = 1; i < p->nchunk; i++)
+		free(p->chunk[i]);
+	p->nchunk = 1;
+	p->cur = p->chunk[0];
+	p->left = POOL_CHUNK;
+}
+
+static void
+group_hit(struct run_reader *rr, const char *ds, size_t dl, double score,
+    size_t at)
+{
+	if (rr->nh == rr->hcap) {
+		rr->hcap = rr->hcap ? 2 * rr->hcap : 1024;
+		rr->h = xrealloc(rr->h, rr->hcap * sizeof *rr->h);
+	}
+	rr->h[rr->nh].doc = pool_dup(&rr->gpool, ds, dl);
+	rr->h[rr->nh].score = score;
+	rr->h[rr->nh].at = at;
+	rr->nh++;
+}
+
+/* The next line of TREC text that is not blank (or the one read ahead):
+ * its qid, and its hit added to the group unless its qid is another
+ * than want's.  0 at the end, -1 for another qid (the line is kept). */
+static int
+trec_unit(struct run_reader *rr, const char *want, const char **qs,
+    size_t *ql)
+{
+	char *s, *f[7], tmp[64], *e;
+	size_t n, fl[7], nf;
+	double score;
+
+	for (;;) {
+		if (rr->pend) {
+			s = rr->l.buf;
+			rr->pend = 0;
+		} else if (!next_line(&rr->l, &s, &n))
+			return 0;
+		if ((nf = split(s, 0, f, fl, 6)) != 0)
+			break;
+	}
+	if (nf != 6)
+		errx(EXIT_DATAERR, "%s: line %zu: expected 6 fields (qid Q0 "
+		    "docid rank score tag), got %s%zu", rr->name, rr->l.lineno,
+		    nf > 6 ? "more than " : "", nf > 6 ? (size_t)6 : nf);
+	if (want && (strlen(want) != fl[0] || memcmp(want, f[0], fl[0]))) {
+		rr->pend = 1;
+		return -1;
+	}
+	if (fl[4] >= sizeof tmp)
+		goto badscore;
+	memcpy(tmp, f[4], fl[4]);
+	tmp[fl[4]] = '\0';
+	errno = 0;
+	score = strtod(tmp, &e);
+	if (*e != '\0' || e == tmp || !isfinite(score))
+		goto badscore;
+	*qs = f[0];
+	*ql = fl[0];
+	group_hit(rr, f[2], fl[2], score, rr->l.lineno);
+	return 1;
+badscore:
+	errx(EXIT_DATAERR, "%s: line %zu: score \"%.*s\": not a finite "
+	    "number", rr->name, rr->l.lineno, (int)fl[4], f[4]);
+}
+
+/* The same for the next record of a hits stream: all its hits. */
+static int
+hits_unit(struct run_reader *rr, const char *want, const char **qs,
+    size_t *ql)
+{
+	struct rec_reader *rd = &rr->rd;
+	const msgpack_object *a;
+	size_t na;
+
+	if (rr->pend)
+		rr->pend = 0;
+	else if (rec_next(rd, &rr->m) != REC_OK)
+		return 0;
+	if (rec_str(&rr->m, "qid", qs, ql) != 0)
+		rec_fail(rd, "\"qid\": missing or not a str");
+	if (tok_utf8_check(*qs, *ql) != *ql || memchr(*qs, '\0', *ql))
+		rec_fail(rd, "\"qid\": not UTF-8 without NUL");
+	if (rec_array(&rr->m, "hits", &a, &na) != 0)
+		rec_fail(rd, "\"hits\": missing or not an array");
+	if (want && (strlen(want) != *ql || memcmp(want, *qs, *ql))) {
+		rr->pend = 1;
+		return -1;
+	}
+	for (size_t i = 0; i < na; i++) {
+		const msgpack_object *p = &a[i], *d, *sc;
+		double v;
+		if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 2)
+			rec_fail(rd, "\"hits\"[%zu]: expected [docid, score], "
+			    "got %s", i, rec_typename(p));
+		d = &p->via.array.ptr[0];
+		sc = &p->via.array.ptr[1];
+		if (d->type != MSGPACK_OBJECT_STR)
+			rec_fail(rd, "\"hits\"[%zu][0]: expected str, got %s",
+			    i, rec_typename(d));
+		if (tok_utf8_check(d->via.str.ptr, d->via.str.size) !=
+		    d->via.str.size ||
+		    memchr(d->via.str.ptr, '\0', d->via.str.size))
+			rec_fail(rd, "\"hits\"[%zu][0]: not UTF-8 without NUL",
+			    i);
+		switch (sc->type) {
+		case MSGPACK_OBJECT_FLOAT32:
+		case MSGPACK_OBJECT_FLOAT64:
+			v = sc->via.f64;
+			break;
+		case MSGPACK_OBJECT_POSITIVE_INTEGER:
+			v = (double)sc->via.u64;
+			break;
+		case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+			v = (double)sc->via.i64;
+			break;
+		default:
+			rec_fail(rd, "\"hits\"[%zu][1]: expected a number, got "
+			    "%s", i, rec_typename(sc));
+		}
+		if (!isfinite(v))
+			rec_fail(rd, "\"hits\"[%zu][1]: score is not finite", i);
+		group_hit(rr, d->via.str.ptr, d->via.str.size, v, rd->nrec);
+	}
+	return 1;
+}
+
+/* Start reading a hits stream at fd's position; c: a byte already read
+ * from it (-1: none). */
+static void
+hits_start(struct run_reader *rr, int c)
+{
+	struct rec_reader *rd = &rr->rd;
+	msgpack_object h;
+	int fd = fileno(rr->fp);
+
+	rec_open(rd, NULL);
+	if (fd != STDIN_FILENO) {
+		rd->fd = fd;
+		rd->name = rr->name;
+	}
+	if (c >= 0) {
+		/* hand the peeked byte to the unpacker */
+		if (!msgpack_unpacker_reserve_buffer(&rd->up, 1))
+			errx(EXIT_SOFTWARE, "%s: out of memory", rr->name);
+		*msgpack_unpacker_buffer(&rd->up) = (char)c;
+		msgpack_unpacker_buffer_consumed(&rd->up, 1);
+		rd->nread = 1;
+	}
+	rec_header(rd, "hits", &h);
+}
+
+static void
+hits_stop(struct run_reader *rr)
+{
+	rr->rd.fd = STDIN_FILENO;	/* rec_close must not close fp's fd */
+	rec_close(&rr->rd);
+}
+
+void
+run_open(struct run_reader *rr, const char *path)
+{
+	unsigned char c;
+	ssize_t got;
+	int fd;
+
+	memset(rr, 0, sizeof *rr);
+	/* Peek at the first byte: a msgpack map starts a hits stream,
+	 * anything else is TREC run text. */
+	rr->fp = open_text(path, &rr->name);
+	fd = fileno(rr->fp);
+	rr->seekable = lseek(fd, 0, SEEK_CUR) != -1;
+	do
+		got = read(fd, &c, 1);
+	while (got == -1 && errno == EINTR);
+	if (got == -1)
+		err(EXIT_IOERR, "%s", rr->name);
+	if (got == 1 && ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf)) {
+		rr->format = "hits";
+		rr->unit = "record";
+		hits_start(rr, c);
+	} else {
+		rr->format = "trec";
+		rr->unit = "line";
+		rr->l.fp = rr->fp;
+		rr->l.name = rr->name;
+		if (got == 1 && ungetc(c, rr->fp) == EOF)
+			errx(EXIT_SOFTWARE, "%s: ungetc", rr->name);
+	}
+}
+
+int
+run_next(struct run_reader *rr, struct run_group *g)
+{
+	int hits = rr->format[0] == 'h';
+	const char *qs, *qid = NULL;
+	size_t ql, at = 0;
+	struct qrels_slot *sl;
+
+	pool_clear(&rr->gpool);
+	rr->nh = 0;
+	while ((hits ? hits_unit : trec_unit)(rr, qid, &qs, &ql) == 1)
+		if (qid == NULL) {
+			qid = pool_dup(&rr->gpool, qs, ql);
+			at = hits ? rr->rd.nrec : rr->l.lineno;
+		}
+	if (qid == NULL)
+		return 0;
+	g->qid = qid;
+	g->h = rr->h;
+	g->n = rr->nh;
+	g->at = at;
+	if (rr->reread) {
+		const struct qrels_slot *s = map_get(&rr->seen, 0, qid);
+		g->again = s != NULL && s->val;
+	} else if (!map_put(&rr->seen, &rr->spool, 0, qid, strlen(qid), 0,
+	    &sl, NULL)) {
+		sl->val = 1;
+		g->again = 1;
+		rr->nagain++;
+	} else
+		g->again = 0;
+	return 1;
+}
+
+void
+run_close(struct run_reader *rr)
+{
+	if (rr->format[0] == 'h')
+		hits_stop(rr);
+	if (rr->fp != stdin)
+		fclose(rr->fp);
+	free(rr->l.buf);
+	free(rr->h);
+	free(rr->seen.slot);
+	pool_free(&rr->gpool);
+	pool_free(&rr->spool);
+	memset(rr, 0, sizeof *rr);
+}
+
+/* --- whole runs --- */
+
 struct runbuild {
 	struct run *r;
 	struct triple *t;
 	size_t nt, tcap, qcap;
 };
 
+/* add g's query (if new) and its hits */
 static void
-add_hit(struct runbuild *b, const char *qs, size_t ql, const char *ds,
-    size_t dl, double score)
+add_group(struct runbuild *b, const struct run_group *g)
 {
 	struct run *r = b->r;
 	struct qrels_slot *sl;
 
-	if (map_put(&r->qmap, &r->pool, 0, qs, ql, r->nq, &sl, NULL)) {
+	if (map_put(&r->qmap, &r->pool, 0, g->qid, strlen(g->qid), r->nq,
+	    &sl, NULL)) {
 		if (r->nq == b->qcap) {
 			b->qcap = b->qcap ? 2 * b->qcap : 256;
 			r->qid = xrealloc(r->qid, b->qcap * sizeof *r->qid);
 		}
 		r->qid[r->nq++] = sl->s;
 	}
-	if (b->nt == b->tcap) {
-		b->tcap = b->tcap ? 2 * b->tcap : 4096;
-		b->t = xrealloc(b->t, b->tcap * sizeof *b->t);
-	}
-	b->t[b->nt].qi = sl->val;
-	b->t[b->nt].s = pool_dup(&r->pool, ds, dl);
-	b->t[b->nt].v = score;
-	b->nt++;
-}
-
-static void
-read_trec_run(struct runbuild *b, FILE *fp, const char *name)
-{
-	struct lines l = { .fp = fp, .name = name };
-	char *s, *f[7], tmp[64], *e;
-	size_t n, fl[7];
-
-	while (next_line(&l, &s, &n)) {
-		size_t nf = split(s, 0, f, fl, 6);
-		double score;
-
-		if (nf == 0)
-			continue;
-		if (nf != 6)
-			errx(EXIT_DATAERR, "%s: line %zu: expected 6 fields (qid "
-			    "Q0 docid rank score tag), got %s%zu", name,
-			    l.lineno, nf > 6 ? "more than " : "",
-			    nf > 6 ? (size_t)6 : nf);
-		if (fl[4] >= sizeof tmp)
-			goto badscore;
-		memcpy(tmp, f[4], fl[4]);
-		tmp[fl[4]] = '\0';
-		errno = 0;
-		score = strtod(tmp, &e);
-		if (*e != '\0' || e == tmp || !isfinite(score))
-			goto badscore;
-		add_hit(b, f[0], fl[0], f[2], fl[2], score);
-		continue;
-badscore:
-		errx(EXIT_DATAERR, "%s: line %zu: score \"%.*s\": not a finite "
-		    "number", name, l.lineno, (int)fl[4], f[4]);
-	}
-	free(l.buf);
-}
-
-static void
-read_hits(struct runbuild *b, struct rec_reader *rd)
-{
-	msgpack_object m, h;
-	const msgpack_object *a;
-	const char *qs;
-	size_t ql, na;
-
-	rec_header(rd, "hits", &h);
-	while (rec_next(rd, &m) == REC_OK) {
-		if (rec_str(&m, "qid", &qs, &ql) != 0)
-			rec_fail(rd, "\"qid\": missing or not a str");
-		if (tok_utf8_check(qs, ql) != ql || memchr(qs, '\0', ql))
-			rec_fail(rd, "\"qid\": not UTF-8 without NUL");
-		if (rec_array(&m, "hits", &a, &na) != 0)
-			rec_fail(rd, "\"hits\": missing or not an array");
-		if (na == 0) {
-			/* a query with no hits: remember it, add nothing */
-			struct qrels_slot *sl;
-			if (map_put(&b->r->qmap, &b->r->pool, 0, qs, ql,
-			    b->r->nq, &sl, NULL)) {
-				if (b->r->nq == b->qcap) {
-					b->qcap = b->qcap ? 2 * b->qcap : 256;
-					b->r->qid = xrealloc(b->r->qid,
-					    b->qcap * sizeof *b->r->qid);
-				}
-				b->r->qid[b->r->nq++] = sl->s;
-			}
+	for (size_t i = 0; i < g->n; i++) {
+		if (b->nt == b->tcap) {
+			b->tcap = b->tcap ? 2 * b->tcap : 4096;
+			b->t = xrealloc(b->t, b->tcap * sizeof *b->t);
 		}
-		for (size_t i = 0; i < na; i++) {
-			const msgpack_object *p = &a[i], *d, *sc;
-			double v;
-			if (p->type != MSGPACK_OBJECT_ARRAY ||
-			    p->via.array.size != 2)
-				rec_fail(rd, "\"hits\"[%zu]: expected [docid, "
-				    "score], got %s", i, rec_typename(p));
-			d = &p->via.array.ptr[0];
-			sc = &p->via.array.ptr[1];
-			if (d->type != MSGPACK_OBJECT_STR)
-				rec_fail(rd, "\"hits\"[%zu][0]: expected str, "
-				    "got %s", i, rec_typename(d));
-			if (tok_utf8_check(d->via.str.ptr, d->via.str.size) !=
-			    d->via.str.size ||
-			    memchr(d->via.str.ptr, '\0', d->via.str.size))
-				rec_fail(rd, "\"hits\"[%zu][0]: not UTF-8 "
-				    "without NUL", i);
-			switch (sc->type) {
-			case MSGPACK_OBJECT_FLOAT32:
-			case MSGPACK_OBJECT_FLOAT64:
-				v = sc->via.f64;
-				break;
-			case MSGPACK_OBJECT_POSITIVE_INTEGER:
-				v = (double)sc->via.u64;
-				break;
-			case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-				v = (double)sc->via.i64;
-				break;
-			default:
-				rec_fail(rd, "\"hits\"[%zu][1]: expected a "
-				    "number, got %s", i, rec_typename(sc));
-			}
-			if (!isfinite(v))
-				rec_fail(rd, "\"hits\"[%zu][1]: score is not "
-				    "finite", i);
-			add_hit(b, qs, ql, d->via.str.ptr, d->via.str.size, v);
-		}
+		b->t[b->nt].qi = sl->val;
+		b->t[b->nt].s = pool_dup(&r->pool, g->h[i].doc,
+		    strlen(g->h[i].doc));
+		b->t[b->nt].v = g->h[i].score;
+		b->t[b->nt].at = g->h[i].at;
+		b->nt++;
 	}
 }
 
-void
-run_read(struct run *r, const char *path)
+/* Read rr's groups (those that came again, with only) into r. */
+static void
+build(struct run *r, struct run_reader *rr, int only)
 {
 	struct runbuild b = { .r = r };
-	unsigned char c;
-	ssize_t got;
-	int fd;
-	const char *name;
+	struct run_group g;
+	size_t *pos;
 
 	memset(r, 0, sizeof *r);
-	/* Peek at the first byte: a msgpack map starts a hits stream,
-	 * anything else is TREC run text. */
-	FILE *fp = open_text(path, &name);
-	fd = fileno(fp);
-	do
-		got = read(fd, &c, 1);
-	while (got == -1 && errno == EINTR);
-	if (got == -1)
-		err(EXIT_IOERR, "%s", name);
-	if (got == 1 && ((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf)) {
-		struct rec_reader rd;
-		r->format = "hits";
-		rec_open(&rd, NULL);
-		if (fd != STDIN_FILENO) {
-			rd.fd = fd;
-			rd.name = name;
-		}
-		/* hand the peeked byte to the unpacker */
-		if (!msgpack_unpacker_reserve_buffer(&rd.up, 1))
-			errx(EXIT_SOFTWARE, "%s: out of memory", name);
-		*msgpack_unpacker_buffer(&rd.up) = (char)c;
-		msgpack_unpacker_buffer_consumed(&rd.up, 1);
-		rd.nread = 1;
-		read_hits(&b, &rd);
-		rd.fd = STDIN_FILENO;	/* rec_close must not close fp's fd */
-		rec_close(&rd);
-	} else {
-		r->format = "trec";
-		if (got == 1 && ungetc(c, fp) == EOF)
-			errx(EXIT_SOFTWARE, "%s: ungetc", name);
-		if (got == 1)
-			read_trec_run(&b, fp, name);
-	}
-	if (fp != stdin)
-		fclose(fp);
-
-	size_t *pos;
+	r->name = rr->name;
+	r->format = rr->format;
+	while (run_next(rr, &g))
+		if (!only || g.again)
+			add_group(&b, &g);
 	group(r->nq, b.t, b.nt, &r->start, &pos);
 	r->h = xmalloc((b.nt ? b.nt : 1) * sizeof *r->h);
 	for (size_t i = 0; i < b.nt; i++) {
 		r->h[i].doc = b.t[pos[i]].s;
 		r->h[i].score = b.t[pos[i]].v;
+		r->h[i].at = b.t[pos[i]].at;
 	}
 	r->nh = b.nt;
 	free(pos);
 	free(b.t);
+}
+
+void
+run_reread(struct run_reader *rr, struct run *r)
+{
+	if (fseek(rr->fp, 0, SEEK_SET) != 0)
+		err(EXIT_IOERR, "%s", rr->name);
+	rr->pend = 0;
+	rr->reread = 1;
+	if (rr->format[0] == 'h') {
+		hits_stop(rr);
+		hits_start(rr, -1);
+	} else
+		rr->l.lineno = 0;
+	build(r, rr, 1);
+}
+
+void
+run_read(struct run *r, const char *path)
+{
+	struct run_reader rr;
+
+	run_open(&rr, path);
+	build(r, &rr, 0);
+	run_close(&rr);
 }
 
 void

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "rec.h"
 
 /* String pool (strings never move) and a string-keyed hash. */
 struct qrels_pool {
@@ -46,17 +49,55 @@ struct qrels {
 struct run_hit {
 	const char *doc;
 	double score;
+	size_t at;		/* its line (TREC text) or record (hits) */
 };
 
+/* A whole run, grouped by query. */
 struct run {
 	size_t nq;
 	const char **qid;	/* (nq) in order of first appearance */
 	size_t *start;		/* (nq + 1) */
 	struct run_hit *h;
 	size_t nh;
+	const char *name;	/* the file, or "stdin" */
 	const char *format;	/* "hits" or "trec" */
 	struct qrels_pool pool;
 	struct qrels_map qmap;
+};
+
+/* A run read one query at a time, in constant memory: consecutive lines
+ * (TREC text) or records (hits) with the same qid are one group. */
+struct run_group {
+	const char *qid;
+	const struct run_hit *h;	/* (n) in input order */
+	size_t n;
+	size_t at;		/* line or record of the first hit */
+	int again;		/* the query had an earlier group: the run is
+				 * not grouped by query */
+};
+struct qrels_lines {
+	FILE *fp;
+	const char *name;
+	char *buf;
+	size_t cap, lineno;
+};
+struct run_reader {
+	const char *name;	/* the file, or "stdin" */
+	const char *format;	/* "hits" or "trec" */
+	const char *unit;	/* "record" or "line" */
+	int seekable;		/* run_reread can read it again */
+	size_t nagain;		/* groups with again set */
+	/* private */
+	FILE *fp;
+	struct rec_reader rd;
+	struct qrels_lines l;
+	msgpack_object m;	/* a record read ahead (pend) */
+	int pend, reread;
+	struct run_hit *h;
+	size_t nh, hcap;
+	struct qrels_pool gpool;	/* this group's strings */
+	struct qrels_pool spool;	/* every qid so far ... */
+	struct qrels_map seen;		/* ... -> 1 if it came again */
 };
 
 /* path NULL or "-": stdin */
@@ -69,6 +110,15 @@ long qrels_find(const struct qrels *q, const char *qid);
 #define QRELS_UNJUDGED INT_MIN
 int qrels_rel(const struct qrels *q, size_t qi, const char *doc);
 
+void run_open(struct run_reader *rr, const char *path);
+/* The next group into *g (valid until the next call): 1, or 0 at the end. */
+int run_next(struct run_reader *rr, struct run_group *g);
+/* After the end, when seekable: read the run again, keeping only the
+ * queries that came again (every hit of theirs), as run_read would. */
+void run_reread(struct run_reader *rr, struct run *r);
+void run_close(struct run_reader *rr);
+
+/* The whole run (run_open .. run_close). */
 void run_read(struct run *r, const char *path);
 void run_free(struct run *r);
 long run_find(const struct run *r, const char *qid);

@@ -72,6 +72,61 @@ parity() {	# qrels run ref [score options]
 	assert_equal "$output" "$(score -q "$S/qrels-syn.tsv" -j -p "$S/syn1.trec" 2>/dev/null)"
 }
 
+@test "score: a run not grouped by query scores as its grouped form, from a file or redirected stdin" {
+	cd "$BATS_TEST_TMPDIR"
+	# syn1.trec interleaves its queries (2078 groups of 2170 lines)
+	sort -s -k1,1 "$S/syn1.trec" > grouped.trec
+	want=$(score -q "$S/qrels-syn.tsv" -j -p grouped.trec 2>/dev/null)
+	[ -n "$want" ]
+	assert_equal "$(score -q "$S/qrels-syn.tsv" -j -p "$S/syn1.trec" 2>/dev/null)" "$want"
+	assert_equal "$(score -q "$S/qrels-syn.tsv" -j -p < "$S/syn1.trec" 2>/dev/null)" "$want"
+	assert_equal "$(cat grouped.trec | score -q "$S/qrels-syn.tsv" -j -p 2>/dev/null)" "$want"
+}
+
+@test "score: a query whose hits come again from a pipe exits 65 naming the line; from a file it is one query" {
+	cd "$BATS_TEST_TMPDIR"
+	line=$(awk '$1 != p && s[$1] { print NR; exit } { s[$1] = 1; p = $1 }' "$S/syn1.trec")
+	q=$(sed -n "${line}p" "$S/syn1.trec" | cut -d' ' -f1)
+	run -65 --separate-stderr bash -c "cat '$S/syn1.trec' | score -q '$S/qrels-syn.tsv'"
+	assert_equal "$stderr" "score: stdin: line $line: query \"$q\" again, after other queries: a run read from a pipe must keep each query's hits together"
+	assert_output ''
+	# a hits stream: q1's two records (apart) are one query, also when
+	# they list one document twice
+	"$PY" -c '
+import msgpack, sys
+P = lambda o: msgpack.packb(o, use_bin_type=True)
+H = P({"kind": "hits", "v": 1, "producer": "t", "k": 2})
+recs = [("q1", [["d1", 0.9]]), ("q4", [["m", 1.0]]), ("q1", [["d2", 0.95], ["d0", 0.2]])]
+open("split.mp", "wb").write(H + b"".join(P({"qid": q, "hits": h}) for q, h in recs))
+open("whole.mp", "wb").write(H + P({"qid": "q1", "hits": [["d2", 0.95], ["d1", 0.9], ["d0", 0.2]]}) + P({"qid": "q4", "hits": [["m", 1.0]]}))
+recs[2][1].append(["d1", 0.1])
+open("dup.mp", "wb").write(H + b"".join(P({"qid": q, "hits": h}) for q, h in recs))
+'
+	printf 'q1\td1\t1\nq1\td2\t2\nq4\tm\t1\n' > q.tsv
+	run -0 --separate-stderr score -q q.tsv -j -p split.mp
+	assert_equal "$output" "$(score -q q.tsv -j -p whole.mp)"
+	run -65 --separate-stderr score -q q.tsv dup.mp
+	assert_equal "$stderr" 'score: dup.mp: query "q1": document "d1" is listed twice'
+	run -0 --separate-stderr score -q q.tsv -j -p < split.mp
+	assert_equal "$output" "$(score -q q.tsv -j -p whole.mp)"
+	run -65 --separate-stderr bash -c 'cat split.mp | score -q q.tsv'
+	assert_equal "$stderr" 'score: stdin: record 3: query "q1" again, after other queries: a run read from a pipe must keep each query'"'"'s hits together'
+}
+
+@test "score: an empty run is an empty run: every judged query counts 0, with a warning" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'q1\td1\t1\nq2\td2\t1\n' > q.tsv
+	: > empty
+	run -0 --separate-stderr score -q q.tsv -m ndcg -k 10 empty
+	assert_equal "$stderr" 'score: empty: 2 of 2 judged queries have no hits (each counts 0)'
+	assert_output - <<-'T'
+	metric         @10
+	ndcg        0.0000
+	T
+	run -0 --separate-stderr score -q q.tsv -m ndcg -k 10 < empty
+	assert_equal "$stderr" 'score: stdin: 2 of 2 judged queries have no hits (each counts 0)'
+}
+
 @test "score matches pytrec_eval on the base model's SciFact test run" {
 	zcat "$S/scifact-test.trec.gz" > "$BATS_TEST_TMPDIR/run"
 	parity "$DATA/scifact/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" "$S/scifact-test.ref.tsv"
