@@ -342,8 +342,9 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < r.nh; i++)
 		if (text_find(&C, r.h[i].doc) < 0)
-			errx(EXIT_DATAERR, "run: document \"%s\" is not in %s",
-			    r.h[i].doc, Cpath);
+			errx(EXIT_DATAERR, "%s: %s %zu: document \"%s\" is "
+			    "not in %s", r.name, strcmp(r.format, "hits") == 0 ?
+			    "record" : "line", r.h[i].at, r.h[i].doc, Cpath);
 
 	rec_writer_init(&w, stdout);
 	pk = rec_begin(&w);

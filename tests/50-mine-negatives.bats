@@ -132,7 +132,7 @@ bad_cases() {
 -q M/qrels.tsv -Q M/queries.mp -C T/other.mp M/hits.mp	65	mine-negatives: M/queries.mp: vocab 00112233aabbccdd (model "fake") does not match T/other.mp: vocab 0123456789abcdef (model "tiny")
 -q T/extra.tsv -Q M/queries.mp -C M/corpus.mp M/hits.mp	65	mine-negatives: T/extra.tsv: query "q0": positive "d99" is not in M/corpus.mp
 -q T/noq.tsv -Q M/queries.mp -C M/corpus.mp M/hits.mp	65	mine-negatives: T/noq.tsv: query "q9" is not in M/queries.mp
--q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp T/bad.run	65	mine-negatives: run: document "zz" is not in M/corpus.mp
+-q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp T/bad.run	65	mine-negatives: T/bad.run: line 2: document "zz" is not in M/corpus.mp
 -q M/qrels.tsv -Q M/queries.mp -C T/dup.mp M/hits.mp	65	mine-negatives: T/dup.mp: id "d00" appears twice (records 1 and 2)
 T
 }
@@ -142,7 +142,7 @@ T
 	cp "$FIX/streams/tokens.mp" "$T/other.mp"
 	printf 'q0\td99\t1\n' > "$T/extra.tsv"
 	printf 'q9\td01\t1\n' > "$T/noq.tsv"
-	printf 'q0 Q0 zz 1 0.5 t\n' > "$T/bad.run"
+	printf 'q0 Q0 d01 1 0.6 t\nq0 Q0 zz 2 0.5 t\n' > "$T/bad.run"
 	"$PY" -c '
 import msgpack, sys
 w = sys.stdout.buffer.write
