@@ -136,15 +136,6 @@ batch_free(struct examples *ex)
 	memset(ex, 0, sizeof *ex);
 }
 
-uint64_t
-batch_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 void
 batch_sampler_init(struct sampler *s, const struct examples *ex, size_t B,
     uint64_t seed)
@@ -199,11 +190,11 @@ batch_epoch(struct sampler *s, long e)
 	const uint32_t END = UINT32_MAX;
 
 	/* Fisher-Yates */
-	batch_rand(&st);
+	util_rand(&st);
 	for (size_t i = 0; i < n; i++)
 		s->perm[i] = (uint32_t)i;
 	for (size_t i = n - 1; i > 0; i--) {
-		size_t j = (size_t)(((unsigned __int128)batch_rand(&st) *
+		size_t j = (size_t)(((unsigned __int128)util_rand(&st) *
 		    (i + 1)) >> 64);
 		uint32_t t = s->perm[i];
 		s->perm[i] = s->perm[j];

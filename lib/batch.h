@@ -60,7 +60,4 @@ size_t batch_epoch(struct sampler *s, long e);
 size_t batch_get(const struct sampler *s, size_t i, uint32_t *ids,
     size_t *len, float *label);
 
-/* splitmix64: the generator behind the shuffles (exported for tests) */
-uint64_t batch_rand(uint64_t *state);
-
 #endif

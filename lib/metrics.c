@@ -94,20 +94,11 @@ metrics_query(double *out, const int *rel, size_t n, const int *ideal,
 		    ks[j]);
 }
 
-uint64_t
-metrics_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 /* uniform in [0, n) for n < 2^32 */
 static size_t
 below(uint64_t *state, size_t n)
 {
-	return (size_t)(((metrics_rand(state) >> 32) * (uint64_t)n) >> 32);
+	return (size_t)(((util_rand(state) >> 32) * (uint64_t)n) >> 32);
 }
 
 double
@@ -129,7 +120,7 @@ metrics_randomization(const double *a, const double *b, size_t n, size_t R,
 		uint64_t bits = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (i % 64 == 0)
-				bits = metrics_rand(&st);
+				bits = util_rand(&st);
 			double d = b[i] - a[i];
 			s += (bits & 1) ? -d : d;
 			bits >>= 1;

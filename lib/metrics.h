@@ -62,8 +62,6 @@ void metrics_bootstrap(double *lo, double *hi, double *means, const double *a,
 void metrics_sort(double *v, size_t n);
 double metrics_quantile(const double *v, size_t n, double q);
 
-/* splitmix64: the seeded generator behind both tests */
-uint64_t metrics_rand(uint64_t *state);
 
 /* A run against judgments, one query at a time.  Evaluated: every judged
  * query with at least one document of rel >= level, in qrels order; a

@@ -15,22 +15,13 @@ mine_default_range_max(const struct mine_opts *o)
 	return o->range_min + o->num;
 }
 
-uint64_t
-mine_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /* uniform in [0, n) without modulo bias */
 static size_t
 rand_below(uint64_t *s, size_t n)
 {
 	uint64_t lim = UINT64_MAX - UINT64_MAX % n, r;
 	do
-		r = mine_rand(s);
+		r = util_rand(s);
 	while (r >= lim);
 	return (size_t)(r % n);
 }

@@ -48,9 +48,6 @@ size_t mine_select(size_t *out, size_t *tmp, const double *score,
     const unsigned char *ispos, size_t n, double P,
     const struct mine_opts *o, uint64_t *rng, struct mine_counts *c);
 
-/* splitmix64: next value of the state */
-uint64_t mine_rand(uint64_t *s);
-
 /* Summary statistics of x (n), as the reference's report prints them:
  * mean, median (the lower middle value, as torch.median), std (n - 1),
  * min, 25%, 50%, 75% (linear interpolation, as torch.quantile), max.

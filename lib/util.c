@@ -360,6 +360,15 @@ util_fnv1a(const void *p, size_t n)
 	return h;
 }
 
+uint64_t
+util_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
 double
 util_now(void)
 {

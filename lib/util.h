@@ -56,6 +56,10 @@ char *util_slurp(const char *path, size_t *len);
 /* 64-bit FNV-1a, used to name a vocabulary in stream headers. */
 uint64_t util_fnv1a(const void *p, size_t n);
 
+/* splitmix64: the next value of a seeded state (every shuffle, sample and
+ * resampling in the library draws from it) */
+uint64_t util_rand(uint64_t *state);
+
 /* Progress line on stderr (only when stderr is a terminal, or forced with
  * util_progress_force): "tool: what 1234/5000 (24%) 310.2/s ETA 0:12".
  * total 0 = unknown. Rate-limited to ~4 updates/s; util_progress_end()
