@@ -9,7 +9,10 @@
  *
  * Memory (STYLE.md 4): bert_alloc() makes ONE 64-byte-aligned allocation
  * split into params | grads | adam_m | adam_v | acts | dacts, each walked
- * from the size tables below.  Nothing is allocated per batch.
+ * from the size tables below.  Nothing is allocated per batch.  For
+ * training it keeps, per layer and token, 8C + F floats (the post-GELU FFN
+ * activations and the attention probabilities are recomputed in the
+ * backward), plus one layer's worth of backward scratch.
  *
  * Dimensions (llm.c letters): V vocab, P positions, TV token types,
  * C hidden, L layers, NH heads, HS = C/NH, F FFN width, B sequences,
@@ -77,14 +80,13 @@ enum bert_act {
 	BERT_A_X0,	/* (N, C)  embedding LayerNorm output (after dropout) */
 	BERT_A_EMB_MEAN, BERT_A_EMB_RSTD,	/* (N) */
 	BERT_A_QKV,	/* (L, N, 3C) */
-	BERT_A_ATT,	/* (L, NH*Tmax*N) softmax probs, per (seq b, head h) a
-			 * (T_b, T_b) block at attoff[b] + h*T_b*T_b */
+	BERT_A_ATT,	/* per-thread attention scratch: nthr blocks of
+			 * bert_attn_scratch(Tmax) floats (1 block if no grads) */
 	BERT_A_ATTY,	/* (L, N, C)  attention output before projection */
 	BERT_A_RES1,	/* (L, N, C)  x + dropout(attproj): LN1 input */
 	BERT_A_LN1,	/* (L, N, C) */
 	BERT_A_LN1_MEAN, BERT_A_LN1_RSTD,	/* (L, N) */
-	BERT_A_FCH,	/* (L, N, F)  pre-GELU */
-	BERT_A_FCH_GELU,	/* (L, N, F) */
+	BERT_A_FCH,	/* (L, N, F)  pre-GELU (GELU in place if no grads) */
 	BERT_A_RES2,	/* (L, N, C)  ln1 + dropout(fcproj): LN2 input */
 	BERT_A_LN2,	/* (L, N, C)  layer output (hidden state l+1) */
 	BERT_A_LN2_MEAN, BERT_A_LN2_RSTD,	/* (L, N) */
@@ -97,25 +99,23 @@ enum bert_act {
 struct bert_acts {
 	float *emb, *x0, *emb_mean, *emb_rstd;
 	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
-	float *fch, *fch_gelu, *res2, *ln2, *ln2_mean, *ln2_rstd;
+	float *fch, *res2, *ln2, *ln2_mean, *ln2_rstd;
 	float *pooled, *out, *norm;
 };
 
-/* Backward scratch (one layer's worth, reused). */
+/* Backward scratch (one layer's worth, reused; only with BERT_GRADS). */
 enum bert_dact {
 	BERT_D_X,	/* (N, C)  gradient w.r.t. the residual stream */
 	BERT_D_LN,	/* (N, C)  scratch */
-	BERT_D_QKV,	/* (N, 3C) */
-	BERT_D_ATTY,	/* (N, C) */
-	BERT_D_ATT,	/* (NH*Tmax*N) */
-	BERT_D_FCH,	/* (N, F) */
-	BERT_D_FCH_GELU,	/* (N, F) */
+	BERT_D_BIG,	/* (N, max(F, 4C))  the forward's post-GELU FFN
+			 * activations; in the backward, those recomputed, then
+			 * d(pre-GELU), then d(atty) (N, C) | d(qkv) (N, 3C) */
 	BERT_D_POOLED,	/* (B, C) */
 	BERT_NDACT
 };
 
 struct bert_dacts {
-	float *dx, *dln, *dqkv, *datty, *datt, *dfch, *dfch_gelu, *dpooled;
+	float *dx, *dln, *big, *dpooled;
 };
 
 /* bert_alloc flags */
@@ -128,6 +128,7 @@ struct bert_model {
 	struct bert_config cfg;
 	size_t Bmax, Tmax, Nmax;
 	int flags;
+	int nthr;		/* threads the scratch is sized for (blas_nthreads) */
 	/* parameter table: psize[i] floats at offset poff[i]; poff[BERT_NPARAM]
 	 * = nparams.  params, grads, m, v are each nparams floats with the same
 	 * layout, so AdamW is one flat loop (bert_param_decay for the mask). */
@@ -143,24 +144,26 @@ struct bert_model {
 	size_t B, N;
 	size_t *len;		/* (Bmax) lengths */
 	size_t *off;		/* (Bmax+1) row offset of each sequence */
-	size_t *attoff;		/* (Bmax+1) offset of each sequence's att block */
+	size_t *attoff;		/* (Bmax+1) sum of NH*T^2 over the sequences before
+				 * (indexes the attention dropout masks) */
 	size_t *pos;		/* (Nmax) position of each packed row */
 	int train;		/* dropout was on */
 	uint64_t seed;
 };
 
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most
- * Bmax sequences of at most Tmax tokens, Nmax tokens in all; per-layer
- * activations are kept only if (flags & BERT_GRADS). */
+ * Bmax sequences of at most Tmax tokens, Nmax tokens in all, run by nthr
+ * threads; per-layer activations are kept only if (flags & BERT_GRADS). */
 void bert_sizes(const struct bert_config *cfg, size_t Bmax, size_t Tmax,
-    size_t Nmax, int flags, size_t psize[BERT_NPARAM], size_t asize[BERT_NACT],
-    size_t dsize[BERT_NDACT]);
+    size_t Nmax, int flags, size_t nthr, size_t psize[BERT_NPARAM],
+    size_t asize[BERT_NACT], size_t dsize[BERT_NDACT]);
 /* 1 if parameter i gets weight decay (not bias, not LayerNorm, not pooler). */
 int bert_param_decay(int i);
 /* Name of parameter table entry i (for messages), e.g. "qkvw". */
 const char *bert_param_name(int i);
 
-/* Allocate the arena (exits on failure), zeroed; Tmax <= cfg->P. */
+/* Allocate the arena (exits on failure), zeroed; Tmax <= cfg->P.  Call
+ * blas_threads() first: the kernels run on blas_nthreads() threads. */
 void bert_alloc(struct bert_model *m, const struct bert_config *cfg,
     size_t Bmax, size_t Tmax, size_t Nmax, int flags);
 void bert_free(struct bert_model *m);
@@ -222,26 +225,32 @@ void bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
     const float *x, const float *w, size_t N, size_t C, size_t OC);
 
 /* qkv (N,3C) -> y (N,C); per (sequence, head) over the sequence's own
- * length, scale 1/sqrt(HS).  With attoff, saves the softmax probs of
- * (seq b, head h) at att + attoff[b] + h*T_b*T_b; with attoff NULL, att is
- * per-thread scratch of omp_get_max_threads() * Tmax*Tmax floats (inference).
- * Dropout on the probs when p > 0 (needs attoff and drop, scratch of the
- * same size as att, for the dropped probs). */
-void bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
+ * length, scale 1/sqrt(HS).  Nothing is saved: the backward recomputes the
+ * softmax probabilities.  scr: blas_nthreads() blocks of
+ * bert_attn_scratch(Tmax) floats.  Dropout on the probs when p > 0, element
+ * i of (seq b, head h) kept by bert_keep(seed, attoff[b] + h*T_b*T_b + i). */
+void bert_attention_fwd(float *y, float *scr, const float *qkv,
     const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
     size_t Tmax, float p, uint64_t seed);
-/* datt: scratch of the size of att.  ADDS into dqkv. */
-void bert_attention_bwd(float *dqkv, float *datt, const float *dy,
-    const float *qkv, const float *att, const size_t *off,
-    const size_t *attoff, size_t B, size_t C, size_t NH, float p,
-    uint64_t seed);
+/* WRITES dqkv (N,3C) */
+void bert_attention_bwd(float *dqkv, float *scr, const float *dy,
+    const float *qkv, const size_t *off, const size_t *attoff, size_t B,
+    size_t C, size_t NH, size_t Tmax, float p, uint64_t seed);
+/* floats of attention scratch per thread */
+static inline size_t
+bert_attn_scratch(size_t Tmax)
+{
+	return 3 * Tmax * Tmax;
+}
 
 /* exact GELU: y = x/2 (1 + erf(x/sqrt 2)), n elements */
 void bert_gelu_fwd(float *y, const float *x, size_t n);
 void bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);
 
-/* Phi(x) = (1 + erf(x/sqrt 2))/2, n elements (vectorized where libm can) */
+/* Phi(x) = (1 + erf(x/sqrt 2))/2 and its derivative exp(-x^2/2)/sqrt(2 pi),
+ * n elements (vectorized where libm can) */
 void bert_phi(float *out, const float *x, size_t n);
+void bert_pdf(float *out, const float *x, size_t n);
 
 /* inverted dropout in place: x *= keep/(1-p), keep from hash(seed, i) */
 void bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed);
@@ -257,5 +266,26 @@ void bert_pool_bwd(float *dh, const float *dpooled, const float *h,
 void bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C);
 void bert_l2norm_bwd(float *dx, const float *dy, const float *x,
     const float *norm, size_t B, size_t C);
+
+/* ---- pieces shared by bert_fwd.c and bert_bwd.c */
+
+/* [*lo, *hi): part t of nt of [0, n), part sizes rounded up to q */
+static inline void
+bert_span(size_t n, size_t q, size_t nt, size_t t, size_t *lo, size_t *hi)
+{
+	size_t bs = (n + nt - 1) / nt;
+	bs = (bs + q - 1) / q * q;
+	*lo = t * bs < n ? t * bs : n;
+	*hi = *lo + bs < n ? *lo + bs : n;
+}
+/* softmax probabilities (T, T) of head h of one sequence, whose qkv rows
+ * start at qkv */
+void bert_attn_probs(float *s, const float *qkv, size_t T, size_t C,
+    size_t NH, size_t h);
+/* elements [i0, i1) of x (row-major, site index = element index) */
+void bert_rows_dropout(float *x, size_t i0, size_t i1, float p,
+    uint64_t seed);
+/* y[i] = gelu(x[i]), i in [i0, i1) */
+void bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1);
 
 #endif

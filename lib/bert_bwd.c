@@ -1,13 +1,32 @@
 /* bert_bwd: the backward pass, each kernel the reverse of its bert_fwd
  * twin.  Every kernel ADDS into its parameter gradients (and into dx where
- * the name says so); bert_zero_grad() runs once per step. */
+ * the name says so); bert_zero_grad() runs once per step.
+ *
+ * Like the forward, bert_backward is one parallel region: row-wise steps
+ * (LayerNorm backward, dropout, GELU, input gradients dX = dY W as
+ * single-threaded sgemm) on each thread's block of rows, attention by
+ * (sequence, head), and weight gradients dW += dY^T X as one sgemm per
+ * thread over all rows and the thread's block of output features (no
+ * reduction, and sums in the same order whatever the thread count). */
 #include <err.h>
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "bert.h"
 #include "tensor.h"
 #include "util.h"
+
+#ifdef _OPENMP
+#define THREAD_ID(nt, t) do { \
+	(nt) = (size_t)omp_get_num_threads(); \
+	(t) = (size_t)omp_get_thread_num(); \
+} while (0)
+#else
+#define THREAD_ID(nt, t) do { (nt) = 1; (t) = 0; } while (0)
+#endif
 
 void
 bert_zero_grad(struct bert_model *m)
@@ -16,17 +35,18 @@ bert_zero_grad(struct bert_model *m)
 		memset(m->grads, 0, m->nparams * sizeof(float));
 }
 
-/* dout (N,C) -> dwte, dwpe, dwtt (row 0) */
-void
-bert_embed_bwd(float *dwte, float *dwpe, float *dwtt, const float *dout,
-    const uint32_t *ids, const size_t *off, size_t B, size_t C)
+/* Columns [c0, c1) of the embedding gradients from dout (N,C) */
+static void
+cols_embed(float *dwte, float *dwpe, float *dwtt, const float *dout,
+    const uint32_t *ids, const size_t *off, size_t B, size_t C, size_t c0,
+    size_t c1)
 {
 	for (size_t b = 0; b < B; b++)
 		for (size_t r = off[b]; r < off[b + 1]; r++) {
 			const float *d = dout + r * C;
 			float *w = dwte + (size_t)ids[r] * C;
 			float *p = dwpe + (r - off[b]) * C;
-			for (size_t i = 0; i < C; i++) {
+			for (size_t i = c0; i < c1; i++) {
 				w[i] += d[i];
 				p[i] += d[i];
 				dwtt[i] += d[i];
@@ -34,14 +54,19 @@ bert_embed_bwd(float *dwte, float *dwpe, float *dwtt, const float *dout,
 		}
 }
 
-/* dy (N,C) -> dx (N,C) +=, dg, db (C) += */
 void
-bert_layernorm_bwd(float *dx, float *dg, float *db, const float *dy,
-    const float *x, const float *g, const float *mean, const float *rstd,
-    size_t N, size_t C)
+bert_embed_bwd(float *dwte, float *dwpe, float *dwtt, const float *dout,
+    const uint32_t *ids, const size_t *off, size_t B, size_t C)
 {
-	#pragma omp parallel for schedule(static)
-	for (size_t r = 0; r < N; r++) {
+	cols_embed(dwte, dwpe, dwtt, dout, ids, off, B, C, 0, C);
+}
+
+/* LayerNorm backward, rows [r0, r1): dx += d(loss)/dx from dy */
+static void
+rows_ln_bwd(float *dx, const float *dy, const float *x, const float *g,
+    const float *mean, const float *rstd, size_t r0, size_t r1, size_t C)
+{
+	for (size_t r = r0; r < r1; r++) {
 		const float *xr = x + r * C, *dyr = dy + r * C;
 		float *dxr = dx + r * C;
 		float mu = mean[r], rs = rstd[r];
@@ -58,97 +83,179 @@ bert_layernorm_bwd(float *dx, float *dg, float *db, const float *dy,
 			dxr[i] += rs * (dyr[i] * g[i] - m1 - n * m2);
 		}
 	}
+}
+
+/* LayerNorm dg, db, columns [c0, c1), summed over rows [0, N) */
+static void
+cols_ln_bwd(float *dg, float *db, const float *dy, const float *x,
+    const float *mean, const float *rstd, size_t N, size_t C, size_t c0,
+    size_t c1)
+{
 	for (size_t r = 0; r < N; r++) {
 		const float *xr = x + r * C, *dyr = dy + r * C;
 		float mu = mean[r], rs = rstd[r];
-		for (size_t i = 0; i < C; i++) {
+		for (size_t i = c0; i < c1; i++) {
 			dg[i] += dyr[i] * (xr[i] - mu) * rs;
 			db[i] += dyr[i];
 		}
 	}
 }
 
-/* dy (N,OC) -> dx (N,C) +=, dw (OC,C) +=, db (OC) += (db may be NULL) */
+void
+bert_layernorm_bwd(float *dx, float *dg, float *db, const float *dy,
+    const float *x, const float *g, const float *mean, const float *rstd,
+    size_t N, size_t C)
+{
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, r0, r1, c0, c1;
+		THREAD_ID(nt, t);
+		bert_span(N, 1, nt, t, &r0, &r1);
+		bert_span(C, 16, nt, t, &c0, &c1);
+		rows_ln_bwd(dx, dy, x, g, mean, rstd, r0, r1, C);
+		cols_ln_bwd(dg, db, dy, x, mean, rstd, N, C, c0, c1);
+	}
+}
+
+/* y = x w^T + b, w (OC,C): this thread's part of dw += dy^T x, db += sum dy
+ * (output features [o0, o1), all N rows) */
+static void
+part_wgrad(float *dw, float *db, const float *dy, const float *x, size_t N,
+    size_t C, size_t OC, size_t nt, size_t t)
+{
+	size_t o0, o1;
+	bert_span(OC, 16, nt, t, &o0, &o1);
+	if (o0 == o1)
+		return;
+	blas_gemm1(BLAS_TN, dw + o0 * C, dy + o0, x, o1 - o0, C, N, OC, C, C,
+	    1.0f, 1.0f);
+	if (db)
+		for (size_t r = 0; r < N; r++)
+			for (size_t o = o0; o < o1; o++)
+				db[o] += dy[r * OC + o];
+}
+
+/* dx = dy w (beta 0) or dx += dy w (beta 1), rows [r0, r1) */
+static void
+rows_dx(float *dx, const float *dy, const float *w, size_t r0, size_t r1,
+    size_t C, size_t OC, float beta)
+{
+	blas_gemm1(BLAS_NN, dx + r0 * C, dy + r0 * OC, w, r1 - r0, C, OC, OC, C,
+	    C, 1.0f, beta);
+}
+
 void
 bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
     const float *x, const float *w, size_t N, size_t C, size_t OC)
 {
-	if (dx)
-		blas_gemm_nn(dx, dy, w, N, C, OC, OC, C, C, 1.0f, 1.0f);
-	blas_gemm_tn(dw, dy, x, OC, C, N, OC, C, C, 1.0f, 1.0f);
-	if (db)
-		for (size_t r = 0; r < N; r++)
-			for (size_t o = 0; o < OC; o++)
-				db[o] += dy[r * OC + o];
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, r0, r1;
+		THREAD_ID(nt, t);
+		bert_span(N, 1, nt, t, &r0, &r1);
+		if (dx)
+			rows_dx(dx, dy, w, r0, r1, C, OC, 1.0f);
+		part_wgrad(dw, db, dy, x, N, C, OC, nt, t);
+	}
 }
 
-void
-bert_attention_bwd(float *dqkv, float *datt, const float *dy,
-    const float *qkv, const float *att, const size_t *off,
-    const size_t *attoff, size_t B, size_t C, size_t NH, float p,
-    uint64_t seed)
+/* one (sequence, head) of the attention backward: the probabilities
+ * recomputed into s (T,T), the dropped ones into s + Tmax^2, their gradient
+ * in s + 2 Tmax^2 */
+static void
+attn_bwd_bh(float *dqkv, float *s, const float *dy, const float *qkv,
+    const size_t *off, const size_t *attoff, size_t C, size_t NH,
+    size_t Tmax, float p, uint64_t seed, size_t bh)
 {
 	size_t HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
 	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
+	size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
+	size_t base = attoff[b] + h * T * T;
+	const float *qb = qkv + off[b] * C3;
+	const float *q = qb + h * HS, *k = q + C, *v = q + 2 * C;
+	float *dq = dqkv + off[b] * C3 + h * HS;
+	float *dk = dq + C, *dv = dq + 2 * C;
+	const float *dyb = dy + off[b] * C + h * HS;
+	float *pr = s, *dr = s + Tmax * Tmax, *ds = dr + Tmax * Tmax;
 
-	#pragma omp parallel for schedule(dynamic, 1)
-	for (size_t bh = 0; bh < B * NH; bh++) {
-		size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
-		size_t base = attoff[b] + h * T * T;
-		const float *q = qkv + off[b] * C3 + h * HS;
-		const float *k = q + C, *v = q + 2 * C;
-		float *dq = dqkv + off[b] * C3 + h * HS;
-		float *dk = dq + C, *dv = dq + 2 * C;
-		const float *dyb = dy + off[b] * C + h * HS;
-		const float *pr = att + base;
-		float *ds = datt + base;
+	bert_attn_probs(pr, qb, T, C, NH, h);
+	/* y = D v, D = dropout(P): dv = D^T dy */
+	if (p > 0)
+		for (size_t i = 0; i < T * T; i++)
+			dr[i] = bert_keep(seed, base + i, p) ? pr[i] * pk : 0;
+	blas_gemm1(BLAS_TN, dv, p > 0 ? dr : pr, dyb, T, HS, T, T, C, C3, 1.0f,
+	    0.0f);
+	/* dD = dy v^T; dP = dD * mask (where D is 0 but P is not, the mask
+	 * is 0; where P is 0 the softmax backward ignores dP) */
+	blas_gemm1(BLAS_NT, ds, dyb, v, T, T, HS, C, C3, T, 1.0f, 0.0f);
+	if (p > 0)
+		for (size_t i = 0; i < T * T; i++)
+			ds[i] = dr[i] != 0 ? ds[i] * pk : 0;
+	/* softmax backward, row by row, in place */
+	for (size_t i = 0; i < T; i++) {
+		float *r = ds + i * T;
+		const float *pi = pr + i * T;
+		float s4[4] = {0, 0, 0, 0}, sum;
+		size_t j;
+		for (j = 0; j + 4 <= T; j += 4)
+			for (size_t u = 0; u < 4; u++)
+				s4[u] += r[j + u] * pi[j + u];
+		sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+		for (; j < T; j++)
+			sum += r[j] * pi[j];
+		for (j = 0; j < T; j++)
+			r[j] = pi[j] * (r[j] - sum);
+	}
+	/* S = scale q k^T */
+	blas_gemm1(BLAS_NN, dq, ds, k, T, HS, T, T, C3, C3, scale, 0.0f);
+	blas_gemm1(BLAS_TN, dk, ds, q, T, HS, T, T, C3, C3, scale, 0.0f);
+}
 
-		/* y = D v, D = dropout(P): dv += D^T dy */
-		if (p > 0) {
-			for (size_t i = 0; i < T * T; i++)
-				ds[i] = bert_keep(seed, base + i, p) ? pr[i] * pk : 0;
-			blas_gemm_tn1(dv, ds, dyb, T, HS, T, T, C, C3, 1.0f, 1.0f);
-		} else {
-			blas_gemm_tn1(dv, pr, dyb, T, HS, T, T, C, C3, 1.0f, 1.0f);
+void
+bert_attention_bwd(float *dqkv, float *scr, const float *dy, const float *qkv,
+    const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
+    size_t Tmax, float p, uint64_t seed)
+{
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t;
+		THREAD_ID(nt, t);
+		(void)nt;
+		#pragma omp for schedule(dynamic, 1)
+		for (size_t bh = 0; bh < B * NH; bh++)
+			attn_bwd_bh(dqkv, scr + t * bert_attn_scratch(Tmax), dy,
+			    qkv, off, attoff, C, NH, Tmax, p, seed, bh);
+	}
+}
+
+/* dx[i] = dx[i] (accumulate ? : 0) + dy[i] gelu'(x[i]), i in [i0, i1);
+ * dx may be dy */
+static void
+rows_gelu_bwd(float *dx, const float *dy, const float *x, size_t i0,
+    size_t i1, int accumulate)
+{
+	float phi[1024], pdf[1024];
+	for (size_t i = i0; i < i1; i += 1024) {
+		size_t m = i1 - i < 1024 ? i1 - i : 1024;
+		bert_phi(phi, x + i, m);
+		bert_pdf(pdf, x + i, m);
+		for (size_t j = 0; j < m; j++) {
+			float d = dy[i + j] * (phi[j] + x[i + j] * pdf[j]);
+			dx[i + j] = accumulate ? dx[i + j] + d : d;
 		}
-		/* dD = dy v^T; dP = dD * mask */
-		blas_gemm_nt1(ds, dyb, v, T, T, HS, C, C3, T, 1.0f, 0.0f);
-		if (p > 0) {
-			for (size_t i = 0; i < T * T; i++)
-				ds[i] = bert_keep(seed, base + i, p) ? ds[i] * pk : 0;
-		}
-		/* softmax backward, row by row, in place */
-		for (size_t i = 0; i < T; i++) {
-			float *r = ds + i * T;
-			const float *pi = pr + i * T;
-			float s = 0;
-			for (size_t j = 0; j < T; j++)
-				s += r[j] * pi[j];
-			for (size_t j = 0; j < T; j++)
-				r[j] = pi[j] * (r[j] - s);
-		}
-		/* S = scale q k^T */
-		blas_gemm_nn1(dq, ds, k, T, HS, T, T, C3, C3, scale, 1.0f);
-		blas_gemm_tn1(dk, ds, q, T, HS, T, T, C3, C3, scale, 1.0f);
 	}
 }
 
 void
 bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n)
 {
-	const float k = 0.3989422804014327f;	/* 1/sqrt(2 pi) */
-	size_t nb = (n + 4095) / 4096;
-	#pragma omp parallel for schedule(static)
-	for (size_t b = 0; b < nb; b++) {
-		size_t i0 = b * 4096, m = n - i0 < 4096 ? n - i0 : 4096;
-		float phi[4096];
-		bert_phi(phi, x + i0, m);
-		for (size_t i = 0; i < m; i++) {
-			float xi = x[i0 + i];
-			float pdf = k * expf(-0.5f * xi * xi);
-			dx[i0 + i] += dy[i0 + i] * (phi[i] + xi * pdf);
-		}
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, i0, i1;
+		THREAD_ID(nt, t);
+		bert_span(n, 16, nt, t, &i0, &i1);
+		rows_gelu_bwd(dx, dy, x, i0, i1, 1);
 	}
 }
 
@@ -210,12 +317,34 @@ bert_l2norm_bwd(float *dx, const float *dy, const float *x, const float *norm,
 	}
 }
 
+/* The LayerNorm y = LN(x) backward inside the region: dln = dx(dy), the
+ * parameter gradients, then dx = dln and dln = dropout(dln) (the residual
+ * input of x and the output of the sublayer before it; site seed ds, no
+ * dropout if p = 0).  Ends with a barrier. */
+static void
+ln_residual_bwd(float *dx, float *dln, float *dg, float *db, const float *x,
+    const float *g, const float *mean, const float *rstd, size_t N, size_t C,
+    float p, uint64_t ds, size_t nt, size_t t, size_t r0, size_t r1)
+{
+	size_t c0, c1;
+	bert_span(C, 16, nt, t, &c0, &c1);
+	memset(dln + r0 * C, 0, (r1 - r0) * C * sizeof(float));
+	rows_ln_bwd(dln, dx, x, g, mean, rstd, r0, r1, C);
+	#pragma omp barrier
+	cols_ln_bwd(dg, db, dx, x, mean, rstd, N, C, c0, c1);
+	#pragma omp barrier
+	memcpy(dx + r0 * C, dln + r0 * C, (r1 - r0) * C * sizeof(float));
+	if (p > 0)
+		bert_rows_dropout(dln, r0 * C, r1 * C, p, ds);
+	#pragma omp barrier
+}
+
 void
 bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 {
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N = m->N, B = m->B;
-	size_t Nx = m->Nmax, NC = N * C;
+	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p, *g = &m->g;
 	struct bert_acts *a = &m->a;
 	struct bert_dacts *d = &m->d;
@@ -232,63 +361,85 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 		bert_l2norm_bwd(d->dpooled, dout, a->pooled, a->norm, B, C);
 	else
 		memcpy(d->dpooled, dout, B * C * sizeof(float));
-	memset(d->dx, 0, NC * sizeof(float));
+	memset(d->dx, 0, N * C * sizeof(float));
 	bert_pool_bwd(d->dx, d->dpooled, bert_hidden(m, L), m->off, B, C,
 	    c->pooling);
 
-	for (size_t l = L; l-- > 0;) {
-		const float *x = l == 0 ? a->x0 : a->ln2 + (l - 1) * Nx * C;
-		float *qkv = a->qkv + l * Nx * 3 * C;
-		float *att = a->att + l * (m->asize[BERT_A_ATT] / L);
-		float *atty = a->atty + l * Nx * C;
-		float *res1 = a->res1 + l * Nx * C;
-		float *ln1 = a->ln1 + l * Nx * C;
-		float *ln1m = a->ln1_mean + l * Nx, *ln1r = a->ln1_rstd + l * Nx;
-		float *fch = a->fch + l * Nx * F;
-		float *fchg = a->fch_gelu + l * Nx * F;
-		float *res2 = a->res2 + l * Nx * C;
-		float *ln2m = a->ln2_mean + l * Nx, *ln2r = a->ln2_rstd + l * Nx;
+	/* dx: gradient of the layer's output, then of its input; d->big holds
+	 * the recomputed GELU output, d(fch), then datty | dqkv */
+	float *dx = d->dx, *dln = d->dln, *big = d->big;
+	float *datty = big, *dqkv = big + N * C;
+	#pragma omp parallel num_threads(m->nthr)
+	{
+		size_t nt, t, r0, r1, c0, c1;
+		THREAD_ID(nt, t);
+		bert_span(N, 1, nt, t, &r0, &r1);
+		float *scr = a->att + t * ascr;
 
-		/* ln2 = LN(res2): dln = dres2 */
-		memset(d->dln, 0, NC * sizeof(float));
-		bert_layernorm_bwd(d->dln, g->ln2g + l * C, g->ln2b + l * C,
-		    d->dx, res2, p->ln2g + l * C, ln2m, ln2r, N, C);
-		/* res2 = ln1 + drop(fcproj): dx = dln1 part, dln = dfcproj */
-		memcpy(d->dx, d->dln, NC * sizeof(float));
+		for (size_t l = L; l-- > 0;) {
+			const float *x = l == 0 ? a->x0 : a->ln2 + (l - 1) * Nx * C;
+			const float *qkv = a->qkv + l * Nx * 3 * C;
+			const float *atty = a->atty + l * Nx * C;
+			const float *res1 = a->res1 + l * Nx * C;
+			const float *ln1 = a->ln1 + l * Nx * C;
+			const float *fch = a->fch + l * Nx * F;
+			const float *res2 = a->res2 + l * Nx * C;
+
+			/* ln2 = LN(res2), res2 = ln1 + drop(fcproj):
+			 * dx = d ln1 (residual part), dln = d fcproj */
+			ln_residual_bwd(dx, dln, g->ln2g + l * C, g->ln2b + l * C,
+			    res2, p->ln2g + l * C, a->ln2_mean + l * Nx,
+			    a->ln2_rstd + l * Nx, N, C, hp,
+			    bert_site_seed(seed, l, 3), nt, t, r0, r1);
+			/* fcproj: the GELU output again, its weight gradient,
+			 * then d(GELU output) over it, then d fch in place */
+			bert_rows_gelu(big, fch, r0 * F, r1 * F);
+			#pragma omp barrier
+			part_wgrad(g->fcprojw + l * C * F, g->fcprojb + l * C,
+			    dln, big, N, F, C, nt, t);
+			#pragma omp barrier
+			rows_dx(big, dln, p->fcprojw + l * C * F, r0, r1, F, C,
+			    0.0f);
+			rows_gelu_bwd(big, big, fch, r0 * F, r1 * F, 0);
+			#pragma omp barrier
+			part_wgrad(g->fcw + l * F * C, g->fcb + l * F, big, ln1,
+			    N, C, F, nt, t);
+			rows_dx(dx, big, p->fcw + l * F * C, r0, r1, C, F, 1.0f);
+			#pragma omp barrier
+			/* ln1 = LN(res1), res1 = x + drop(attproj) */
+			ln_residual_bwd(dx, dln, g->ln1g + l * C, g->ln1b + l * C,
+			    res1, p->ln1g + l * C, a->ln1_mean + l * Nx,
+			    a->ln1_rstd + l * Nx, N, C, hp,
+			    bert_site_seed(seed, l, 2), nt, t, r0, r1);
+			part_wgrad(g->attprojw + l * C * C, g->attprojb + l * C,
+			    dln, atty, N, C, C, nt, t);
+			rows_dx(datty, dln, p->attprojw + l * C * C, r0, r1, C, C,
+			    0.0f);
+			#pragma omp barrier
+			#pragma omp for schedule(dynamic, 1)
+			for (size_t bh = 0; bh < B * NH; bh++)
+				attn_bwd_bh(dqkv, scr, datty, qkv, m->off,
+				    m->attoff, C, NH, m->Tmax, ap,
+				    bert_site_seed(seed, l, 1), bh);
+			part_wgrad(g->qkvw + l * 3 * C * C, g->qkvb + l * 3 * C,
+			    dqkv, x, N, C, 3 * C, nt, t);
+			rows_dx(dx, dqkv, p->qkvw + l * 3 * C * C, r0, r1, C,
+			    3 * C, 1.0f);
+			#pragma omp barrier
+		}
+		/* x0 = drop(LN(emb)) */
 		if (hp > 0)
-			bert_dropout_bwd(d->dln, NC, hp, bert_site_seed(seed, l, 3));
-		memset(d->dfch_gelu, 0, N * F * sizeof(float));
-		bert_linear_bwd(d->dfch_gelu, g->fcprojw + l * C * F,
-		    g->fcprojb + l * C, d->dln, fchg, p->fcprojw + l * C * F, N,
-		    F, C);
-		memset(d->dfch, 0, N * F * sizeof(float));
-		bert_gelu_bwd(d->dfch, d->dfch_gelu, fch, N * F);
-		bert_linear_bwd(d->dx, g->fcw + l * F * C, g->fcb + l * F,
-		    d->dfch, ln1, p->fcw + l * F * C, N, C, F);
-		/* ln1 = LN(res1) */
-		memset(d->dln, 0, NC * sizeof(float));
-		bert_layernorm_bwd(d->dln, g->ln1g + l * C, g->ln1b + l * C,
-		    d->dx, res1, p->ln1g + l * C, ln1m, ln1r, N, C);
-		/* res1 = x + drop(attproj) */
-		memcpy(d->dx, d->dln, NC * sizeof(float));
-		if (hp > 0)
-			bert_dropout_bwd(d->dln, NC, hp, bert_site_seed(seed, l, 2));
-		memset(d->datty, 0, NC * sizeof(float));
-		bert_linear_bwd(d->datty, g->attprojw + l * C * C,
-		    g->attprojb + l * C, d->dln, atty, p->attprojw + l * C * C,
-		    N, C, C);
-		memset(d->dqkv, 0, N * 3 * C * sizeof(float));
-		bert_attention_bwd(d->dqkv, d->datt, d->datty, qkv, att, m->off,
-		    m->attoff, B, C, NH, ap, bert_site_seed(seed, l, 1));
-		bert_linear_bwd(d->dx, g->qkvw + l * 3 * C * C,
-		    g->qkvb + l * 3 * C, d->dqkv, x, p->qkvw + l * 3 * C * C, N,
-		    C, 3 * C);
+			bert_rows_dropout(dx, r0 * C, r1 * C, hp,
+			    bert_site_seed(seed, L, 0));
+		#pragma omp barrier
+		bert_span(C, 16, nt, t, &c0, &c1);
+		memset(dln + r0 * C, 0, (r1 - r0) * C * sizeof(float));
+		rows_ln_bwd(dln, dx, a->emb, p->emb_lng, a->emb_mean, a->emb_rstd,
+		    r0, r1, C);
+		cols_ln_bwd(g->emb_lng, g->emb_lnb, dx, a->emb, a->emb_mean,
+		    a->emb_rstd, N, C, c0, c1);
+		#pragma omp barrier
+		cols_embed(g->wte, g->wpe, g->wtt, dln, ids, m->off, B, C, c0,
+		    c1);
 	}
-	/* x0 = drop(LN(emb)) */
-	if (hp > 0)
-		bert_dropout_bwd(d->dx, NC, hp, bert_site_seed(seed, L, 0));
-	memset(d->dln, 0, NC * sizeof(float));
-	bert_layernorm_bwd(d->dln, g->emb_lng, g->emb_lnb, d->dx, a->emb,
-	    p->emb_lng, a->emb_mean, a->emb_rstd, N, C);
-	bert_embed_bwd(g->wte, g->wpe, g->wtt, d->dln, ids, m->off, B, C);
 }

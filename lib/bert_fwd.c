@@ -39,14 +39,14 @@ bert_param_decay(int i)
 
 void
 bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
-    int flags, size_t ps[BERT_NPARAM], size_t as[BERT_NACT],
+    int flags, size_t nthr, size_t ps[BERT_NPARAM], size_t as[BERT_NACT],
     size_t ds[BERT_NDACT])
 {
 	size_t V = c->V, P = c->P, TV = c->TV, C = c->C, L = c->L, F = c->F;
-	size_t NH = c->NH, N = Nmax, B = Bmax;
+	size_t N = Nmax, B = Bmax;
 	int gr = (flags & BERT_GRADS) != 0;
 	size_t Lk = gr ? L : 1;
-	size_t attn = NH * (Tmax < Nmax ? Tmax : Nmax) * N;	/* >= sum NH T_b^2 */
+	size_t big = F > 4 * C ? F : 4 * C;
 
 	ps[BERT_WTE] = V * C;
 	ps[BERT_WPE] = P * C;
@@ -73,15 +73,13 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_EMB_MEAN] = N;
 	as[BERT_A_EMB_RSTD] = N;
 	as[BERT_A_QKV] = Lk * N * 3 * C;
-	as[BERT_A_ATT] = gr ? L * attn :
-	    (size_t)blas_nthreads() * Tmax * Tmax;
+	as[BERT_A_ATT] = nthr * (gr ? bert_attn_scratch(Tmax) : Tmax * Tmax);
 	as[BERT_A_ATTY] = Lk * N * C;
 	as[BERT_A_RES1] = Lk * N * C;
 	as[BERT_A_LN1] = Lk * N * C;
 	as[BERT_A_LN1_MEAN] = Lk * N;
 	as[BERT_A_LN1_RSTD] = Lk * N;
 	as[BERT_A_FCH] = Lk * N * F;
-	as[BERT_A_FCH_GELU] = gr ? L * N * F : 0;
 	as[BERT_A_RES2] = Lk * N * C;
 	as[BERT_A_LN2] = Lk * N * C;
 	as[BERT_A_LN2_MEAN] = Lk * N;
@@ -92,11 +90,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 
 	ds[BERT_D_X] = gr ? N * C : 0;
 	ds[BERT_D_LN] = gr ? N * C : 0;
-	ds[BERT_D_QKV] = gr ? N * 3 * C : 0;
-	ds[BERT_D_ATTY] = gr ? N * C : 0;
-	ds[BERT_D_ATT] = gr ? attn : 0;
-	ds[BERT_D_FCH] = gr ? N * F : 0;
-	ds[BERT_D_FCH_GELU] = gr ? N * F : 0;
+	ds[BERT_D_BIG] = gr ? N * big : 0;
 	ds[BERT_D_POOLED] = gr ? B * C : 0;
 }
 
@@ -133,7 +127,9 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	m->Tmax = Tmax;
 	m->Nmax = Nmax;
 	m->flags = flags;
-	bert_sizes(cfg, Bmax, Tmax, Nmax, flags, m->psize, m->asize, m->dsize);
+	m->nthr = blas_nthreads();
+	bert_sizes(cfg, Bmax, Tmax, Nmax, flags, (size_t)m->nthr, m->psize,
+	    m->asize, m->dsize);
 	for (i = 0; i < BERT_NPARAM; i++) {
 		m->poff[i] = np;
 		np += m->psize[i];
@@ -177,7 +173,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	float **ap[BERT_NACT] = {
 		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
 		&m->a.att, &m->a.atty, &m->a.res1, &m->a.ln1, &m->a.ln1_mean,
-		&m->a.ln1_rstd, &m->a.fch, &m->a.fch_gelu, &m->a.res2, &m->a.ln2,
+		&m->a.ln1_rstd, &m->a.fch, &m->a.res2, &m->a.ln2,
 		&m->a.ln2_mean, &m->a.ln2_rstd, &m->a.pooled, &m->a.out,
 		&m->a.norm,
 	};
@@ -185,11 +181,8 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 		*ap[i] = m->asize[i] ? q : NULL;
 		q += ALIGN16(m->asize[i]);
 	}
-	if (!(flags & BERT_GRADS))
-		m->a.fch_gelu = m->a.fch;	/* GELU in place */
 	float **dp[BERT_NDACT] = {
-		&m->d.dx, &m->d.dln, &m->d.dqkv, &m->d.datty, &m->d.datt,
-		&m->d.dfch, &m->d.dfch_gelu, &m->d.dpooled,
+		&m->d.dx, &m->d.dln, &m->d.big, &m->d.dpooled,
 	};
 	for (i = 0; i < BERT_NDACT; i++) {
 		*dp[i] = m->dsize[i] ? q : NULL;
@@ -213,7 +206,18 @@ bert_free(struct bert_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* ---- kernels */
+/* ---- kernels: row-block pieces (rows [r0, r1), or elements [i0, i1)) that
+ * the fused forward runs per thread, and the single kernels over them */
+
+/* threads t of nt of the kernels' parallel regions */
+#ifdef _OPENMP
+#define THREAD_ID(nt, t) do { \
+	(nt) = (size_t)omp_get_num_threads(); \
+	(t) = (size_t)omp_get_thread_num(); \
+} while (0)
+#else
+#define THREAD_ID(nt, t) do { (nt) = 1; (t) = 0; } while (0)
+#endif
 
 void
 bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off, size_t B,
@@ -231,12 +235,11 @@ bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off, size_t B,
 	}
 }
 
-void
-bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
-    const float *g, const float *b, size_t N, size_t C, float eps)
+static void
+rows_ln(float *y, float *mean, float *rstd, const float *x, const float *g,
+    const float *b, size_t r0, size_t r1, size_t C, float eps)
 {
-	#pragma omp parallel for schedule(static)
-	for (size_t r = 0; r < N; r++) {
+	for (size_t r = r0; r < r1; r++) {
 		const float *xr = x + r * C;
 		float *yr = y + r * C;
 		double s = 0, v = 0;
@@ -256,15 +259,41 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 }
 
 void
+bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
+    const float *g, const float *b, size_t N, size_t C, float eps)
+{
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, r0, r1;
+		THREAD_ID(nt, t);
+		bert_span(N, 1, nt, t, &r0, &r1);
+		rows_ln(y, mean, rstd, x, g, b, r0, r1, C, eps);
+	}
+}
+
+/* y = x w^T + b (b may be NULL) on rows [r0, r1) */
+static void
+rows_linear(float *y, const float *x, const float *w, const float *b,
+    size_t r0, size_t r1, size_t C, size_t OC)
+{
+	if (b)
+		for (size_t r = r0; r < r1; r++)
+			memcpy(y + r * OC, b, OC * sizeof(float));
+	blas_gemm1(BLAS_NT, y + r0 * OC, x + r0 * C, w, r1 - r0, OC, C, C, C,
+	    OC, 1.0f, b ? 1.0f : 0.0f);
+}
+
+void
 bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
     size_t N, size_t C, size_t OC)
 {
-	if (b) {
-		#pragma omp parallel for schedule(static)
-		for (size_t r = 0; r < N; r++)
-			memcpy(y + r * OC, b, OC * sizeof(float));
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, r0, r1;
+		THREAD_ID(nt, t);
+		bert_span(N, 1, nt, t, &r0, &r1);
+		rows_linear(y, x, w, b, r0, r1, C, OC);
 	}
-	blas_gemm_nt(y, x, w, N, OC, C, C, C, OC, 1.0f, b ? 1.0f : 0.0f);
 }
 
 #if defined(__x86_64__) && defined(__GLIBC__) && \
@@ -315,54 +344,57 @@ softmax_rows(float *s, size_t T)
 	}
 }
 
-/* one (sequence, head) of bert_attention_fwd */
+void
+bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
+    size_t h)
+{
+	size_t HS = C / NH;
+	const float *q = qkv + h * HS;
+	blas_gemm1(BLAS_NT, s, q, q + C, T, T, HS, 3 * C, 3 * C, T,
+	    1.0f / sqrtf((float)HS), 0.0f);
+	softmax_rows(s, T);
+}
+
+/* one (sequence, head) of the attention forward; s: this thread's scratch */
 static void
-attn_bh(float *y, float *att, float *drop, const float *qkv, const size_t *off,
+attn_bh(float *y, float *s, const float *qkv, const size_t *off,
     const size_t *attoff, size_t C, size_t NH, size_t Tmax, float p,
     uint64_t seed, size_t bh)
 {
-	size_t HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS);
-	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
-	size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
-	const float *q = qkv + off[b] * C3 + h * HS;
-	const float *k = q + C, *v = q + 2 * C;
-	float *s, *pr;
-	size_t base = 0;
+	size_t HS = C / NH, b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
+	const float *qb = qkv + off[b] * 3 * C;
+	float *pr = s;
 
-	if (attoff) {
-		base = attoff[b] + h * T * T;
-		s = att + base;
-	} else {
-#ifdef _OPENMP
-		s = att + (size_t)omp_get_thread_num() * Tmax * Tmax;
-#else
-		s = att;
-#endif
-	}
-	blas_gemm_nt1(s, q, k, T, T, HS, C3, C3, T, scale, 0.0f);
-	softmax_rows(s, T);
-	pr = s;
-	if (p > 0 && attoff) {
-		pr = drop + base;
+	bert_attn_probs(s, qb, T, C, NH, h);
+	if (p > 0) {
+		size_t base = attoff[b] + h * T * T;
+		float pk = 1.0f / (1.0f - p);
+		pr = s + Tmax * Tmax;
 		for (size_t i = 0; i < T * T; i++)
 			pr[i] = bert_keep(seed, base + i, p) ? s[i] * pk : 0;
 	}
-	blas_gemm_nn1(y + off[b] * C + h * HS, pr, v, T, HS, T, T, C3, C, 1.0f,
-	    0.0f);
-	(void)Tmax;
+	blas_gemm1(BLAS_NN, y + off[b] * C + h * HS, pr, qb + 2 * C + h * HS, T,
+	    HS, T, T, 3 * C, C, 1.0f, 0.0f);
 }
 
 void
-bert_attention_fwd(float *y, float *att, float *drop, const float *qkv,
-    const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
-    size_t Tmax, float p, uint64_t seed)
+bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
+    const size_t *attoff, size_t B, size_t C, size_t NH, size_t Tmax, float p,
+    uint64_t seed)
 {
-	#pragma omp parallel for schedule(dynamic, 1)
-	for (size_t bh = 0; bh < B * NH; bh++)
-		attn_bh(y, att, drop, qkv, off, attoff, C, NH, Tmax, p, seed, bh);
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t;
+		THREAD_ID(nt, t);
+		(void)nt;
+		#pragma omp for schedule(dynamic, 1)
+		for (size_t bh = 0; bh < B * NH; bh++)
+			attn_bh(y, scr + t * bert_attn_scratch(Tmax), qkv, off,
+			    attoff, C, NH, Tmax, p, seed, bh);
+	}
 }
 
+#define PDF0 0.3989422804014327f	/* 1/sqrt(2 pi) */
 #ifdef HAVE_MVEC
 void
 bert_phi(float *out, const float *x, size_t n)
@@ -376,6 +408,20 @@ bert_phi(float *out, const float *x, size_t n)
 	for (; i < n; i++)
 		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
 }
+
+void
+bert_pdf(float *out, const float *x, size_t n)
+{
+	size_t i = 0;
+	const __m128 k = _mm_set1_ps(PDF0), h = _mm_set1_ps(-0.5f);
+	for (; i + 4 <= n; i += 4) {
+		__m128 v = _mm_loadu_ps(x + i);
+		__m128 e = _ZGVbN4v_expf(_mm_mul_ps(_mm_mul_ps(h, v), v));
+		_mm_storeu_ps(out + i, _mm_mul_ps(k, e));
+	}
+	for (; i < n; i++)
+		out[i] = PDF0 * expf(-0.5f * x[i] * x[i]);
+}
 #else
 void
 bert_phi(float *out, const float *x, size_t n)
@@ -383,29 +429,57 @@ bert_phi(float *out, const float *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
 }
+
+void
+bert_pdf(float *out, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = PDF0 * expf(-0.5f * x[i] * x[i]);
+}
 #endif
+
+void
+bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1)
+{
+	float phi[1024];
+	for (size_t i = i0; i < i1; i += 1024) {
+		size_t m = i1 - i < 1024 ? i1 - i : 1024;
+		bert_phi(phi, x + i, m);
+		for (size_t j = 0; j < m; j++)
+			y[i + j] = x[i + j] * phi[j];
+	}
+}
 
 void
 bert_gelu_fwd(float *y, const float *x, size_t n)
 {
-	size_t nb = (n + 4095) / 4096;
-	#pragma omp parallel for schedule(static)
-	for (size_t b = 0; b < nb; b++) {
-		size_t i0 = b * 4096, m = n - i0 < 4096 ? n - i0 : 4096;
-		float phi[4096];
-		bert_phi(phi, x + i0, m);
-		for (size_t i = 0; i < m; i++)
-			y[i0 + i] = x[i0 + i] * phi[i];
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, i0, i1;
+		THREAD_ID(nt, t);
+		bert_span(n, 16, nt, t, &i0, &i1);
+		bert_rows_gelu(y, x, i0, i1);
 	}
+}
+
+void
+bert_rows_dropout(float *x, size_t i0, size_t i1, float p, uint64_t seed)
+{
+	float pk = 1.0f / (1.0f - p);
+	for (size_t i = i0; i < i1; i++)
+		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
 }
 
 void
 bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed)
 {
-	float pk = 1.0f / (1.0f - p);
-	#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < n; i++)
-		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
+	#pragma omp parallel num_threads(blas_nthreads())
+	{
+		size_t nt, t, i0, i1;
+		THREAD_ID(nt, t);
+		bert_span(n, 16, nt, t, &i0, &i1);
+		bert_rows_dropout(x, i0, i1, p, seed);
+	}
 }
 
 void
@@ -452,60 +526,6 @@ bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C)
 	}
 }
 
-/* row-block helpers for the fused forward: rows [r0, r0+n) */
-static void
-rows_linear(float *y, const float *x, const float *w, const float *b,
-    size_t r0, size_t n, size_t C, size_t OC)
-{
-	for (size_t r = r0; r < r0 + n; r++)
-		memcpy(y + r * OC, b, OC * sizeof(float));
-	blas_gemm_nt1(y + r0 * OC, x + r0 * C, w, n, OC, C, C, C, OC, 1.0f,
-	    1.0f);
-}
-
-static void
-rows_ln(float *y, float *mean, float *rstd, const float *x, const float *g,
-    const float *b, size_t r0, size_t n, size_t C, float eps)
-{
-	for (size_t r = r0; r < r0 + n; r++) {
-		const float *xr = x + r * C;
-		float *yr = y + r * C;
-		double s = 0, v = 0;
-		for (size_t i = 0; i < C; i++)
-			s += xr[i];
-		float mu = (float)(s / (double)C);
-		for (size_t i = 0; i < C; i++) {
-			double d = (double)xr[i] - mu;
-			v += d * d;
-		}
-		float rs = (float)(1.0 / sqrt(v / (double)C + (double)eps));
-		for (size_t i = 0; i < C; i++)
-			yr[i] = (xr[i] - mu) * rs * g[i] + b[i];
-		mean[r] = mu;
-		rstd[r] = rs;
-	}
-}
-
-static void
-rows_dropout(float *x, size_t i0, size_t i1, float p, uint64_t seed)
-{
-	float pk = 1.0f / (1.0f - p);
-	for (size_t i = i0; i < i1; i++)
-		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
-}
-
-static void
-rows_gelu(float *y, const float *x, size_t i0, size_t i1)
-{
-	float phi[1024];
-	for (size_t i = i0; i < i1; i += 1024) {
-		size_t m = i1 - i < 1024 ? i1 - i : 1024;
-		bert_phi(phi, x + i, m);
-		for (size_t j = 0; j < m; j++)
-			y[i + j] = x[i + j] * phi[j];
-	}
-}
-
 /* ---- the whole forward */
 
 /* seed of dropout site k of layer l (l = L for the embeddings) */
@@ -518,14 +538,12 @@ bert_site_seed(uint64_t seed, size_t l, int k)
 const float *
 bert_hidden(const struct bert_model *m, size_t l)
 {
-	size_t NC = m->N * m->cfg.C;
 	if (l == 0)
 		return m->a.x0;
 	if (l > m->cfg.L)
 		return NULL;
 	if (m->flags & BERT_GRADS)
 		return m->a.ln2 + (l - 1) * m->Nmax * m->cfg.C;
-	(void)NC;
 	return l == m->cfg.L ? m->a.ln2 : NULL;
 }
 
@@ -536,7 +554,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0;
-	size_t Nx = m->Nmax;
+	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
 	float hp = train ? c->hidden_dropout : 0, ap = train ? c->attn_dropout : 0;
@@ -575,18 +593,13 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	 * row-wise step (linear layers as single-threaded sgemm on its rows,
 	 * LayerNorm, GELU, dropout, residuals); attention is shared out by
 	 * (sequence, head).  Two barriers per layer. */
-	const float *x = a->x0;
-	#pragma omp parallel
+	#pragma omp parallel num_threads(m->nthr)
 	{
-		size_t nt = 1, tid = 0;
-#ifdef _OPENMP
-		nt = (size_t)omp_get_num_threads();
-		tid = (size_t)omp_get_thread_num();
-#endif
-		size_t bs = (N + nt - 1) / nt;
-		size_t r0 = tid * bs < N ? tid * bs : N;
-		size_t r1 = r0 + bs < N ? r0 + bs : N, n = r1 - r0;
+		size_t nt, tid, r0, r1;
+		THREAD_ID(nt, tid);
+		bert_span(N, 1, nt, tid, &r0, &r1);
 		const float *xl = a->x0;
+		float *scr = a->att + tid * ascr;
 
 		for (size_t r = r0; r < r1; r++) {
 			const float *w = p->wte + (size_t)ids[r] * C;
@@ -596,57 +609,55 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				o[i] = w[i] + pp[i] + p->wtt[i];
 		}
 		rows_ln(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
-		    p->emb_lnb, r0, n, C, c->eps);
+		    p->emb_lnb, r0, r1, C, c->eps);
 		if (hp > 0)
-			rows_dropout(a->x0, r0 * C, r1 * C, hp,
+			bert_rows_dropout(a->x0, r0 * C, r1 * C, hp,
 			    bert_site_seed(seed, L, 0));
 		for (size_t l = 0; l < L; l++) {
 			size_t k = gr ? l : 0;
 			float *qkv = a->qkv + k * Nx * 3 * C;
-			float *att = a->att + (gr ? l * (m->asize[BERT_A_ATT] / L) : 0);
 			float *atty = a->atty + k * Nx * C;
 			float *res1 = a->res1 + k * Nx * C;
 			float *ln1 = a->ln1 + k * Nx * C;
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
 			float *fch = a->fch + k * Nx * F;
-			float *fchg = gr ? a->fch_gelu + k * Nx * F : fch;
+			float *fchg = gr ? m->d.big : fch;
 			float *res2 = a->res2 + k * Nx * C;
 			float *ln2 = a->ln2 + k * Nx * C;
 			float *ln2m = a->ln2_mean + k * Nx, *ln2r = a->ln2_rstd + k * Nx;
 
 			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
-			    p->qkvb + l * 3 * C, r0, n, C, 3 * C);
+			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
-				attn_bh(atty, att, m->d.datt, qkv, m->off,
-				    gr ? m->attoff : NULL, C, NH, m->Tmax, ap,
-				    bert_site_seed(seed, l, 1), bh);
+				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
+				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh);
 			rows_linear(res1, atty, p->attprojw + l * C * C,
-			    p->attprojb + l * C, r0, n, C, C);
+			    p->attprojb + l * C, r0, r1, C, C);
 			if (hp > 0)
-				rows_dropout(res1, r0 * C, r1 * C, hp,
+				bert_rows_dropout(res1, r0 * C, r1 * C, hp,
 				    bert_site_seed(seed, l, 2));
 			for (size_t i = r0 * C; i < r1 * C; i++)
 				res1[i] += xl[i];
 			rows_ln(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
-			    p->ln1b + l * C, r0, n, C, c->eps);
+			    p->ln1b + l * C, r0, r1, C, c->eps);
 			rows_linear(fch, ln1, p->fcw + l * F * C, p->fcb + l * F,
-			    r0, n, C, F);
-			rows_gelu(fchg, fch, r0 * F, r1 * F);
+			    r0, r1, C, F);
+			bert_rows_gelu(fchg, fch, r0 * F, r1 * F);
 			rows_linear(res2, fchg, p->fcprojw + l * C * F,
-			    p->fcprojb + l * C, r0, n, F, C);
+			    p->fcprojb + l * C, r0, r1, F, C);
 			if (hp > 0)
-				rows_dropout(res2, r0 * C, r1 * C, hp,
+				bert_rows_dropout(res2, r0 * C, r1 * C, hp,
 				    bert_site_seed(seed, l, 3));
 			for (size_t i = r0 * C; i < r1 * C; i++)
 				res2[i] += ln1[i];
 			rows_ln(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
-			    p->ln2b + l * C, r0, n, C, c->eps);
+			    p->ln2b + l * C, r0, r1, C, c->eps);
 			xl = ln2;
 		}
 	}
-	x = bert_hidden(m, L);
+	const float *x = bert_hidden(m, L);
 	bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
 	if (c->normalize)
 		bert_l2norm_fwd(a->out, a->norm, a->pooled, B, C);

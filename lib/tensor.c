@@ -1,4 +1,4 @@
-/* tensor: OpenBLAS sgemm wrappers threaded over row blocks; *_ref loops. */
+/* tensor: OpenBLAS sgemm threaded over row blocks; a reference loop. */
 #include <cblas.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -32,124 +32,48 @@ blas_nthreads(void)
 }
 
 void
-blas_gemm_nt1(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
+blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
+    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
+    float beta)
 {
 	if (M == 0 || N == 0)
 		return;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N,
-	    (int)K, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+	cblas_sgemm(CblasRowMajor, op == BLAS_TN ? CblasTrans : CblasNoTrans,
+	    op == BLAS_NT ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+	    alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+/* Split the rows of c into one block per thread, rounded to 16 rows; row
+ * m0 of c is row m0 of a, or column m0 of a^T. */
 void
-blas_gemm_nn1(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
+blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
+    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
+    float beta)
 {
-	if (M == 0 || N == 0)
-		return;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N,
-	    (int)K, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-}
-
-void
-blas_gemm_tn1(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
-	if (M == 0 || N == 0)
-		return;
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)M, (int)N,
-	    (int)K, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-}
-
-/* Split [0,M) into one block per thread, rounded to 16 rows. */
-#define BLOCKS(M, nb, bs) do { \
-	(nb) = (size_t)nthreads; \
-	(bs) = ((M) + (nb) - 1) / (nb); \
-	(bs) = ((bs) + 15) / 16 * 16; \
-	if ((bs) == 0) (bs) = 16; \
-	(nb) = ((M) + (bs) - 1) / (bs); \
-} while (0)
-
-void
-blas_gemm_nt(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
-	size_t nb, bs;
-	BLOCKS(M, nb, bs);
+	size_t nb = (size_t)nthreads, bs = (M + nb - 1) / nb;
+	bs = bs ? (bs + 15) / 16 * 16 : 16;
+	nb = (M + bs - 1) / bs;
 	#pragma omp parallel for schedule(static) if (nb > 1)
 	for (size_t i = 0; i < nb; i++) {
 		size_t m0 = i * bs, m = M - m0 < bs ? M - m0 : bs;
-		blas_gemm_nt1(c + m0 * ldc, a + m0 * lda, b, m, N, K, lda, ldb,
-		    ldc, alpha, beta);
+		blas_gemm1(op, c + m0 * ldc, a + m0 * (op == BLAS_TN ? 1 : lda),
+		    b, m, N, K, lda, ldb, ldc, alpha, beta);
 	}
 }
 
 void
-blas_gemm_nn(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
+blas_gemm_ref(int op, float *c, const float *a, const float *b, size_t M,
+    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
+    float beta)
 {
-	size_t nb, bs;
-	BLOCKS(M, nb, bs);
-	#pragma omp parallel for schedule(static) if (nb > 1)
-	for (size_t i = 0; i < nb; i++) {
-		size_t m0 = i * bs, m = M - m0 < bs ? M - m0 : bs;
-		blas_gemm_nn1(c + m0 * ldc, a + m0 * lda, b, m, N, K, lda, ldb,
-		    ldc, alpha, beta);
-	}
-}
-
-/* c = a^T b: rows of c are columns of a; split over them. */
-void
-blas_gemm_tn(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
-	size_t nb, bs;
-	BLOCKS(M, nb, bs);
-	#pragma omp parallel for schedule(static) if (nb > 1)
-	for (size_t i = 0; i < nb; i++) {
-		size_t m0 = i * bs, m = M - m0 < bs ? M - m0 : bs;
-		blas_gemm_tn1(c + m0 * ldc, a + m0, b, m, N, K, lda, ldb, ldc,
-		    alpha, beta);
-	}
-}
-
-void
-blas_gemm_nt_ref(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
+	/* element (i,k) of op(a) and (k,j) of op(b) as strides */
+	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
+	size_t bk = op == BLAS_NT ? 1 : ldb, bj = op == BLAS_NT ? ldb : 1;
 	for (size_t i = 0; i < M; i++)
 		for (size_t j = 0; j < N; j++) {
 			double s = 0;
 			for (size_t k = 0; k < K; k++)
-				s += (double)a[i * lda + k] * b[j * ldb + k];
-			c[i * ldc + j] = (float)(alpha * s +
-			    (beta != 0 ? (double)beta * c[i * ldc + j] : 0));
-		}
-}
-
-void
-blas_gemm_nn_ref(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
-	for (size_t i = 0; i < M; i++)
-		for (size_t j = 0; j < N; j++) {
-			double s = 0;
-			for (size_t k = 0; k < K; k++)
-				s += (double)a[i * lda + k] * b[k * ldb + j];
-			c[i * ldc + j] = (float)(alpha * s +
-			    (beta != 0 ? (double)beta * c[i * ldc + j] : 0));
-		}
-}
-
-void
-blas_gemm_tn_ref(float *c, const float *a, const float *b, size_t M, size_t N,
-    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
-{
-	for (size_t i = 0; i < M; i++)
-		for (size_t j = 0; j < N; j++) {
-			double s = 0;
-			for (size_t k = 0; k < K; k++)
-				s += (double)a[k * lda + i] * b[k * ldb + j];
+				s += (double)a[i * ai + k * ak] * b[k * bk + j * bj];
 			c[i * ldc + j] = (float)(alpha * s +
 			    (beta != 0 ? (double)beta * c[i * ldc + j] : 0));
 		}

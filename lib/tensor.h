@@ -1,7 +1,7 @@
 /* tensor: matrix products over OpenBLAS (cblas_sgemm), threaded with OpenMP
  * over independent row blocks with OpenBLAS itself kept single-threaded
  * (PERF.md: its threading gives nothing inside small calls and fights the
- * OpenMP loops), plus *_ref naive loops used as test oracles.
+ * OpenMP loops), plus a naive loop used as the test oracle.
  *
  * All matrices are row-major with explicit leading dimensions. */
 #ifndef TENSOR_H
@@ -14,39 +14,24 @@
 void blas_threads(int n);
 int blas_nthreads(void);
 
-/* c (M,N) = alpha a (M,K) b^T (N,K) + beta c */
-void blas_gemm_nt(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-/* c (M,N) = alpha a (M,K) b (K,N) + beta c */
-void blas_gemm_nn(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-/* c (M,N) = alpha a^T b + beta c, a (K,M), b (K,N) */
-void blas_gemm_tn(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
+/* which operands are transposed */
+enum blas_op {
+	BLAS_NN,	/* a (M,K), b (K,N) */
+	BLAS_NT,	/* a (M,K), b (N,K): a b^T */
+	BLAS_TN,	/* a (K,M), b (K,N): a^T b */
+};
 
+/* c (M,N) = alpha op(a) op(b) + beta c, threaded over row blocks of c */
+void blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
+    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
+    float beta);
 /* the same, one thread (for use inside an OpenMP loop) */
-void blas_gemm_nt1(float *c, const float *a, const float *b, size_t M,
+void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta);
-void blas_gemm_nn1(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-void blas_gemm_tn1(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-
-/* naive reference loops (double accumulation) */
-void blas_gemm_nt_ref(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-void blas_gemm_nn_ref(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
-void blas_gemm_tn_ref(float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta);
+/* the same as a naive loop (double accumulation) */
+void blas_gemm_ref(int op, float *c, const float *a, const float *b,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta);
 
 #endif

@@ -316,7 +316,7 @@ topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
 			size_t d0 = b * NB, nb = N - d0 < NB ? N - d0 : NB;
 			for (size_t q0 = 0; q0 < NQ; q0 += QT) {
 				size_t nq = NQ - q0 < QT ? NQ - q0 : QT;
-				blas_gemm_nt1(tile, q + q0 * C, x + d0 * C,
+				blas_gemm1(BLAS_NT, tile, q + q0 * C, x + d0 * C,
 				    nq, nb, C, C, C, nb, 1.0f, 0.0f);
 				for (size_t i = 0; i < nq; i++)
 					scan_row(hs + (q0 + i) * k,

@@ -67,7 +67,6 @@ zeros(size_t n)
 enum { B = 2, C = 4, N = 5, NH = 2, OC = 6, V = 7, P = 4 };
 static const size_t off[B + 1] = {0, 3, 5};
 static const size_t attoff[B + 1] = {0, NH * 9, NH * 9 + NH * 4};
-#define ATTN (NH * 9 + NH * 4)
 
 /* embed */
 struct ectx { float *y, *wte, *wpe, *wtt; const uint32_t *ids; };
@@ -133,7 +132,7 @@ test_linear(void)
 	/* forward against the naive loop */
 	for (size_t i = 0; i < N; i++)
 		memcpy(want + i * OC, x.b, OC * sizeof(float));
-	blas_gemm_nt_ref(want, x.x, x.w, N, OC, C, C, C, OC, 1, 1);
+	blas_gemm_ref(BLAS_NT, want, x.x, x.w, N, OC, C, C, C, OC, 1, 1);
 	check_close("linear_fwd vs ref", x.y, want, N * OC, 1e-6, 1e-5);
 	bert_linear_bwd(dx, dw, db, r, x.x, x.w, N, C, OC);
 	fd_check("linear_bwd dx", x.x, N * C, dx, x.y, N * OC, r, n_fwd, &x);
@@ -142,21 +141,22 @@ test_linear(void)
 }
 
 /* attention */
-struct actx { float *y, *att, *drop, *qkv; float p; };
+struct actx { float *y, *scr, *qkv; float p; };
 static void
 a_fwd(void *c)
 {
 	struct actx *x = c;
-	bert_attention_fwd(x->y, x->att, x->drop, x->qkv, off, attoff, B, C, NH,
-	    3, x->p, 77);
+	bert_attention_fwd(x->y, x->scr, x->qkv, off, attoff, B, C, NH, 3, x->p,
+	    77);
 }
 static void
 test_attention(float p)
 {
 	char name[64];
-	struct actx x = {zeros(N * C), zeros(ATTN), zeros(ATTN),
+	struct actx x = {zeros(N * C),
+	    zeros((size_t)blas_nthreads() * bert_attn_scratch(3)),
 	    rnd(N * 3 * C, 1.5f), p};
-	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C), *datt = zeros(ATTN);
+	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C);
 	a_fwd(&x);
 	if (p == 0) {
 		/* naive attention for the forward */
@@ -185,7 +185,7 @@ test_attention(float p)
 				}
 		check_close("attention_fwd vs naive", x.y, want, N * C, 1e-6, 1e-5);
 	}
-	bert_attention_bwd(dqkv, datt, r, x.qkv, x.att, off, attoff, B, C, NH, p,
+	bert_attention_bwd(dqkv, x.scr, r, x.qkv, off, attoff, B, C, NH, 3, p,
 	    77);
 	snprintf(name, sizeof(name), "attention_bwd dqkv (dropout %.1f)", p);
 	fd_check(name, x.qkv, N * 3 * C, dqkv, x.y, N * C, r, a_fwd, &x);
