@@ -96,15 +96,14 @@ T
 }
 
 @test "encode: the first stderr line starts with encode:" {
-	run -65 --separate-stderr encode -m "$FIX/tiny" "$FIX/encode/big-id.mp"
-	assert_regex "${stderr_lines[0]}" '^encode: '
+	fails 65 '^encode: ' encode -m "$FIX/tiny" "$FIX/encode/big-id.mp"
 }
 
 @test "encode: a missing model or input exits 66" {
-	run -66 --separate-stderr encode -m "$BATS_TEST_TMPDIR/nomodel" "$FIX/encode/tiny.mp"
-	assert_regex "$stderr" '^encode: .*/nomodel/config.json: No such file or directory$'
-	run -66 --separate-stderr encode -m "$FIX/tiny" "$BATS_TEST_TMPDIR/nope.mp"
-	assert_regex "$stderr" '^encode: .*/nope.mp: No such file or directory$'
+	fails 66 '^encode: .*/nomodel/config.json: No such file or directory$' \
+	    encode -m "$BATS_TEST_TMPDIR/nomodel" "$FIX/encode/tiny.mp"
+	fails 66 '^encode: .*/nope.mp: No such file or directory$' \
+	    encode -m "$FIX/tiny" "$BATS_TEST_TMPDIR/nope.mp"
 }
 
 @test "encode: a model with a missing tensor exits 65 naming it" {

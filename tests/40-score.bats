@@ -215,16 +215,14 @@ T
 @test "score: a bad hits stream exits 65 with the record and byte" {
 	run -65 --separate-stderr score -q "$S/qrels-syn.tsv" "$FIX/streams/embeddings.mp"
 	assert_equal "$stderr" "score: $FIX/streams/embeddings.mp: header (byte 0): expected a hits stream, got embeddings"
-	run -65 --separate-stderr score -q "$S/qrels-syn.tsv" "$FIX/streams/truncated.mp"
-	assert_regex "$stderr" '^score: .*truncated.mp: (record|header).*'
+	fails 65 '^score: .*truncated.mp: (record|header).*' \
+	    score -q "$S/qrels-syn.tsv" "$FIX/streams/truncated.mp"
 }
 
 @test "score: a missing file exits 66; the first stderr line starts with score:" {
-	run -66 --separate-stderr score -q "$BATS_TEST_TMPDIR/nope" "$S/syn1.trec"
-	assert_regex "${stderr_lines[0]}" '^score: .*/nope: No such file or directory$'
-	run -66 --separate-stderr score -q "$S/qrels-syn.tsv" "$BATS_TEST_TMPDIR/nope"
-	assert_regex "${stderr_lines[0]}" '^score: '
-	assert_output ''
+	fails 66 '^score: .*/nope: No such file or directory$' \
+	    score -q "$BATS_TEST_TMPDIR/nope" "$S/syn1.trec"
+	fails 66 '^score: ' score -q "$S/qrels-syn.tsv" "$BATS_TEST_TMPDIR/nope"
 }
 
 @test "score --compare matches the reference randomization test and bootstrap" {

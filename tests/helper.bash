@@ -13,3 +13,13 @@ export LC_ALL=C
 # tests that run make must not inherit the flags of the make running them
 # (make -s check would silence the commands they look for)
 unset MAKEFLAGS MFLAGS MAKELEVEL
+
+# fails STATUS REGEX CMD...: CMD exits STATUS, writes nothing on stdout, and
+# its first stderr line matches REGEX
+fails() {
+	local st=$1 re=$2
+	shift 2
+	run -"$st" --separate-stderr "$@"
+	assert_regex "${stderr_lines[0]}" "$re"
+	assert_output ''
+}
