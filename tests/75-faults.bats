@@ -102,7 +102,7 @@ finish() {
 		sleep 0.02
 		[ -e err ] && [ "$i" -gt 10 ] && break
 	done
-	kill -INT "$pid"
+	kill -INT "$pid" 2>/dev/null || true	# it may have finished already
 	rc=0
 	wait "$pid" || rc=$?
 	if [ "$rc" -eq 0 ]; then	# it finished before the signal came
