@@ -2,22 +2,27 @@
 as the reference that embtune's fine-tuned numbers are held against.
 
     .venv/bin/python pipelines/anchor.py --data ../shared/data/acord \
-        --model models/all-MiniLM-L6-v2 --out out/acord/anchor --level 2 \
-        [--num 1 --range-max 50 --relative-margin 0.05 --format triplet] \
+        --model models/all-MiniLM-L6-v2 --out out/acord/anchor \
+        --examples out/acord/train.mp --tokens out/acord/queries.tok,out/acord/corpus.tok \
         [--epochs 1 --batch 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12]
         [--mini-batch 32]   (CachedMNRL, as train --loss cmnrl)
+        [--no-base]         (skip the base model's run)
 
-The demo's recipe: --level 2 --num 1 --range-max 50 --mini-batch 32 (no margin).
+With --examples, it trains on exactly the rows that embtune's mine-negatives
+wrote (the stream of token ids is mapped back to the texts they came from,
+through the token streams of --tokens), so both sides train on the same data.
+Without it, it mines them itself with mine_hard_negatives on the (query,
+positive) pairs of the train qrels (relevance >= --level), corpus = every
+document, model = the base model (--num, --range-max, --relative-margin,
+--margin, --format).
 
 Writes OUT/base.run and OUT/tuned.run (TREC runs, top --k per query over
 every query) and OUT/model/ (the tuned model); score them with
 `score -q DATA/qrels/test.tsv -l LEVEL OUT/tuned.run`, the same metric code
-that scores embtune's runs.  Steps, as in beir.mk:
-  1. mine_hard_negatives on the (query, positive) pairs of the train qrels
-     (relevance >= LEVEL), corpus = every document, model = the base model;
-  2. MultipleNegativesRankingLoss, one run of SentenceTransformerTrainer with
-     the NO_DUPLICATES batch sampler, linear warm-up and decay;
-  3. encode every query and document with the tuned model, exact top-k.
+that scores embtune's runs.  Training: MultipleNegativesRankingLoss (or the
+cached one), one run of SentenceTransformerTrainer with the NO_DUPLICATES
+batch sampler, linear warm-up and decay; then every query and document is
+encoded with the tuned model and searched exactly.
 Documents are "title text", as BEIR joins them and as tokenize(1) does.
 Test queries never reach mining or training."""
 import argparse
@@ -26,6 +31,7 @@ import os
 import sys
 import time
 
+import msgpack
 import torch
 from datasets import Dataset
 from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
@@ -50,6 +56,35 @@ def read_qrels(path):
             if len(p) != 3 or p[0] == "query-id":
                 continue
             rows.append((p[0], p[1], int(p[2])))
+    return rows
+
+
+def read_stream(path):
+    """The records of an embtune stream (its header checked and dropped)."""
+    with open(path, "rb") as f:
+        u = msgpack.Unpacker(f, raw=False)
+        head = next(u)
+        if not isinstance(head, dict) or "kind" not in head:
+            sys.exit("anchor.py: %s: not an embtune stream" % path)
+        for r in u:
+            yield r
+
+
+def embtune_rows(examples, sources):
+    """The rows of an examples stream as texts: each token-id list is looked
+    up among the records of the token streams in `sources`, (path, texts by
+    id) pairs, whose ids name the text."""
+    by_ids = {}
+    for path, text in sources:
+        for r in read_stream(path):
+            by_ids.setdefault(tuple(r["ids"]), text[r["id"]])
+    rows = []
+    for r in read_stream(examples):
+        try:
+            rows.append([by_ids[tuple(t)] for t in r["texts"]])
+        except KeyError:
+            sys.exit("anchor.py: %s: a text is in none of the token streams"
+                     % examples)
     return rows
 
 
@@ -95,6 +130,12 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-base", action="store_true",
                     help="skip the base run")
+    ap.add_argument("--examples",
+                    help="train on this examples stream of mine-negatives "
+                    "instead of mining")
+    ap.add_argument("--tokens",
+                    help="with --examples: QUERIES.tok,CORPUS.tok, the token "
+                    "streams its texts come from")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -118,15 +159,27 @@ def main():
                   [qtext[q] for q in qids], dids, dtexts, a.k, 64)
         print("anchor: base run %.0fs" % (time.time() - t0), file=sys.stderr)
 
-    ds = Dataset.from_dict({"anchor": [p[0] for p in pairs],
-                            "positive": [p[1] for p in pairs]})
-    mined = mine_hard_negatives(
-        ds, model, corpus=dtexts, num_negatives=a.num, range_max=a.range_max,
-        relative_margin=a.relative_margin, absolute_margin=a.margin,
-        sampling_strategy="top",
-        output_format="n-tuple" if a.format == "ntuple" else "triplet",
-        batch_size=64, verbose=True,
-        cache_folder=os.path.join(a.out, "cache"))
+    if a.examples:
+        if not a.tokens:
+            sys.exit("anchor.py: --examples needs --tokens")
+        qtok, ctok = a.tokens.split(",")
+        rows = embtune_rows(a.examples, [(qtok, qtext), (ctok, dtext)])
+        cols = ["anchor", "positive"] + ["negative_%d" % i for i in
+                                         range(1, len(rows[0]) - 1)]
+        if len(cols) == 3:
+            cols[2] = "negative"
+        mined = Dataset.from_dict({c: [r[i] for r in rows]
+                                   for i, c in enumerate(cols)})
+    else:
+        ds = Dataset.from_dict({"anchor": [p[0] for p in pairs],
+                                "positive": [p[1] for p in pairs]})
+        mined = mine_hard_negatives(
+            ds, model, corpus=dtexts, num_negatives=a.num,
+            range_max=a.range_max, relative_margin=a.relative_margin,
+            absolute_margin=a.margin, sampling_strategy="top",
+            output_format="n-tuple" if a.format == "ntuple" else "triplet",
+            batch_size=64, verbose=True,
+            cache_folder=os.path.join(a.out, "cache"))
     print("anchor: %d training rows, %.0fs" % (len(mined), time.time() - t0),
           file=sys.stderr)
 

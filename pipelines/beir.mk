@@ -21,8 +21,10 @@ MODEL ?= models/all-MiniLM-L6-v2
 OUT ?= out/$(notdir $(DATA))
 TRAIN_QRELS ?= $(DATA)/qrels/train.tsv
 TEST_QRELS ?= $(DATA)/qrels/test.tsv
-# relevance >= LEVEL counts as relevant (scoring) and as a positive (mining)
+# relevance >= LEVEL counts as relevant when scoring, >= MINE_LEVEL as a
+# positive when mining
 LEVEL ?= 1
+MINE_LEVEL ?= $(LEVEL)
 MAX_LEN ?= 256
 K ?= 100
 THREADS ?=
@@ -58,7 +60,7 @@ STAMP = @mkdir -p $(@D); printf '%s\n' '$(1)' | cmp -s - $@ || \
 	printf '%s\n' '$(1)' > $@
 $(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN))
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
-$(OUT)/.mine.opts: FORCE ; $(call STAMP,$(LEVEL) $(MINE_OPTS))
+$(OUT)/.mine.opts: FORCE ; $(call STAMP,$(MINE_LEVEL) $(MINE_OPTS))
 $(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS))
 $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS))
 FORCE:
@@ -82,7 +84,7 @@ $(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
-	    -l $(LEVEL) $(MINE_OPTS) $< > $@.tmp 2> $(OUT)/mine.txt || \
+	    -l $(MINE_LEVEL) $(MINE_OPTS) $< > $@.tmp 2> $(OUT)/mine.txt || \
 	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }
 	@cat $(OUT)/mine.txt >&2
 	mv $@.tmp $@

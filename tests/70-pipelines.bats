@@ -47,6 +47,19 @@ beir() {
 	cmp "$O/base/corpus.emb" "$BATS_TEST_TMPDIR/base.emb"
 }
 
+@test "beir.mk: MINE_LEVEL sets the positives of mining; scores keep LEVEL" {
+	O=$BATS_TEST_TMPDIR/out
+	beir > /dev/null 2>&1
+	run -0 beir MINE_LEVEL=2
+	assert_output --partial 'bin/mine-negatives -q '"$D"'/qrels/train.tsv'
+	assert_output --partial ' -l 2 -n 2 '
+	assert_output --partial 'bin/train '
+	refute_output --partial "> $O/base/"
+	refute_output --partial 'bin/score -q '"$D"'/qrels/test.tsv -l 2'
+	grep -q '^mine-negatives: [0-9]* queries with positives (relevance >= 2;' "$O/mine.txt"
+	grep -q '^Test split, relevant = relevance >= 1;' "$O/summary.md"
+}
+
 @test "beir.mk: only train queries reach the training examples" {
 	O=$BATS_TEST_TMPDIR/out
 	beir "$O/train.mp" > /dev/null 2>&1
