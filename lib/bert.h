@@ -183,7 +183,9 @@ void bert_zero_grad(struct bert_model *m);
 const float *bert_hidden(const struct bert_model *m, size_t l);
 
 /* Dropout mask: element i of the site seeded by seed is kept iff this is 1
- * (counter-based, so the backward recomputes it instead of storing it). */
+ * (counter-based, so the backward recomputes it instead of storing it).
+ * One 64-bit hash gives elements 4q..4q+3 16 bits each; an element is
+ * dropped if its bits are below p rounded to a multiple of 2^-16. */
 static inline uint64_t
 bert_mix(uint64_t z)
 {
@@ -192,12 +194,26 @@ bert_mix(uint64_t z)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
 }
+static inline uint64_t
+bert_hash4(uint64_t seed, size_t q)
+{
+	return bert_mix(seed ^ ((uint64_t)q * 0xd6e8feb86659fd93ull));
+}
+static inline unsigned
+bert_drop_thr(float p)
+{
+	return (unsigned)(p * 65536.0f + 0.5f);
+}
 static inline int
 bert_keep(uint64_t seed, size_t i, float p)
 {
-	return (float)(bert_mix(seed ^ ((uint64_t)i * 0xd6e8feb86659fd93ull)) >> 40) *
-	    0x1p-24f >= p;
+	return (bert_hash4(seed, i / 4) >> (16 * (i % 4)) & 0xffff) >=
+	    bert_drop_thr(p);
 }
+/* y[i] = bert_keep(seed, base + i, p) ? x[i]/(1-p) : 0, i in [0, n); y may
+ * be x */
+void bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
+    size_t base);
 
 /* seed of dropout site k (0 emb, 1 attention probs, 2 attention output,
  * 3 FFN output) of layer l (l = L: the embeddings) */
@@ -282,9 +298,6 @@ bert_span(size_t n, size_t q, size_t nt, size_t t, size_t *lo, size_t *hi)
  * start at qkv */
 void bert_attn_probs(float *s, const float *qkv, size_t T, size_t C,
     size_t NH, size_t h);
-/* elements [i0, i1) of x (row-major, site index = element index) */
-void bert_rows_dropout(float *x, size_t i0, size_t i1, float p,
-    uint64_t seed);
 /* y[i] = gelu(x[i]), i in [i0, i1) */
 void bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1);
 

@@ -19,6 +19,12 @@
 #include "tensor.h"
 #include "util.h"
 
+/* GCC's -O2 vectorizes only loops whose trip count is a known multiple of
+ * the vector width (clang's vectorizes any); the row loops here have any. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 #ifdef _OPENMP
 #define THREAD_ID(nt, t) do { \
 	(nt) = (size_t)omp_get_num_threads(); \
@@ -182,8 +188,7 @@ attn_bwd_bh(float *dqkv, float *s, const float *dy, const float *qkv,
 	bert_attn_probs(pr, qb, T, C, NH, h);
 	/* y = D v, D = dropout(P): dv = D^T dy */
 	if (p > 0)
-		for (size_t i = 0; i < T * T; i++)
-			dr[i] = bert_keep(seed, base + i, p) ? pr[i] * pk : 0;
+		bert_drop(dr, pr, T * T, p, seed, base);
 	blas_gemm1(BLAS_TN, dv, p > 0 ? dr : pr, dyb, T, HS, T, T, C, C3, 1.0f,
 	    0.0f);
 	/* dD = dy v^T; dP = dD * mask (where D is 0 but P is not, the mask
@@ -335,7 +340,8 @@ ln_residual_bwd(float *dx, float *dln, float *dg, float *db, const float *x,
 	#pragma omp barrier
 	memcpy(dx + r0 * C, dln + r0 * C, (r1 - r0) * C * sizeof(float));
 	if (p > 0)
-		bert_rows_dropout(dln, r0 * C, r1 * C, p, ds);
+		bert_drop(dln + r0 * C, dln + r0 * C, (r1 - r0) * C, p, ds,
+		    r0 * C);
 	#pragma omp barrier
 }
 
@@ -429,8 +435,8 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 		}
 		/* x0 = drop(LN(emb)) */
 		if (hp > 0)
-			bert_rows_dropout(dx, r0 * C, r1 * C, hp,
-			    bert_site_seed(seed, L, 0));
+			bert_drop(dx + r0 * C, dx + r0 * C, (r1 - r0) * C, hp,
+			    bert_site_seed(seed, L, 0), r0 * C);
 		#pragma omp barrier
 		bert_span(C, 16, nt, t, &c0, &c1);
 		memset(dln + r0 * C, 0, (r1 - r0) * C * sizeof(float));

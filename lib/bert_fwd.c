@@ -13,6 +13,12 @@
 #include "tensor.h"
 #include "util.h"
 
+/* GCC's -O2 vectorizes only loops whose trip count is a known multiple of
+ * the vector width (clang's vectorizes any); the row loops here have any. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 static const char *const pnames[BERT_NPARAM] = {
 	"wte", "wpe", "wtt", "emb_lng", "emb_lnb", "qkvw", "qkvb", "attprojw",
 	"attprojb", "ln1g", "ln1b", "fcw", "fcb", "fcprojw", "fcprojb", "ln2g",
@@ -296,50 +302,78 @@ bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
 	}
 }
 
+/* ---- vector libm: glibc's libmvec, 8 lanes where the CPU has AVX2, else 4
+ * (SSE); plain libm elsewhere.  y may be x. */
 #if defined(__x86_64__) && defined(__GLIBC__) && \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define HAVE_MVEC 1
-#include <xmmintrin.h>
+#include <immintrin.h>
 __m128 _ZGVbN4v_erff(__m128);
 __m128 _ZGVbN4v_expf(__m128);
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_erff(__m256);
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256);
+
+__attribute__((target("avx2")))
+static size_t
+vmath8(float *y, const float *x, size_t n, int erf)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		_mm256_storeu_ps(y + i, erf ? _ZGVdN8v_erff(v) : _ZGVdN8v_expf(v));
+	}
+	return i;
+}
+
+static void
+vmath(float *y, const float *x, size_t n, int erf)
+{
+	size_t i = 0;
+	if (__builtin_cpu_supports("avx2"))
+		i = vmath8(y, x, n, erf);
+	for (; i + 4 <= n; i += 4) {
+		__m128 v = _mm_loadu_ps(x + i);
+		_mm_storeu_ps(y + i, erf ? _ZGVbN4v_erff(v) : _ZGVbN4v_expf(v));
+	}
+	for (; i < n; i++)
+		y[i] = erf ? erff(x[i]) : expf(x[i]);
+}
+#else
+static void
+vmath(float *y, const float *x, size_t n, int erf)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = erf ? erff(x[i]) : expf(x[i]);
+}
 #endif
+
+/* sum of x[0..n) (4 partial sums, so that it vectorizes) */
+static float
+sum4(const float *x, size_t n)
+{
+	float s4[4] = {0, 0, 0, 0}, s;
+	size_t j;
+	for (j = 0; j + 4 <= n; j += 4)
+		for (size_t u = 0; u < 4; u++)
+			s4[u] += x[j + u];
+	s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+	for (; j < n; j++)
+		s += x[j];
+	return s;
+}
 
 /* softmax of each of T rows of length T, in place */
 static void
 softmax_rows(float *s, size_t T)
 {
 	for (size_t i = 0; i < T; i++) {
-		float *r = s + i * T, mx = r[0], sum = 0;
-		size_t j = 0;
-#ifdef HAVE_MVEC
-		__m128 vm = _mm_set1_ps(r[0]), vs = _mm_setzero_ps();
-		for (; j + 4 <= T; j += 4)
-			vm = _mm_max_ps(vm, _mm_loadu_ps(r + j));
-		float m4[4];
-		_mm_storeu_ps(m4, vm);
-		for (int k = 0; k < 4; k++)
-			mx = m4[k] > mx ? m4[k] : mx;
-		for (; j < T; j++)
+		float *r = s + i * T, mx = r[0];
+		for (size_t j = 1; j < T; j++)
 			mx = r[j] > mx ? r[j] : mx;
-		vm = _mm_set1_ps(mx);
-		for (j = 0; j + 4 <= T; j += 4) {
-			__m128 e = _ZGVbN4v_expf(_mm_sub_ps(_mm_loadu_ps(r + j), vm));
-			_mm_storeu_ps(r + j, e);
-			vs = _mm_add_ps(vs, e);
-		}
-		_mm_storeu_ps(m4, vs);
-		sum = (m4[0] + m4[1]) + (m4[2] + m4[3]);
-#else
-		for (j = 1; j < T; j++)
-			mx = r[j] > mx ? r[j] : mx;
-		j = 0;
-#endif
-		for (; j < T; j++) {
-			r[j] = expf(r[j] - mx);
-			sum += r[j];
-		}
-		float inv = 1.0f / sum;
-		for (j = 0; j < T; j++)
+		for (size_t j = 0; j < T; j++)
+			r[j] -= mx;
+		vmath(r, r, T, 0);
+		float inv = 1.0f / sum4(r, T);
+		for (size_t j = 0; j < T; j++)
 			r[j] *= inv;
 	}
 }
@@ -367,11 +401,8 @@ attn_bh(float *y, float *s, const float *qkv, const size_t *off,
 
 	bert_attn_probs(s, qb, T, C, NH, h);
 	if (p > 0) {
-		size_t base = attoff[b] + h * T * T;
-		float pk = 1.0f / (1.0f - p);
 		pr = s + Tmax * Tmax;
-		for (size_t i = 0; i < T * T; i++)
-			pr[i] = bert_keep(seed, base + i, p) ? s[i] * pk : 0;
+		bert_drop(pr, s, T * T, p, seed, attoff[b] + h * T * T);
 	}
 	blas_gemm1(BLAS_NN, y + off[b] * C + h * HS, pr, qb + 2 * C + h * HS, T,
 	    HS, T, T, 3 * C, C, 1.0f, 0.0f);
@@ -394,49 +425,25 @@ bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
 	}
 }
 
-#define PDF0 0.3989422804014327f	/* 1/sqrt(2 pi) */
-#ifdef HAVE_MVEC
-void
-bert_phi(float *out, const float *x, size_t n)
-{
-	size_t i = 0;
-	const __m128 k = _mm_set1_ps((float)M_SQRT1_2), h = _mm_set1_ps(0.5f);
-	for (; i + 4 <= n; i += 4) {
-		__m128 e = _ZGVbN4v_erff(_mm_mul_ps(_mm_loadu_ps(x + i), k));
-		_mm_storeu_ps(out + i, _mm_add_ps(h, _mm_mul_ps(h, e)));
-	}
-	for (; i < n; i++)
-		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
-}
-
-void
-bert_pdf(float *out, const float *x, size_t n)
-{
-	size_t i = 0;
-	const __m128 k = _mm_set1_ps(PDF0), h = _mm_set1_ps(-0.5f);
-	for (; i + 4 <= n; i += 4) {
-		__m128 v = _mm_loadu_ps(x + i);
-		__m128 e = _ZGVbN4v_expf(_mm_mul_ps(_mm_mul_ps(h, v), v));
-		_mm_storeu_ps(out + i, _mm_mul_ps(k, e));
-	}
-	for (; i < n; i++)
-		out[i] = PDF0 * expf(-0.5f * x[i] * x[i]);
-}
-#else
 void
 bert_phi(float *out, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = 0.5f + 0.5f * erff(x[i] * (float)M_SQRT1_2);
+		out[i] = x[i] * (float)M_SQRT1_2;
+	vmath(out, out, n, 1);
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0.5f + 0.5f * out[i];
 }
 
 void
 bert_pdf(float *out, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = PDF0 * expf(-0.5f * x[i] * x[i]);
+		out[i] = -0.5f * x[i] * x[i];
+	vmath(out, out, n, 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] *= 0.3989422804014327f;	/* 1/sqrt(2 pi) */
 }
-#endif
 
 void
 bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1)
@@ -463,11 +470,28 @@ bert_gelu_fwd(float *y, const float *x, size_t n)
 }
 
 void
-bert_rows_dropout(float *x, size_t i0, size_t i1, float p, uint64_t seed)
+bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
+    size_t base)
 {
 	float pk = 1.0f / (1.0f - p);
-	for (size_t i = i0; i < i1; i++)
-		x[i] = bert_keep(seed, i, p) ? x[i] * pk : 0.0f;
+	unsigned thr = bert_drop_thr(p);
+	size_t i = 0;
+	/* to a multiple of 4, then 4 elements from each hash */
+	for (; i < n && (base + i) % 4; i++)
+		y[i] = bert_keep(seed, base + i, p) ? x[i] * pk : 0.0f;
+	for (; i + 4 <= n; i += 4) {
+		/* without branches: they would be mispredicted p of the time */
+		uint64_t h = bert_hash4(seed, (base + i) / 4);
+		for (unsigned u = 0; u < 4; u++) {
+			float v = x[i + u] * pk;
+			uint32_t bits;
+			memcpy(&bits, &v, sizeof bits);
+			bits &= -(uint32_t)((h >> (16 * u) & 0xffff) >= thr);
+			memcpy(&y[i + u], &bits, sizeof bits);
+		}
+	}
+	for (; i < n; i++)
+		y[i] = bert_keep(seed, base + i, p) ? x[i] * pk : 0.0f;
 }
 
 void
@@ -478,7 +502,7 @@ bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed)
 		size_t nt, t, i0, i1;
 		THREAD_ID(nt, t);
 		bert_span(n, 16, nt, t, &i0, &i1);
-		bert_rows_dropout(x, i0, i1, p, seed);
+		bert_drop(x + i0, x + i0, i1 - i0, p, seed, i0);
 	}
 }
 
@@ -611,8 +635,8 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		rows_ln(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
 		    p->emb_lnb, r0, r1, C, c->eps);
 		if (hp > 0)
-			bert_rows_dropout(a->x0, r0 * C, r1 * C, hp,
-			    bert_site_seed(seed, L, 0));
+			bert_drop(a->x0 + r0 * C, a->x0 + r0 * C, (r1 - r0) * C,
+			    hp, bert_site_seed(seed, L, 0), r0 * C);
 		for (size_t l = 0; l < L; l++) {
 			size_t k = gr ? l : 0;
 			float *qkv = a->qkv + k * Nx * 3 * C;
@@ -636,8 +660,9 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			rows_linear(res1, atty, p->attprojw + l * C * C,
 			    p->attprojb + l * C, r0, r1, C, C);
 			if (hp > 0)
-				bert_rows_dropout(res1, r0 * C, r1 * C, hp,
-				    bert_site_seed(seed, l, 2));
+				bert_drop(res1 + r0 * C, res1 + r0 * C,
+				    (r1 - r0) * C, hp, bert_site_seed(seed, l, 2),
+				    r0 * C);
 			for (size_t i = r0 * C; i < r1 * C; i++)
 				res1[i] += xl[i];
 			rows_ln(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
@@ -648,8 +673,9 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			rows_linear(res2, fchg, p->fcprojw + l * C * F,
 			    p->fcprojb + l * C, r0, r1, F, C);
 			if (hp > 0)
-				bert_rows_dropout(res2, r0 * C, r1 * C, hp,
-				    bert_site_seed(seed, l, 3));
+				bert_drop(res2 + r0 * C, res2 + r0 * C,
+				    (r1 - r0) * C, hp, bert_site_seed(seed, l, 3),
+				    r0 * C);
 			for (size_t i = r0 * C; i < r1 * C; i++)
 				res2[i] += ln1[i];
 			rows_ln(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
