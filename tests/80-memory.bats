@@ -1,12 +1,13 @@
 #!/usr/bin/env bats
-# Bounded memory: tokenize, encode and topk's query side hold one record or
-# one batch, not the input.  Each is fed a stream generated on the fly into
-# a pipe, ~50 MB and then ~1 GB (tokenize: 400 MB, it is the slowest per
-# byte), and its peak RSS (/usr/bin/time's %M) must stay flat: the big run
-# within 20% + 4 MB of the small one.  Inputs are chosen to be cheap per
-# byte: encode gets records with 1000-byte ids and three token ids on the
-# tiny model, topk 1024-dimensional queries against a 20-document corpus.
-# (score holds the whole run: see notes/bugs.md.)
+# Bounded memory: tokenize, encode, topk's query side and score hold one
+# record, one batch or one query, not the input.  Each is fed a stream
+# generated on the fly into a pipe, ~50 MB and then ~1 GB (tokenize: 400 MB,
+# it is the slowest per byte), and its peak RSS (/usr/bin/time's %M) must
+# stay flat: the big run within 20% + 4 MB of the small one.  Inputs are
+# chosen to be cheap per byte: encode gets records with 1000-byte ids and
+# three token ids on the tiny model, topk 1024-dimensional queries against a
+# 20-document corpus, score a run of the same 20000 judged queries with more
+# hits each (a hits stream, or TREC text).
 load helper
 
 setup() {
@@ -16,8 +17,8 @@ setup() {
 	[ -z "${EMBTUNE_BIN:-}" ] || skip "peak RSS is measured on the normal build"
 }
 
-# gen KIND MB: a stream of KIND (jsonl, tokens, emb, corpus) of about MB
-# megabytes on stdout
+# gen KIND MB: a stream of KIND (jsonl, tokens, emb, corpus, hits, trec;
+# qrels: their judgments) of about MB megabytes on stdout
 gen() {
 	"$PY" -c '
 import sys, struct, msgpack
@@ -31,6 +32,29 @@ if kind == "corpus":
     emb_header()
     for i in range(20):
         w(P({"id": "d%d" % i, "vec": struct.pack("<1024f", *([i / 20] * 1024))}))
+    sys.exit(0)
+if kind in ("hits", "trec", "qrels"):
+    # 20000 judged queries, each with as many hits as make mb megabytes
+    nq = 20000
+    if kind == "qrels":
+        for q in range(nq):
+            w(b"q%d\td3\t1\nq%d\td40\t2\nq%d\td90000\t1\n" % (q, q, q))
+        sys.exit(0)
+    per = (mb << 20) // nq
+    if kind == "hits":
+        w(P({"kind": "hits", "v": 1, "producer": "t", "k": 0}))
+        one = P(["d0", 0.5])
+        n = per // len(one)
+        hits = P([["d%d" % i, 1 - i / n] for i in range(n)])
+        for q in range(nq):
+            w(b"\x82" + P("qid") + P("q%d" % q) + P("hits") + hits)
+    else:
+        one = b"q99999 Q0 d0000 1 0.99999 t\n"
+        n = per // len(one)
+        block = b"".join(b"@ Q0 d%d %d %.5f t\n" % (i, i + 1, 1 - i / n)
+            for i in range(n))
+        for q in range(nq):
+            w(block.replace(b"@", b"q%d" % q))
     sys.exit(0)
 if kind == "jsonl":
     rec = b"{\"_id\":\"d\",\"text\":\"" + b"the cat sat on the mat and a dog ran " * 25 + b"\"}\n"
@@ -78,4 +102,13 @@ flat() {	# flat SMALL BIG: BIG within 20% + 4 MB of SMALL
 	a=$(peak emb 50 topk -k 5 -c corpus.emb)
 	b=$(peak emb 1024 topk -k 5 -c corpus.emb)
 	flat "$a" "$b"
+}
+
+@test "score: peak RSS is flat from 50 MB to 1 GB of hits stream, and of TREC text" {
+	gen qrels 0 > qrels.tsv
+	for kind in hits trec; do
+		a=$(peak $kind 50 score -q qrels.tsv -m ndcg -k 10)
+		b=$(peak $kind 1024 score -q qrels.tsv -m ndcg -k 10)
+		flat "$a" "$b"
+	done
 }
