@@ -219,7 +219,10 @@ void bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
  * 3 FFN output) of layer l (l = L: the embeddings) */
 uint64_t bert_site_seed(uint64_t seed, size_t l, int k);
 
-/* ---- layer kernels (forward / backward pairs; backward ADDS into grads) */
+/* ---- layer kernels (forward / backward pairs; backward ADDS into grads),
+ * one thread each: bert_forward and bert_backward run their row-block
+ * pieces in one parallel region; these are those pieces over all rows, for
+ * the finite-difference tests */
 
 /* ids (N), pos (N) -> out (N, C) = wte[id] + wpe[pos] + wtt[0] */
 void bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off,
@@ -242,9 +245,9 @@ void bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
 
 /* qkv (N,3C) -> y (N,C); per (sequence, head) over the sequence's own
  * length, scale 1/sqrt(HS).  Nothing is saved: the backward recomputes the
- * softmax probabilities.  scr: blas_nthreads() blocks of
- * bert_attn_scratch(Tmax) floats.  Dropout on the probs when p > 0, element
- * i of (seq b, head h) kept by bert_keep(seed, attoff[b] + h*T_b*T_b + i). */
+ * softmax probabilities.  scr: bert_attn_scratch(Tmax) floats.  Dropout on
+ * the probs when p > 0, element i of (seq b, head h) kept by
+ * bert_keep(seed, attoff[b] + h*T_b*T_b + i). */
 void bert_attention_fwd(float *y, float *scr, const float *qkv,
     const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
     size_t Tmax, float p, uint64_t seed);
@@ -284,6 +287,17 @@ void bert_l2norm_bwd(float *dx, const float *dy, const float *x,
     const float *norm, size_t B, size_t C);
 
 /* ---- pieces shared by bert_fwd.c and bert_bwd.c */
+
+/* this is thread t of nt (in a parallel region; needs omp.h) */
+#ifdef _OPENMP
+#define THREAD_ID(nt, t) do { \
+	(nt) = (size_t)omp_get_num_threads(); \
+	(t) = (size_t)omp_get_thread_num(); \
+} while (0)
+#else
+#define THREAD_ID(nt, t) do { (nt) = 1; (t) = 0; } while (0)
+#endif
+
 
 /* [*lo, *hi): part t of nt of [0, n), part sizes rounded up to q */
 static inline void

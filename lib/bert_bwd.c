@@ -25,15 +25,6 @@
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
 #endif
 
-#ifdef _OPENMP
-#define THREAD_ID(nt, t) do { \
-	(nt) = (size_t)omp_get_num_threads(); \
-	(t) = (size_t)omp_get_thread_num(); \
-} while (0)
-#else
-#define THREAD_ID(nt, t) do { (nt) = 1; (t) = 0; } while (0)
-#endif
-
 void
 bert_zero_grad(struct bert_model *m)
 {
@@ -112,15 +103,8 @@ bert_layernorm_bwd(float *dx, float *dg, float *db, const float *dy,
     const float *x, const float *g, const float *mean, const float *rstd,
     size_t N, size_t C)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, r0, r1, c0, c1;
-		THREAD_ID(nt, t);
-		bert_span(N, 1, nt, t, &r0, &r1);
-		bert_span(C, 16, nt, t, &c0, &c1);
-		rows_ln_bwd(dx, dy, x, g, mean, rstd, r0, r1, C);
-		cols_ln_bwd(dg, db, dy, x, mean, rstd, N, C, c0, c1);
-	}
+	rows_ln_bwd(dx, dy, x, g, mean, rstd, 0, N, C);
+	cols_ln_bwd(dg, db, dy, x, mean, rstd, N, C, 0, C);
 }
 
 /* y = x w^T + b, w (OC,C): this thread's part of dw += dy^T x, db += sum dy
@@ -154,15 +138,9 @@ void
 bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
     const float *x, const float *w, size_t N, size_t C, size_t OC)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, r0, r1;
-		THREAD_ID(nt, t);
-		bert_span(N, 1, nt, t, &r0, &r1);
-		if (dx)
-			rows_dx(dx, dy, w, r0, r1, C, OC, 1.0f);
-		part_wgrad(dw, db, dy, x, N, C, OC, nt, t);
-	}
+	if (dx)
+		rows_dx(dx, dy, w, 0, N, C, OC, 1.0f);
+	part_wgrad(dw, db, dy, x, N, C, OC, 1, 0);
 }
 
 /* one (sequence, head) of the attention backward: the probabilities
@@ -222,16 +200,9 @@ bert_attention_bwd(float *dqkv, float *scr, const float *dy, const float *qkv,
     const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
     size_t Tmax, float p, uint64_t seed)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t;
-		THREAD_ID(nt, t);
-		(void)nt;
-		#pragma omp for schedule(dynamic, 1)
-		for (size_t bh = 0; bh < B * NH; bh++)
-			attn_bwd_bh(dqkv, scr + t * bert_attn_scratch(Tmax), dy,
-			    qkv, off, attoff, C, NH, Tmax, p, seed, bh);
-	}
+	for (size_t bh = 0; bh < B * NH; bh++)
+		attn_bwd_bh(dqkv, scr, dy, qkv, off, attoff, C, NH, Tmax, p, seed,
+		    bh);
 }
 
 /* dx[i] = dx[i] (accumulate ? : 0) + dy[i] gelu'(x[i]), i in [i0, i1);
@@ -255,13 +226,7 @@ rows_gelu_bwd(float *dx, const float *dy, const float *x, size_t i0,
 void
 bert_gelu_bwd(float *dx, const float *dy, const float *x, size_t n)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, i0, i1;
-		THREAD_ID(nt, t);
-		bert_span(n, 16, nt, t, &i0, &i1);
-		rows_gelu_bwd(dx, dy, x, i0, i1, 1);
-	}
+	rows_gelu_bwd(dx, dy, x, 0, n, 1);
 }
 
 /* in place: dx *= keep/(1-p) */

@@ -215,22 +215,11 @@ bert_free(struct bert_model *m)
 /* ---- kernels: row-block pieces (rows [r0, r1), or elements [i0, i1)) that
  * the fused forward runs per thread, and the single kernels over them */
 
-/* threads t of nt of the kernels' parallel regions */
-#ifdef _OPENMP
-#define THREAD_ID(nt, t) do { \
-	(nt) = (size_t)omp_get_num_threads(); \
-	(t) = (size_t)omp_get_thread_num(); \
-} while (0)
-#else
-#define THREAD_ID(nt, t) do { (nt) = 1; (t) = 0; } while (0)
-#endif
-
 void
 bert_embed_fwd(float *out, const uint32_t *ids, const size_t *off, size_t B,
     const float *wte, const float *wpe, const float *wtt, size_t C)
 {
 	for (size_t b = 0; b < B; b++) {
-		#pragma omp parallel for schedule(static) if (off[b + 1] - off[b] > 64)
 		for (size_t r = off[b]; r < off[b + 1]; r++) {
 			const float *w = wte + (size_t)ids[r] * C;
 			const float *p = wpe + (r - off[b]) * C;
@@ -268,13 +257,7 @@ void
 bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
     const float *g, const float *b, size_t N, size_t C, float eps)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, r0, r1;
-		THREAD_ID(nt, t);
-		bert_span(N, 1, nt, t, &r0, &r1);
-		rows_ln(y, mean, rstd, x, g, b, r0, r1, C, eps);
-	}
+	rows_ln(y, mean, rstd, x, g, b, 0, N, C, eps);
 }
 
 /* y = x w^T + b (b may be NULL) on rows [r0, r1) */
@@ -293,13 +276,7 @@ void
 bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
     size_t N, size_t C, size_t OC)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, r0, r1;
-		THREAD_ID(nt, t);
-		bert_span(N, 1, nt, t, &r0, &r1);
-		rows_linear(y, x, w, b, r0, r1, C, OC);
-	}
+	rows_linear(y, x, w, b, 0, N, C, OC);
 }
 
 /* ---- vector libm: glibc's libmvec, 8 lanes where the CPU has AVX2, else 4
@@ -413,16 +390,8 @@ bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
     const size_t *attoff, size_t B, size_t C, size_t NH, size_t Tmax, float p,
     uint64_t seed)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t;
-		THREAD_ID(nt, t);
-		(void)nt;
-		#pragma omp for schedule(dynamic, 1)
-		for (size_t bh = 0; bh < B * NH; bh++)
-			attn_bh(y, scr + t * bert_attn_scratch(Tmax), qkv, off,
-			    attoff, C, NH, Tmax, p, seed, bh);
-	}
+	for (size_t bh = 0; bh < B * NH; bh++)
+		attn_bh(y, scr, qkv, off, attoff, C, NH, Tmax, p, seed, bh);
 }
 
 void
@@ -460,13 +429,7 @@ bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1)
 void
 bert_gelu_fwd(float *y, const float *x, size_t n)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, i0, i1;
-		THREAD_ID(nt, t);
-		bert_span(n, 16, nt, t, &i0, &i1);
-		bert_rows_gelu(y, x, i0, i1);
-	}
+	bert_rows_gelu(y, x, 0, n);
 }
 
 void
@@ -497,13 +460,7 @@ bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
 void
 bert_dropout_fwd(float *x, size_t n, float p, uint64_t seed)
 {
-	#pragma omp parallel num_threads(blas_nthreads())
-	{
-		size_t nt, t, i0, i1;
-		THREAD_ID(nt, t);
-		bert_span(n, 16, nt, t, &i0, &i1);
-		bert_drop(x + i0, x + i0, i1 - i0, p, seed, i0);
-	}
+	bert_drop(x, x, n, p, seed, 0);
 }
 
 void
@@ -548,6 +505,23 @@ bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C)
 		for (size_t i = 0; i < C; i++)
 			y[b * C + i] = x[b * C + i] / d;
 	}
+}
+
+/* res = in w^T + b, dropped out (site seed ds), plus resid; y = LN(res):
+ * a sublayer's output on rows [r0, r1) (IC inputs, C outputs) */
+static void
+rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
+    const float *w, const float *b, const float *resid, const float *g,
+    const float *lb, size_t r0, size_t r1, size_t IC, size_t C, float p,
+    uint64_t ds, float eps)
+{
+	rows_linear(res, in, w, b, r0, r1, IC, C);
+	if (p > 0)
+		bert_drop(res + r0 * C, res + r0 * C, (r1 - r0) * C, p, ds,
+		    r0 * C);
+	for (size_t i = r0 * C; i < r1 * C; i++)
+		res[i] += resid[i];
+	rows_ln(y, mean, rstd, res, g, lb, r0, r1, C, eps);
 }
 
 /* ---- the whole forward */
@@ -657,29 +631,17 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			for (size_t bh = 0; bh < B * NH; bh++)
 				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
 				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh);
-			rows_linear(res1, atty, p->attprojw + l * C * C,
-			    p->attprojb + l * C, r0, r1, C, C);
-			if (hp > 0)
-				bert_drop(res1 + r0 * C, res1 + r0 * C,
-				    (r1 - r0) * C, hp, bert_site_seed(seed, l, 2),
-				    r0 * C);
-			for (size_t i = r0 * C; i < r1 * C; i++)
-				res1[i] += xl[i];
-			rows_ln(ln1, ln1m, ln1r, res1, p->ln1g + l * C,
-			    p->ln1b + l * C, r0, r1, C, c->eps);
+			rows_sublayer(res1, ln1, ln1m, ln1r, atty,
+			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
+			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
+			    bert_site_seed(seed, l, 2), c->eps);
 			rows_linear(fch, ln1, p->fcw + l * F * C, p->fcb + l * F,
 			    r0, r1, C, F);
 			bert_rows_gelu(fchg, fch, r0 * F, r1 * F);
-			rows_linear(res2, fchg, p->fcprojw + l * C * F,
-			    p->fcprojb + l * C, r0, r1, F, C);
-			if (hp > 0)
-				bert_drop(res2 + r0 * C, res2 + r0 * C,
-				    (r1 - r0) * C, hp, bert_site_seed(seed, l, 3),
-				    r0 * C);
-			for (size_t i = r0 * C; i < r1 * C; i++)
-				res2[i] += ln1[i];
-			rows_ln(ln2, ln2m, ln2r, res2, p->ln2g + l * C,
-			    p->ln2b + l * C, r0, r1, C, c->eps);
+			rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
+			    p->fcprojw + l * C * F, p->fcprojb + l * C, ln1,
+			    p->ln2g + l * C, p->ln2b + l * C, r0, r1, F, C, hp,
+			    bert_site_seed(seed, l, 3), c->eps);
 			xl = ln2;
 		}
 	}

@@ -154,7 +154,7 @@ test_attention(float p)
 {
 	char name[64];
 	struct actx x = {zeros(N * C),
-	    zeros((size_t)blas_nthreads() * bert_attn_scratch(3)),
+	    zeros(bert_attn_scratch(3)),
 	    rnd(N * 3 * C, 1.5f), p};
 	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C);
 	a_fwd(&x);
