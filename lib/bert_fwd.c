@@ -8,6 +8,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "bert.h"
 #include "tensor.h"
@@ -445,6 +448,13 @@ bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
 	for (; i + 4 <= n; i += 4) {
 		/* without branches: they would be mispredicted p of the time */
 		uint64_t h = bert_hash4(seed, (base + i) / 4);
+#ifdef __SSE2__
+		__m128i f = _mm_unpacklo_epi16(_mm_cvtsi64_si128((long long)h),
+		    _mm_setzero_si128());	/* the 4 fields, 0 to 3 */
+		__m128i keep = _mm_cmpgt_epi32(f, _mm_set1_epi32((int)thr - 1));
+		__m128 v = _mm_mul_ps(_mm_loadu_ps(x + i), _mm_set1_ps(pk));
+		_mm_storeu_ps(y + i, _mm_and_ps(v, _mm_castsi128_ps(keep)));
+#else
 		for (unsigned u = 0; u < 4; u++) {
 			float v = x[i + u] * pk;
 			uint32_t bits;
@@ -452,6 +462,7 @@ bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
 			bits &= -(uint32_t)((h >> (16 * u) & 0xffff) >= thr);
 			memcpy(&y[i + u], &bits, sizeof bits);
 		}
+#endif
 	}
 	for (; i < n; i++)
 		y[i] = bert_keep(seed, base + i, p) ? x[i] * pk : 0.0f;

@@ -222,6 +222,16 @@ test_elementwise(void)
 	for (size_t i = 0; i < n; i++)
 		kept += (size_t)bert_keep(5, i, 0.1f);
 	check_ok("dropout keeps about 1-p", fabs((double)kept / n - 0.9) < 0.005);
+	/* bert_drop at any offset is bert_keep element by element */
+	int same = 1;
+	for (size_t base = 0; base < 6; base++) {
+		float y[N * C];
+		bert_drop(y, x.x, N * C, 0.3f, 7, base);
+		for (size_t i = 0; i < N * C; i++)
+			same &= y[i] == (bert_keep(7, base + i, 0.3f) ?
+			    x.x[i] * (1.0f / 0.7f) : 0.0f);
+	}
+	check_ok("bert_drop agrees with bert_keep at every offset", same);
 }
 
 /* pooling, l2norm */
