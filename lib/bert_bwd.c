@@ -290,7 +290,8 @@ bert_l2norm_bwd(float *dx, const float *dy, const float *x, const float *norm,
 /* The LayerNorm y = LN(x) backward inside the region: dln = dx(dy), the
  * parameter gradients, then dx = dln and dln = dropout(dln) (the residual
  * input of x and the output of the sublayer before it; site seed ds, no
- * dropout if p = 0).  Ends with a barrier. */
+ * dropout if p = 0).  dx must be complete (a barrier since its last
+ * write); ends with a barrier. */
 static void
 ln_residual_bwd(float *dx, float *dln, float *dg, float *db, const float *x,
     const float *g, const float *mean, const float *rstd, size_t N, size_t C,
@@ -300,7 +301,6 @@ ln_residual_bwd(float *dx, float *dln, float *dg, float *db, const float *x,
 	bert_span(C, 16, nt, t, &c0, &c1);
 	memset(dln + r0 * C, 0, (r1 - r0) * C * sizeof(float));
 	rows_ln_bwd(dln, dx, x, g, mean, rstd, r0, r1, C);
-	#pragma omp barrier
 	cols_ln_bwd(dg, db, dx, x, mean, rstd, N, C, c0, c1);
 	#pragma omp barrier
 	memcpy(dx + r0 * C, dln + r0 * C, (r1 - r0) * C * sizeof(float));
