@@ -29,7 +29,7 @@ MAX_LEN ?= 256
 K ?= 100
 THREADS ?=
 MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
-TRAIN_OPTS ?= --loss mnrl -e 1 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
+TRAIN_OPTS ?= --loss mnrl -e 3 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 SCORE_OPTS ?=
 
 MAKEFLAGS += --no-builtin-rules
