@@ -5,13 +5,8 @@
 # in turn, REPS times (default 1), interleaved.  The host may be shared, so
 # rates are also given per CPU-second; quote ratios from one run only.
 # DOCS=N uses only the first N corpus documents (default: all 5183).
-set -eu -o pipefail
-cd "$(dirname "$0")/.."
-M=${MODEL:-models/all-MiniLM-L6-v2}
-DATA=${DATA:-../shared/data}
-T=${THREADS:-2}
+. "$(dirname "$0")/common.bash"
 REPS=${REPS:-1}
-PY=${PY:-.venv/bin/python}
 O=bench/out/encode
 mkdir -p "$O"
 
@@ -24,15 +19,6 @@ cat "$DATA/scifact/queries.jsonl" > "$O/queries.jsonl"
 for w in corpus queries; do
 	bin/tokenize -m "$M" "$O/$w.jsonl" > "$O/$w.tok"
 done
-
-# time -v fields: wall seconds, CPU seconds, peak RSS MiB
-tv() {
-	awk -F': ' '/Elapsed \(wall/ {n = split($2, a, ":"); s = 0;
-		for (i = 1; i <= n; i++) s = s * 60 + a[i]; wall = s}
-		/User time/ {cpu += $2} /System time/ {cpu += $2}
-		/Maximum resident/ {rss = $2 / 1024}
-		END {printf "%.2f %.2f %.0f\n", wall, cpu, rss}' "$1"
-}
 
 # tokens and GFLOP of a tokens stream (linear layers + attention)
 stats() {

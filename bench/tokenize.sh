@@ -4,11 +4,7 @@
 # (the host is shared: CPU time is steadier than wall time), medians of 3
 # interleaved runs.  The Python side is timed on texts already in memory;
 # tokenize's time includes reading and parsing the JSONL and writing msgpack.
-set -eu -o pipefail
-cd "$(dirname "$0")/.."
-M=${MODELDIR:-models/all-MiniLM-L6-v2}
-DATA=${DATA:-../shared/data}
-PY=${PY:-.venv/bin/python}
+. "$(dirname "$0")/common.bash"
 C=$DATA/scifact/corpus.jsonl
 mkdir -p bench/out
 export TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1

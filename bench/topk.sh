@@ -5,9 +5,7 @@
 # topk's search = its whole run minus a run with no queries (which only
 # loads the corpus stream); faiss's = index.search alone.  Wall seconds and
 # CPU seconds (all threads; what counts on a shared host) for each.
-set -eu -o pipefail
-cd "$(dirname "$0")/.."
-PY=${PY:-.venv/bin/python}
+. "$(dirname "$0")/common.bash"
 N=${N:-1000000}
 NQ=${NQ:-1000}
 K=${K:-10}

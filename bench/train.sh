@@ -9,16 +9,11 @@
 # (sentence-transformers tokenizes inside its loop).  train runs twice:
 # plain MNRL, and Cached MNRL (--mini-batch 32: the same loss and gradients,
 # activations for 32 texts at a time, one more forward); CMNRL=0 skips it.
-set -eu -o pipefail
-cd "$(dirname "$0")/.."
-M=${MODEL:-models/all-MiniLM-L6-v2}
-DATA=${DATA:-../shared/data}
-T=${THREADS:-2}
+. "$(dirname "$0")/common.bash"
 B=${BATCH:-32}
 STEPS=${STEPS:-8}
 CMNRL=${CMNRL:-1}
 MAXLEN=${MAXLEN:-256}
-PY=${PY:-.venv/bin/python}
 O=bench/out/train
 mkdir -p "$O"
 
@@ -46,14 +41,6 @@ for i, l in enumerate(open(d + "/qrels/train.tsv")):
 PY
 /usr/bin/time -v -o "$O/tok.time" bin/tokenize -m "$M" -n "$MAXLEN" \
     "$O/rows.jsonl" > "$O/rows.mp"
-
-tv() {
-	awk -F': ' '/Elapsed \(wall/ {n = split($2, a, ":"); s = 0;
-		for (i = 1; i <= n; i++) s = s * 60 + a[i]; wall = s}
-		/User time/ {cpu += $2} /System time/ {cpu += $2}
-		/Maximum resident/ {rss = $2 / 1024}
-		END {printf "%.2f %.2f %.0f\n", wall, cpu, rss}' "$1"
-}
 
 n=$(wc -l < "$O/rows.jsonl")
 # the training loop alone: the sum of the steps' times (every batch is full)
