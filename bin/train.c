@@ -424,14 +424,14 @@ main(int argc, char *argv[])
 	if (stop)
 		exit(EXIT_INTR);
 
-	/* plan: steps per epoch (NO_DUPLICATES can make more batches than
-	 * n/B), warm-up */
+	/* plan: an epoch is ceil(n/B) steps, as the Hugging Face trainer
+	 * counts it for sentence-transformers; when NO_DUPLICATES plans more
+	 * batches than that, the rows of the batches left over wait for a
+	 * later epoch's shuffle */
 	struct sampler smp;
 	size_t B = (size_t)o.batch;
 	batch_sampler_init(&smp, &ex, B, o.seed);
-	long total = 0;
-	for (int e = 0; e < o.epochs; e++)
-		total += (long)batch_epoch(&smp, e);
+	long spe = (long)((ex.n + B - 1) / B), total = spe * o.epochs;
 	long warmup = o.warmup_ratio ? (long)ceil(total * o.warmup) :
 	    (long)o.warmup;
 
@@ -506,18 +506,11 @@ main(int argc, char *argv[])
 	double t0 = util_now(), tlast = 0, run = 0;
 	long nrun = 0, last_save = step, first = step;
 	char lbuf[PATH_MAX + 32] = "";
-	long e = 0, i0 = 0, s = 0;
-	for (e = 0; e < o.epochs; e++) {	/* find step's epoch */
-		long nb = (long)batch_epoch(&smp, e);
-		if (s + nb > step) {
-			i0 = step - s;
-			break;
-		}
-		s += nb;
-	}
-	for (; e < o.epochs; e++, i0 = 0) {
-		size_t nb = batch_epoch(&smp, e);
-		for (size_t i = (size_t)i0; i < nb; i++) {
+	size_t left = 0;	/* rows of batches past an epoch's end */
+	for (long e = step / spe, i0 = step % spe; e < o.epochs; e++, i0 = 0) {
+		batch_epoch(&smp, e);
+		left += ex.n - smp.start[spe];
+		for (size_t i = (size_t)i0; i < (size_t)spe; i++) {
 			double ts = util_now();
 			size_t b = batch_get(&smp, i, ids, len, label);
 			float lr = (float)(o.lr * adamw_schedule(step, warmup,
@@ -571,6 +564,11 @@ main(int argc, char *argv[])
 	}
 	progress(&o, o.epochs - 1, step, total, run, 0,
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
+	if (left)
+		fprintf(stderr, "train: %zu rows skipped, over all epochs: an "
+		    "epoch is %ld steps (rows/batch, rounded up, as in "
+		    "sentence-transformers) and NO_DUPLICATES made more "
+		    "batches\n", left, spe);
 	save(&o, &md, &m, ex.fingerprint, step, total, 1);
 	if (logf && fclose(logf) != 0)
 		err(EXIT_IOERR, "%s", o.log);
