@@ -15,7 +15,7 @@ static const char usage_text[] =
     "usage: mine-negatives -q QRELS -Q QUERY_TOKENS -C CORPUS_TOKENS [-n NUM]\n"
     "                      [--range-min R] [--range-max R] [--margin M]\n"
     "                      [--relative-margin M] [--max-score S] [--min-score S]\n"
-    "                      [--sampling top|random] [--seed S]\n"
+    "                      [--sampling top|random] [--seed S] [--judged]\n"
     "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n";
 
 enum { FMT_TRIPLET, FMT_NTUPLE, FMT_PAIR };
@@ -198,7 +198,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RMIN = 256, O_RMAX, O_MARGIN, O_REL, O_MAXS, O_MINS,
-	    O_SAMPLING, O_SEED, O_FORMAT };
+	    O_SAMPLING, O_SEED, O_FORMAT, O_JUDGED };
 	static const struct option longopts[] = {
 		{ "range-min", required_argument, NULL, O_RMIN },
 		{ "range-max", required_argument, NULL, O_RMAX },
@@ -209,13 +209,14 @@ main(int argc, char **argv)
 		{ "sampling", required_argument, NULL, O_SAMPLING },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "format", required_argument, NULL, O_FORMAT },
+		{ "judged", no_argument, NULL, O_JUDGED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mine_opts o = { .num = 3, .sampling = MINE_TOP };
 	struct mine_counts cnt = { 0 };
 	const char *qpath = NULL, *Qpath = NULL, *Cpath = NULL;
-	int c, fmt = FMT_TRIPLET, level = 1, has_rmax = 0;
+	int c, fmt = FMT_TRIPLET, level = 1, has_rmax = 0, judged = 0;
 	uint64_t rng = 0;
 	struct qrels q;
 	struct run r;
@@ -226,7 +227,7 @@ main(int argc, char **argv)
 	double *score, *possc;
 	unsigned char *ispos, *posknown;
 	size_t nq = 0, nnopos = 0, nshort = 0, nnone = 0, nunranked = 0,
-	    nrows = 0, nposall = 0;
+	    nrows = 0, nposall = 0, nunjudged = 0;
 	struct dvec spos = { 0 }, sneg = { 0 }, sdiff = { 0 };
 
 	while ((c = getopt_long(argc, argv, "hq:Q:C:n:l:", longopts,
@@ -283,6 +284,9 @@ main(int argc, char **argv)
 		case O_SEED:
 			rng = (uint64_t)util_parse_int("--seed", optarg, 0,
 			    4294967295L);
+			break;
+		case O_JUDGED:
+			judged = 1;
 			break;
 		case O_FORMAT:
 			if (strcmp(optarg, "triplet") == 0)
@@ -420,8 +424,13 @@ main(int argc, char **argv)
 			const struct run_hit *hi = &h[hidx[i]];
 			size_t d = (size_t)text_find(&C, hi->doc);
 			score[i] = hi->score;
-			ispos[i] = qrels_rel(&q, qi, hi->doc) >= level;
-			for (size_t p = 0; ispos[i] && p < np; p++)
+			int rel = qrels_rel(&q, qi, hi->doc);
+			/* 1: a positive; 2: unjudged, not a candidate either
+			 * with --judged */
+			ispos[i] = rel >= level ? 1 :
+			    judged && rel == QRELS_UNJUDGED ? 2 : 0;
+			nunjudged += ispos[i] == 2;
+			for (size_t p = 0; ispos[i] == 1 && p < np; p++)
 				if (posdoc[p] == d && !posknown[p]) {
 					posknown[p] = 1;
 					possc[p] = hi->score;
@@ -487,6 +496,9 @@ main(int argc, char **argv)
 	    ">= %d; %zu without), %zu positives (%zu not ranked), %zu rows\n",
 	    nq, level, nnopos, nposall, nunranked, nrows);
 	report(&spos, &sneg, &sdiff);
+	if (judged)
+		fprintf(stderr, "mine-negatives: --judged: skipped %zu unjudged "
+		    "hits\n", nunjudged);
 	if (o.has_abs)
 		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
 		    "for --margin %g\n", cnt.abs, cnt.cand, o.abs_margin);

@@ -22,7 +22,7 @@ rows() {
 
 @test "mine-negatives: every option of the usage is in the man page" {
 	for o in range-min range-max margin relative-margin max-score min-score \
-	    sampling seed format; do
+	    sampling seed format judged; do
 		grep -q "Fl \\\\-$o" "$TOP/man/mine-negatives.1" ||
 			grep -q "Fl -$o" "$TOP/man/mine-negatives.1" || {
 			echo "--$o missing from the man page"; return 1; }
@@ -71,6 +71,24 @@ rows() {
 	assert_output '[[101,2000,102],[101,1003,102],[101,1005,102]]'
 	run -0 run_l 1
 	assert_output $'[[101,2000,102],[101,1003,102],[101,1007,102]]\n[[101,2000,102],[101,1005,102],[101,1007,102]]'
+}
+
+@test "mine-negatives --judged: negatives only among documents judged below LEVEL" {
+	printf 'q0\td03\t2\nq0\td07\t0\n' > q.tsv
+	run_j() {
+		mine-negatives -q q.tsv -Q "$M/queries.mp" -C "$M/corpus.mp" \
+		    -n 1 -l 2 "$@" "$M/hits.mp" 2> err | show -H | jq -c .texts
+	}
+	# q0 ranks d05 (unjudged) first, then d07 (judged 0), d03 (positive)
+	run -0 run_j
+	assert_output '[[101,2000,102],[101,1003,102],[101,1005,102]]'
+	run -0 run_j --judged
+	assert_output '[[101,2000,102],[101,1003,102],[101,1007,102]]'
+	# q0's 14 hits: d03 a positive, d07 judged, 12 unjudged
+	grep -qx 'mine-negatives: --judged: skipped 12 unjudged hits' err
+	# no judged document left below the positive: no row
+	run -0 run_j --judged --range-min 1
+	assert_output ''
 }
 
 @test "mine-negatives: an unranked positive lets no hit pass a margin, and is reported" {
