@@ -88,6 +88,35 @@ def embtune_rows(examples, sources):
     return rows
 
 
+def columns(rows):
+    """A Dataset of (anchor, positive, negative...) rows of texts."""
+    cols = ["anchor", "positive"] + ["negative_%d" % i for i in
+                                     range(1, len(rows[0]) - 1)]
+    if len(cols) == 3:
+        cols[2] = "negative"
+    return Dataset.from_dict({c: [r[i] for r in rows]
+                              for i, c in enumerate(cols)})
+
+
+def fit(model, data, loss, out, epochs, batch, lr, warmup, weight_decay, seed,
+        sampler=BatchSamplers.NO_DUPLICATES):
+    """One run of SentenceTransformerTrainer: AdamW, linear warm-up and
+    decay, gradients clipped to norm 1, as train(1) does; on the model's
+    device.  Returns the trainer."""
+    args = SentenceTransformerTrainingArguments(
+        output_dir=os.path.join(out, "checkpoints"),
+        num_train_epochs=epochs, per_device_train_batch_size=batch,
+        learning_rate=lr, warmup_ratio=warmup, weight_decay=weight_decay,
+        max_grad_norm=1.0, lr_scheduler_type="linear", seed=seed,
+        batch_sampler=sampler, save_strategy="no", logging_steps=1,
+        report_to=[], use_cpu=model.device.type == "cpu",
+        dataloader_drop_last=False)
+    trainer = SentenceTransformerTrainer(model=model, args=args,
+                                         train_dataset=data, loss=loss)
+    trainer.train()
+    return trainer
+
+
 def write_run(path, model, qids, qtexts, dids, dtexts, k, bs):
     q = model.encode(qtexts, batch_size=bs, normalize_embeddings=True,
                      convert_to_tensor=True)
@@ -128,6 +157,8 @@ def main():
                     help="CachedMultipleNegativesRankingLoss with this mini-batch "
                     "(train --loss cmnrl); 0: MultipleNegativesRankingLoss")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu",
+                    help="torch device (cpu, cuda)")
     ap.add_argument("--no-base", action="store_true",
                     help="skip the base run")
     ap.add_argument("--examples",
@@ -152,7 +183,7 @@ def main():
     qrels = read_qrels(a.train_qrels or os.path.join(a.data, "qrels", "train.tsv"))
     pairs = [(qtext[q], dtext[d]) for q, d, r in qrels if r >= a.level]
 
-    model = SentenceTransformer(a.model, device="cpu")
+    model = SentenceTransformer(a.model, device=a.device)
     model.max_seq_length = a.max_len
     if not a.no_base:
         write_run(os.path.join(a.out, "base.run"), model, qids,
@@ -163,13 +194,8 @@ def main():
         if not a.tokens:
             sys.exit("anchor.py: --examples needs --tokens")
         qtok, ctok = a.tokens.split(",")
-        rows = embtune_rows(a.examples, [(qtok, qtext), (ctok, dtext)])
-        cols = ["anchor", "positive"] + ["negative_%d" % i for i in
-                                         range(1, len(rows[0]) - 1)]
-        if len(cols) == 3:
-            cols[2] = "negative"
-        mined = Dataset.from_dict({c: [r[i] for r in rows]
-                                   for i, c in enumerate(cols)})
+        mined = columns(embtune_rows(a.examples,
+                                     [(qtok, qtext), (ctok, dtext)]))
     else:
         ds = Dataset.from_dict({"anchor": [p[0] for p in pairs],
                                 "positive": [p[1] for p in pairs]})
@@ -183,18 +209,10 @@ def main():
     print("anchor: %d training rows, %.0fs" % (len(mined), time.time() - t0),
           file=sys.stderr)
 
-    args = SentenceTransformerTrainingArguments(
-        output_dir=os.path.join(a.out, "checkpoints"),
-        num_train_epochs=a.epochs, per_device_train_batch_size=a.batch,
-        learning_rate=a.lr, warmup_ratio=a.warmup, weight_decay=a.weight_decay,
-        max_grad_norm=1.0, lr_scheduler_type="linear", seed=a.seed,
-        batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
-        logging_steps=1, report_to=[], use_cpu=True, dataloader_drop_last=False)
-    trainer = SentenceTransformerTrainer(
-        model=model, args=args, train_dataset=mined,
-        loss=losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=a.mini_batch)
-        if a.mini_batch else losses.MultipleNegativesRankingLoss(model))
-    trainer.train()
+    trainer = fit(model, mined,
+                  losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=a.mini_batch)
+                  if a.mini_batch else losses.MultipleNegativesRankingLoss(model),
+                  a.out, a.epochs, a.batch, a.lr, a.warmup, a.weight_decay, a.seed)
     with open(os.path.join(a.out, "train-log.tsv"), "w") as f:
         f.write("step\tloss\n")
         for e in trainer.state.log_history:
