@@ -564,12 +564,12 @@ main(int argc, char *argv[])
 	}
 	progress(&o, o.epochs - 1, step, total, run, 0,
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
+	save(&o, &md, &m, ex.fingerprint, step, total, 1);
 	if (left)
 		fprintf(stderr, "train: %zu rows skipped, over all epochs: an "
 		    "epoch is %ld steps (rows/batch, rounded up, as in "
 		    "sentence-transformers) and NO_DUPLICATES made more "
 		    "batches\n", left, spe);
-	save(&o, &md, &m, ex.fingerprint, step, total, 1);
 	if (logf && fclose(logf) != 0)
 		err(EXIT_IOERR, "%s", o.log);
 	train_free(&tr);
