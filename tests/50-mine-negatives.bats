@@ -74,10 +74,10 @@ rows() {
 }
 
 @test "mine-negatives --judged: negatives only among documents judged below LEVEL" {
-	printf 'q0\td03\t2\nq0\td07\t0\n' > q.tsv
+	printf 'q0\td03\t2\nq0\td07\t0\n' > "$BATS_TEST_TMPDIR/q.tsv"
 	run_j() {
-		mine-negatives -q q.tsv -Q "$M/queries.mp" -C "$M/corpus.mp" \
-		    -n 1 -l 2 "$@" "$M/hits.mp" 2> err | show -H | jq -c .texts
+		mine-negatives -q "$BATS_TEST_TMPDIR/q.tsv" -Q "$M/queries.mp" -C "$M/corpus.mp" \
+		    -n 1 -l 2 "$@" "$M/hits.mp" 2> "$BATS_TEST_TMPDIR/err" | show -H | jq -c .texts
 	}
 	# q0 ranks d05 (unjudged) first, then d07 (judged 0), d03 (positive)
 	run -0 run_j
@@ -85,7 +85,7 @@ rows() {
 	run -0 run_j --judged
 	assert_output '[[101,2000,102],[101,1003,102],[101,1007,102]]'
 	# q0's 14 hits: d03 a positive, d07 judged, 12 unjudged
-	grep -qx 'mine-negatives: --judged: skipped 12 unjudged hits' err
+	grep -qx 'mine-negatives: --judged: skipped 12 unjudged hits' "$BATS_TEST_TMPDIR/err"
 	# no judged document left below the positive: no row
 	run -0 run_j --judged --range-min 1
 	assert_output ''
