@@ -2,9 +2,9 @@
  * does it, over one query's ranked hits.
  *
  * For one query: the hits (best first), a flag per hit saying whether it is
- * a known positive (or otherwise no candidate), and P, the query's lowest positive score (-INFINITY when
- * a positive is not ranked and its score is unknown: it then scores below
- * every hit).  mine_select drops the positives, keeps the first range_max
+ * a known positive (or otherwise no candidate), and P, the query's lowest
+ * positive score (-INFINITY when a positive is not ranked and its score is
+ * unknown: it then scores below every hit).  mine_select drops the positives, keeps the first range_max
  * remaining hits as candidates, removes those that fail the margins and the
  * score bounds, skips the first range_min survivors and picks num of the
  * rest: the best ones ("top") or a uniform sample kept in rank order
@@ -42,9 +42,8 @@ size_t mine_default_range_max(const struct mine_opts *o);
 
 /* Pick negatives among n hits: score (n) best first, ispos (n) nonzero for
  * known positives and other hits that are no candidates, P the lowest
- * positive score.  Writes the indices of the
- * chosen hits to out (room for o->num) in rank order; tmp needs room for n
- * indices.  rng is a splitmix64 state, used only by MINE_RANDOM. */
+ * positive score.  Writes the indices of the chosen hits to out (room for
+ * o->num) in rank order; tmp needs room for n indices.  rng is a splitmix64 state, used only by MINE_RANDOM. */
 size_t mine_select(size_t *out, size_t *tmp, const double *score,
     const unsigned char *ispos, size_t n, double P,
     const struct mine_opts *o, uint64_t *rng, struct mine_counts *c);

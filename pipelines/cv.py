@@ -86,7 +86,7 @@ class Data:
             self.qrels[split] = qr
         self.level = level
         self.D = encode(model, [self.dtext[d] for d in self.dids])
-        qs = sorted(self.qrels["train"]) + sorted(self.qrels["test"])
+        qs = sorted(self.qrels["train"])      # the queries rows come from
         S = (encode(model, [self.qtext[q] for q in qs]) @ self.D.T).cpu()
         self.rank = {q: [self.dids[j] for j in
                          torch.argsort(S[i], descending=True, stable=True)]
