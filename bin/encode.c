@@ -170,7 +170,7 @@ main(int argc, char *argv[])
 		case 't': threads = util_parse_int("-t", optarg, 1, 1024); break;
 		case 'u': unbuffered = 1; break;
 		case 'N': raw = 1; break;
-		case 'P': blas_precision_opt("encode", optarg); break;
+		case 'P': blas_precision_opt(optarg); break;
 		case 'V': blas_version("encode"); break;
 		default: usage(stderr, EXIT_USAGE);
 		}

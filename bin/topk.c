@@ -164,7 +164,7 @@ main(int argc, char **argv)
 			break;
 		case 't': o.trec = 1; break;
 		case 'x': exself = 1; break;
-		case 'P': blas_precision_opt("topk", optarg); break;
+		case 'P': blas_precision_opt(optarg); break;
 		case 'V': blas_version("topk"); break;
 		default: usage(stderr, EXIT_USAGE);
 		}

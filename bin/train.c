@@ -356,7 +356,7 @@ main(int argc, char *argv[])
 			    1, 0x7fffffffL);
 			break;
 		case 'P':
-			blas_precision_opt("train", optarg);
+			blas_precision_opt(optarg);
 			break;
 		case 'V':
 			blas_version("train");

@@ -1,5 +1,7 @@
 /* cpu: CPUID feature bits, confirmed against the state the OS saves. */
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -71,6 +73,54 @@ probe(struct cpu *c)
 }
 #endif
 
+/* the features by name, as cpu_flags and EMBTUNE_CPU_MASK spell them */
+static const struct {
+	const char *name;
+	size_t off;
+} feat[] = {
+	{"avx", offsetof(struct cpu, avx)},
+	{"fma", offsetof(struct cpu, fma)},
+	{"avx2", offsetof(struct cpu, avx2)},
+	{"avx512f", offsetof(struct cpu, avx512f)},
+	{"avx512bw", offsetof(struct cpu, avx512bw)},
+	{"avx512dq", offsetof(struct cpu, avx512dq)},
+	{"avx512vl", offsetof(struct cpu, avx512vl)},
+	{"avx512_bf16", offsetof(struct cpu, avx512_bf16)},
+	{"amx_bf16", offsetof(struct cpu, amx_bf16)},
+};
+#define NFEAT (sizeof feat / sizeof feat[0])
+#define FEAT(c, i) (*(int *)(void *)((char *)(c) + feat[i].off))
+
+/* EMBTUNE_CPU_MASK: features to treat as absent, separated by commas or
+ * blanks (unknown names are ignored) */
+static void
+mask(struct cpu *c, const char *m)
+{
+	char w[32];
+	size_t n;
+
+	while (m && *m) {
+		m += strspn(m, ", \t");
+		n = strcspn(m, ", \t");
+		if (n > 0 && n < sizeof w) {
+			memcpy(w, m, n);
+			w[n] = '\0';
+			for (size_t i = 0; i < NFEAT; i++)
+				if (strcmp(w, feat[i].name) == 0)
+					FEAT(c, i) = 0;
+		}
+		m += n;
+	}
+	/* what needs a masked feature goes with it */
+	c->avx2 &= c->avx;
+	c->fma &= c->avx;
+	c->avx512f &= c->avx2;
+	c->avx512bw &= c->avx512f;
+	c->avx512dq &= c->avx512f;
+	c->avx512vl &= c->avx512f;
+	c->avx512_bf16 &= c->avx512f;
+}
+
 const struct cpu *
 cpu_get(void)
 {
@@ -79,6 +129,7 @@ cpu_get(void)
 
 	if (!done) {	/* idempotent: a race writes the same values */
 		probe(&c);
+		mask(&c, getenv("EMBTUNE_CPU_MASK"));
 		done = 1;
 	}
 	return &c;
@@ -93,22 +144,13 @@ cpu_has_avx512(const struct cpu *c)
 void
 cpu_flags(char *buf, size_t n, const struct cpu *c)
 {
-	const struct {
-		const char *name;
-		int on;
-	} f[] = {
-		{"avx", c->avx}, {"fma", c->fma}, {"avx2", c->avx2},
-		{"avx512f", c->avx512f}, {"avx512bw", c->avx512bw},
-		{"avx512dq", c->avx512dq}, {"avx512vl", c->avx512vl},
-		{"avx512_bf16", c->avx512_bf16}, {"amx_bf16", c->amx_bf16},
-	};
 	size_t len = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-		if (f[i].on && len < n)
+	for (size_t i = 0; i < NFEAT; i++)
+		if (FEAT(c, i) && len < n)
 			len += (size_t)snprintf(buf + len, n - len, "%s%s",
-			    len ? " " : "", f[i].name);
+			    len ? " " : "", feat[i].name);
 	if (len == 0)
 		snprintf(buf, n, "none of avx, avx2, avx512");
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+/* every feature an int, 0 or 1 (cpu.c names them in one table) */
 struct cpu {
 	char vendor[13];	/* "GenuineIntel", "AuthenticAMD", ... */
 	char brand[49];		/* the processor brand string */
@@ -16,7 +17,8 @@ struct cpu {
 	int amx_bf16;		/* AMX tiles with bf16 (and OS tile state) */
 };
 
-/* The features of this machine (read once). */
+/* The features of this machine (read once), less those named in
+ * EMBTUNE_CPU_MASK ("avx512f,avx512_bf16": treat them as absent). */
 const struct cpu *cpu_get(void);
 
 /* The usable features as words, "avx2 fma avx512f ...", into buf. */

@@ -153,7 +153,7 @@ blas_precision(void)
 }
 
 int
-blas_precision_opt(const char *tool, const char *arg)
+blas_precision_opt(const char *arg)
 {
 	int want;
 
@@ -167,17 +167,16 @@ blas_precision_opt(const char *tool, const char *arg)
 		    arg);
 	if (want == BLAS_PREC_BF16 && !k.bf16_ok) {
 		const struct cpu *c = cpu_get();
-		const char *miss = c->amx_bf16 ? "AVX512_BF16 (AMX-BF16 is "
-		    "there, but embtune has no AMX kernel yet)" :
-		    "AVX512_BF16 and AMX-BF16";
+		const char *miss = c->amx_bf16 ? "no AVX512_BF16 (and embtune "
+		    "has no AMX-BF16 kernel yet)" :
+		    "neither AVX512_BF16 nor AMX-BF16";
 		if (strcmp(arg, "bf16") == 0)
-			errx(EXIT_USAGE, "--precision bf16: this CPU has no %s; "
+			errx(EXIT_USAGE, "--precision bf16: this CPU has %s; "
 			    "use fp32, or EMBTUNE_KERNEL=portable for the slow "
 			    "portable bf16 path", miss);
-		warnx("--precision auto: this CPU has no %s; using fp32", miss);
+		warnx("--precision auto: this CPU has %s; using fp32", miss);
 		want = BLAS_PREC_FP32;
 	}
-	(void)tool;
 	prec = want;
 	return want;
 }

@@ -44,12 +44,12 @@ enum blas_prec {
 };
 enum { BLAS_F32 = 0x10 };
 
-/* Parse a --precision argument ("fp32", "bf16", "auto") for tool, check
+/* Parse a --precision argument ("fp32", "bf16", "auto"), check
  * that this CPU can run it, and make it the precision of every later
  * product.  bf16 without bf16 hardware (and without EMBTUNE_KERNEL=portable)
  * exits 64 naming what is missing; "auto" then falls back to fp32 and says
  * so once on stderr. */
-int blas_precision_opt(const char *tool, const char *arg);
+int blas_precision_opt(const char *arg);
 void blas_set_precision(int prec);
 int blas_precision(void);
 
