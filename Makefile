@@ -95,8 +95,12 @@ demo: deps
 	@$(MAKE) -s all model
 	pipelines/demo
 
-bench: all model venv
+bench: all model venv build/bench_gemm
 	bench/run
+
+build/bench_gemm: bench/gemm.c $(LIB) lib/*.h
+	@mkdir -p build
+	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
