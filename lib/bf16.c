@@ -12,11 +12,21 @@
 #include <string.h>
 
 #include "bf16.h"
+#include "cpu.h"
 #include "tensor.h"
 #include "util.h"
 
 #define MR 12
 #define NR 32
+
+#if defined(__x86_64__) && defined(__GNUC__) && \
+    (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX512BF16 1
+
+#define AVX512BF16 __attribute__((target( \
+    "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+#endif
 
 /* bf16_round on the bits, without branches so that loops over it
  * vectorize */
@@ -37,19 +47,47 @@ bf16_round(float x)
 	return rnd(u);
 }
 
+#ifdef HAVE_AVX512BF16
+/* vcvtne2ps2bf16 rounds as rnd() does, NaN and denormals included
+ * (t_bf16 holds them to each other) */
+AVX512BF16 static size_t
+cvt_avx512(uint16_t *y, const float *x, size_t n)
+{
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16),
+		    _mm512_loadu_ps(x + i));
+		_mm512_storeu_si512(y + i, (__m512i)h);
+	}
+	return i;
+}
+#endif
+
+void
+bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
+{
+	const uint32_t *u = (const uint32_t *)(const void *)x;
+	size_t i = 0;
+#ifdef HAVE_AVX512BF16
+	const struct cpu *c = cpu_get();
+	if (c->avx512_bf16 && cpu_has_avx512(c))
+		i = cvt_avx512(y, x, n);
+#endif
+	#pragma omp simd
+	for (size_t j = i; j < n; j++)
+		y[j] = rnd(u[j]);
+}
+
 /* y[i] = x[i * s] rounded, i < n */
 static void
 cvt(uint16_t *restrict y, const float *restrict x, size_t n, size_t s)
 {
 	const uint32_t *u = (const uint32_t *)(const void *)x;
-	if (s == 1) {
-		#pragma omp simd
-		for (size_t i = 0; i < n; i++)
-			y[i] = rnd(u[i]);
-	} else {
+	if (s == 1)
+		bf16_convert(y, x, n);
+	else
 		for (size_t i = 0; i < n; i++)
 			y[i] = rnd(u[i * s]);
-	}
 }
 
 /* this thread's scratch: the A panels, and one converted row */
@@ -188,13 +226,7 @@ kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 	store(c, ldc, acc, m, n, alpha, beta);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && \
-    (__GNUC__ >= 10 || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_AVX512BF16 1
-
-#define AVX512BF16 __attribute__((target( \
-    "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+#ifdef HAVE_AVX512BF16
 
 /* the same block with vdpbf16ps: 24 accumulators, two B registers */
 AVX512BF16 static void

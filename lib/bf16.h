@@ -24,6 +24,8 @@ enum bf16_kernel {
 /* x rounded to bf16 (the upper 16 bits of the fp32 result) */
 uint16_t bf16_round(float x);
 float bf16_to_float(uint16_t h);
+/* y[i] = bf16_round(x[i]), i < n (vcvtne2ps2bf16 where the CPU has it) */
+void bf16_convert(uint16_t *y, const float *x, size_t n);
 
 /* uint16 elements of op(b) (K,N) packed */
 size_t bf16_packed_size(size_t N, size_t K);

@@ -48,6 +48,36 @@ rounding(void)
 	check_ok("bf16_round: NaN stays NaN", isnan(bf16_to_float(n)));
 }
 
+/* bf16_convert (vcvtne2ps2bf16 where the CPU has it) = bf16_round on
+ * random bit patterns, a quarter of them denormal, NaN or infinite */
+static void
+converting(void)
+{
+	enum { N = 1 << 16 };
+	static float x[N + 7];
+	static uint16_t y[N + 7];
+	uint64_t st = 0x2545F4914F6CDD1Dull;
+	size_t bad = 0;
+
+	for (int rep = 0; rep < 16; rep++) {
+		for (size_t i = 0; i < N + 7; i++) {
+			st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+			uint32_t u = (uint32_t)st;
+			if (i % 8 == 1)
+				u &= 0x807fffff;	/* denormal */
+			if (i % 8 == 2)
+				u |= 0x7f800000;	/* NaN or inf */
+			x[i] = bits(u);
+		}
+		bf16_convert(y, x, N + 7);	/* a ragged tail */
+		for (size_t i = 0; i < N + 7; i++)
+			bad += y[i] != bf16_round(x[i]);
+	}
+	if (bad)
+		printf("# %zu of %d differ\n", bad, 16 * (N + 7));
+	check_ok("bf16_convert = bf16_round on every kind of float", bad == 0);
+}
+
 /* op(a) (M,K) and op(b) (K,N) with padded leading dimensions */
 struct prob {
 	int op;
@@ -181,6 +211,7 @@ main(void)
 		printf("# no AVX512_BF16 on this CPU: the portable kernel "
 		    "alone\n");
 	rounding();
+	converting();
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
 		for (int beta = 0; beta < 2; beta++)
 			for (int op = BLAS_NN; op <= BLAS_TN; op++)
