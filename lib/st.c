@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bf16.h"
 #include "st.h"
 #include "util.h"
 
@@ -28,15 +29,6 @@ st_f16(uint16_t h)
 		u = s | 0x7f800000u | (mt << 13);
 	else
 		u = s | ((e + 112) << 23) | (mt << 13);
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-float
-st_bf16(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
 	memcpy(&f, &u, 4);
 	return f;
 }
@@ -191,7 +183,7 @@ st_read_f32(float *dst, const struct st_tensor *t)
 		return 0;
 	case ST_BF16:
 		for (i = 0; i < t->numel; i++)
-			dst[i] = st_bf16((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+			dst[i] = bf16_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
 		return 0;
 	default:
 		return -1;

@@ -49,8 +49,7 @@ struct st_out {
 void st_write(const char *path, const struct st_out *t, size_t n,
     const char *const *meta);
 
-/* float16 / bfloat16 bit patterns -> float */
+/* float16 bit pattern -> float (bfloat16: bf16_to_float, bf16.h) */
 float st_f16(uint16_t h);
-float st_bf16(uint16_t h);
 
 #endif

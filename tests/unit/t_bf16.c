@@ -46,6 +46,9 @@ rounding(void)
 	uint16_t n = bf16_round(bits(0x7fc00001));
 	check_ok("bf16_round: nearest even, denormals to zero, inf", ok);
 	check_ok("bf16_round: NaN stays NaN", isnan(bf16_to_float(n)));
+	check_ok("bf16_to_float known values", bf16_to_float(0x3f80) == 1.0f &&
+	    bf16_to_float(0xc040) == -3.0f &&
+	    bf16_to_float(0x3eaa) == 0.33203125f);
 }
 
 /* bf16_convert (vcvtne2ps2bf16 where the CPU has it) = bf16_round on
