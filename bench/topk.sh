@@ -5,12 +5,15 @@
 # topk's search = its whole run minus a run with no queries (which only
 # loads the corpus stream); faiss's = index.search alone.  Wall seconds and
 # CPU seconds (all threads; what counts on a shared host) for each.
+# PRECISION=bf16 runs topk --precision bf16 (faiss stays fp32; "agree"
+# then counts the hits bf16 changed).
 . "$(dirname "$0")/common.bash"
 N=${N:-1000000}
 NQ=${NQ:-1000}
 K=${K:-10}
 T=${THREADS:-$(nproc)}
 ROUNDS=${ROUNDS:-3}
+P=${PRECISION:-fp32}
 o=bench/out
 mkdir -p $o
 if [ ! -s $o/topk-c.emb ] || [ ! -s $o/topk-c.npy ] || [ "$(cat $o/topk-c.n 2>/dev/null)" != "$N" ]; then
@@ -27,7 +30,7 @@ tm() { local out=$1; shift; /usr/bin/time -f '%e %U %S' -o $o/topk-time "$@" > "
 : > $o/topk.tsv
 for round in $(seq "$ROUNDS"); do
 	read -r lw lc < <(tm /dev/null bin/topk -k "$K" -c $o/topk-c.emb $o/topk-none.emb)
-	read -r aw ac < <(tm $o/topk-run.trec bin/topk -t -k "$K" -c $o/topk-c.emb $o/topk-q.emb)
+	read -r aw ac < <(tm $o/topk-run.trec bin/topk --precision "$P" -t -k "$K" -c $o/topk-c.emb $o/topk-q.emb)
 	f=$($PY bench/faiss_topk.py $o/topk-c.npy $o/topk-q.npy "$K" "$T" $o/topk-run.trec)
 	v() { awk -v k="$1" '$1 == k { print $2 }' <<< "$f"; }
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$lw" "$lc" "$aw" "$ac" \
@@ -39,7 +42,7 @@ awk -F'\t' -v nq="$NQ" -v n="$N" -v t="$T" -v k="$K" '
 	    return x[int((m + 1) / 2)] }
 	{ for (i = 1; i <= 8; i++) v[NR, i] = $i; v[NR, 9] = $3 - $1; v[NR, 10] = $4 - $2 }
 	END {
-	  printf "topk: %d x 384 corpus, %d queries, k=%d, %d threads (median of %d rounds)\n", n, nq, k, t, NR
+	  printf "topk ('"$P"'): %d x 384 corpus, %d queries, k=%d, %d threads (median of %d rounds)\n", n, nq, k, t, NR
 	  printf "  topk  search %6.2f s wall, %6.2f s CPU: %6.0f queries/s, %6.0f per CPU-s  (run %.2f s, corpus load %.2f s)\n",
 	      med(9), med(10), nq / med(9), nq / med(10), med(3), med(1)
 	  printf "  faiss search %6.2f s wall, %6.2f s CPU: %6.0f queries/s, %6.0f per CPU-s  (script %.2f s)\n",

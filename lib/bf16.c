@@ -78,18 +78,6 @@ bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 		y[j] = rnd(u[j]);
 }
 
-/* y[i] = x[i * s] rounded, i < n */
-static void
-cvt(uint16_t *restrict y, const float *restrict x, size_t n, size_t s)
-{
-	const uint32_t *u = (const uint32_t *)(const void *)x;
-	if (s == 1)
-		bf16_convert(y, x, n);
-	else
-		for (size_t i = 0; i < n; i++)
-			y[i] = rnd(u[i * s]);
-}
-
 /* this thread's scratch: the A panels, and one converted row */
 static _Thread_local uint32_t *abuf;
 static _Thread_local size_t abuf_n;
@@ -138,7 +126,7 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 		for (size_t j = 0; j < NP; j++) {
 			uint32_t *p = w + j / NR * NR * K2 + j % NR;
 			if (j < N)
-				cvt(tbuf, b + j * ldb, K, 1);
+				bf16_convert(tbuf, b + j * ldb, K);
 			for (size_t k2 = 0; k2 < K2; k2++)
 				p[k2 * NR] = j < N ? t[k2] : 0;
 		}
@@ -149,9 +137,9 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 	uint16_t *t0 = tbuf, *t1 = tbuf + NP;
 	memset(tbuf, 0, 2 * NP * sizeof *tbuf);
 	for (size_t k2 = 0; k2 < K2; k2++) {
-		cvt(t0, b + 2 * k2 * ldb, N, 1);
+		bf16_convert(t0, b + 2 * k2 * ldb, N);
 		if (2 * k2 + 1 < K)
-			cvt(t1, b + (2 * k2 + 1) * ldb, N, 1);
+			bf16_convert(t1, b + (2 * k2 + 1) * ldb, N);
 		else
 			memset(t1, 0, N * sizeof *t1);
 		for (size_t j0 = 0; j0 < NP; j0 += NR) {
@@ -169,18 +157,40 @@ static void
 pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
     size_t ai, size_t ak)
 {
-	size_t K2 = (K + 1) / 2;
-	uint32_t *t;
+	size_t K2 = (K + 1) / 2, mp = (m + MR - 1) / MR * MR;
 
+	if (ak != 1) {
+		/* op(a) = a^T: column k of op(a) is row k of a, contiguous
+		 * over i; rows 2k2 and 2k2+1 interleave, as in bf16_pack_b */
+		tbuf = grow(tbuf, &tbuf_n, 2 * mp * sizeof *tbuf);
+		uint16_t *t0 = tbuf, *t1 = tbuf + mp;
+		memset(tbuf, 0, 2 * mp * sizeof *tbuf);
+		for (size_t k2 = 0; k2 < K2; k2++) {
+			bf16_convert(t0, a + 2 * k2 * ak + i0, m);
+			if (2 * k2 + 1 < K)
+				bf16_convert(t1, a + (2 * k2 + 1) * ak + i0, m);
+			else
+				memset(t1, 0, m * sizeof *t1);
+			for (size_t r0 = 0; r0 < mp; r0 += MR) {
+				uint32_t *p = ap + r0 * K2 + k2 * MR;
+				for (size_t r = 0; r < MR; r++)
+					p[r] = (uint32_t)t0[r0 + r] |
+					    (uint32_t)t1[r0 + r] << 16;
+			}
+		}
+		return;
+	}
+	/* row i of op(a) is row i of a: convert it whole, then its pairs go
+	 * MR words apart */
 	tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
-	t = (uint32_t *)(void *)tbuf;
+	uint32_t *t = (uint32_t *)(void *)tbuf;
 	tbuf[K] = 0;
 	for (size_t r0 = 0; r0 < m; r0 += MR) {
 		uint32_t *p = ap + r0 * K2;
 		for (size_t r = 0; r < MR; r++) {
 			int in = r0 + r < m;
 			if (in)
-				cvt(tbuf, a + (i0 + r0 + r) * ai, K, ak);
+				bf16_convert(tbuf, a + (i0 + r0 + r) * ai, K);
 			for (size_t k2 = 0; k2 < K2; k2++)
 				p[k2 * MR + r] = in ? t[k2] : 0;
 		}
