@@ -89,7 +89,7 @@ venv: .venv/.done
 # the main job: fine-tune on ACORD and print the before/after table (README)
 demo: deps
 	@$(MAKE) -s all model
-	pipelines/demo
+	@pipelines/demo
 
 bench: all model venv
 	bench/run
