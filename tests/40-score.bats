@@ -182,6 +182,18 @@ open("dup.mp", "wb").write(H + b"".join(P({"qid": q, "hits": h}) for q, h in rec
 	assert_line -n 1 --regexp '^a +ndcg +0\.0000$'
 }
 
+@test "score -J matches pytrec_eval on ACORD test runs of the base and the tuned model, levels 1-4 (2- to 5-star)" {
+	# make demo's runs (top 1000; unjudged hits kept in the top 100)
+	for m in base tuned; do
+		zcat "$S/acord-J-$m.trec.gz" > "$BATS_TEST_TMPDIR/run"
+		for l in 1 2 3 4; do
+			parity "$DATA/acord/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" \
+			    "$S/acord-J-$m-l$l.ref.tsv" -J -l $l -m $ALL ||
+			    { echo "$m, level $l"; return 1; }
+		done
+	done
+}
+
 @test "score rcap is BEIR's R_cap@k: relevant in the top k / min(k, relevant judged)" {
 	parity "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn1-rcap.ref.tsv" -m rcap
 }
