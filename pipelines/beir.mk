@@ -34,6 +34,9 @@ THREADS ?=
 MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
 TRAIN_OPTS ?= --loss mnrl -e 3 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 SCORE_OPTS ?=
+# 1 when the test judgments hold explicit non-relevant documents (relevance
+# 0): the summary then shows the judged-only figures (score -J) too
+JUDGED_VIEW ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TEST_QRELS) 2>/dev/null)
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
@@ -129,9 +132,11 @@ $(OUT)/compare-J%.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) | $(SCORE)
 $(OUT)/loss.png: $(OUT)/train-log.tsv $(PIPE)/plot-loss.sh
 	$(PIPE)/plot-loss.sh $< $@
 $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
-    $(OUT)/tuned/score.txt $(OUT)/train-log.tsv $(PIPE)/summary.sh
+    $(OUT)/tuned/score.txt $(OUT)/train-log.tsv $(PIPE)/summary.sh \
+    $(if $(JUDGED_VIEW),$(OUT)/compare-J$(LEVEL).txt)
 	$(INTO) $(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
-	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $<
+	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt \
+	    $(if $(JUDGED_VIEW),-J $(OUT)/compare-J$(LEVEL).txt) $<
 	@cat $@
 
 clean:

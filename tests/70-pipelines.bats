@@ -28,6 +28,9 @@ teardown() {	# a make left running by a failed test
 	assert_equal "$(head -c 8 "$O/loss.png" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
 	run grep -c '^| ndcg@10 | [0-9.]* | [0-9.]* | [-+][0-9.]* | [0-9.]* | \[' "$O/summary.md"
 	assert_output 1
+	refute [ -e "$O/compare-J1.txt" ]
+	run grep -c 'score -J' "$O/summary.md"
+	assert_output 0
 	grep -q '^Training set: 8 queries with positives' "$O/summary.md"
 	grep -q '^ndcg@10 ' "$O/compare.txt"
 	# nothing is left half-written
@@ -100,6 +103,22 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	assert_output --partial 'bin/train '
 	[ -s "$O/model/model.safetensors" ] && [ ! -e "$O/model.part" ]
 	[ ! -e "$O/model/trainer_state.safetensors" ]
+}
+
+@test "beir.mk: with explicit non-relevant judgments the summary shows the judged-only figures too, and says so" {
+	O=$BATS_TEST_TMPDIR/out
+	J=$BATS_TEST_TMPDIR/j
+	mkdir -p "$J/qrels"
+	cp "$D/corpus.jsonl" "$D/queries.jsonl" "$J/"
+	cp "$D/qrels/train.tsv" "$J/qrels/"
+	{ cat "$D/qrels/test.tsv"; printf 'q08\td01\t0\nq09\td03\t0\n'; } > "$J/qrels/test.tsv"
+	run -0 beir DATA="$J"
+	[ -s "$O/compare-J1.txt" ]
+	grep -q '^Judged documents only (score -J' "$O/summary.md"
+	grep -q '^Whole corpus' "$O/summary.md"
+	run grep -c '^| ndcg@10 | [0-9.]* | [0-9.]* | [-+][0-9.]* | [0-9.]* | \[' "$O/summary.md"
+	assert_output 2
+	grep -q '^| rcap@5 |' "$O/summary.md"
 }
 
 @test "beir.mk: a re-run does nothing; new train options redo training, not the base model" {
