@@ -93,7 +93,7 @@ venv: .venv/.done
 # the main job: fine-tune on ACORD and print the before/after table (README)
 demo: deps
 	@$(MAKE) -s all model
-	pipelines/demo
+	@pipelines/demo
 
 bench: all model venv build/bench_gemm
 	bench/run

@@ -12,8 +12,8 @@
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]\n"
-    "       score --compare -q QRELS [-j] [-k K,...] [-m METRIC,...] "
+    "usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]\n"
+    "       score --compare -q QRELS [-Jj] [-k K,...] [-m METRIC,...] "
     "[-l LEVEL] [-s SEED]\n"
     "             RUN_A RUN_B\n";
 
@@ -30,7 +30,7 @@ usage(FILE *fp, int status)
 struct opts {
 	size_t ks[MAXK], nk;
 	int mets[MET_N], nm;
-	int level, perq, json;
+	int level, perq, json, judged_only;
 	uint64_t seed;
 };
 
@@ -66,7 +66,8 @@ parse_mets(struct opts *o, const char *arg)
 		int m = metrics_lookup(p, n);
 		if (m < 0)
 			errx(EXIT_USAGE, "-m: %.*s: unknown metric (ndcg, mrr, "
-			    "map, recall, precision, accuracy)", (int)n, p);
+			    "map, recall, precision, accuracy, rcap)", (int)n,
+			    p);
 		for (int i = 0; i < o->nm; i++)
 			if (o->mets[i] == m)
 				errx(EXIT_USAGE, "-m: %s: given twice",
@@ -97,7 +98,7 @@ evaluate(struct metrics_eval *e, const struct qrels *q, const char *path,
 	const char *dd;
 
 	run_open(&rr, path);
-	metrics_begin(e, q, o->level, o->ks, o->nk);
+	metrics_begin(e, q, o->level, o->judged_only, o->ks, o->nk);
 	while (run_next(&rr, &g)) {
 		if (g.again && !rr.seekable)
 			errx(EXIT_DATAERR, "%s: %s %zu: query \"%s\" again, "
@@ -118,8 +119,9 @@ evaluate(struct metrics_eval *e, const struct qrels *q, const char *path,
 	}
 	metrics_end(e);
 	if (e->nohits)
-		warnx("%s: %zu of %zu judged queries have no hits (each "
-		    "counts 0)", rr.name, e->nohits, e->nq);
+		warnx("%s: %zu of %zu judged queries have no %shits (each "
+		    "counts 0)", rr.name, e->nohits, e->nq,
+		    o->judged_only ? "judged " : "");
 	run_close(&rr);
 }
 
@@ -166,6 +168,8 @@ report(const struct metrics_eval *e, const struct opts *o)
 	if (o->json) {
 		json_t *root = json_object(), *mean_o = json_object();
 		json_object_set_new(root, "level", json_integer(o->level));
+		json_object_set_new(root, "judged_only",
+		    json_boolean(o->judged_only));
 		json_object_set_new(root, "queries", json_integer(
 		    (json_int_t)e->nq));
 		json_object_set_new(root, "no_hits", json_integer(
@@ -249,6 +253,8 @@ compare(const struct metrics_eval *ea, const struct metrics_eval *eb,
 		root = json_object();
 		mo = json_object();
 		json_object_set_new(root, "level", json_integer(o->level));
+		json_object_set_new(root, "judged_only",
+		    json_boolean(o->judged_only));
 		json_object_set_new(root, "queries", json_integer(
 		    (json_int_t)n));
 		json_object_set_new(root, "permutations",
@@ -300,6 +306,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "compare", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "judged-only", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts o = { .nk = 0, .level = 1, .seed = 1 };
@@ -308,11 +315,12 @@ main(int argc, char **argv)
 
 	parse_ks(&o, "1,3,5,10,100");
 	parse_mets(&o, "ndcg,mrr,map,recall,precision,accuracy");
-	while ((ch = getopt_long(argc, argv, "hjk:l:m:pq:s:", longopts,
+	while ((ch = getopt_long(argc, argv, "hJjk:l:m:pq:s:", longopts,
 	    NULL)) != -1)
 		switch (ch) {
 		case 'C': cmp = 1; break;
 		case 'h': usage(stdout, 0); break;
+		case 'J': o.judged_only = 1; break;
 		case 'j': o.json = 1; break;
 		case 'k': parse_ks(&o, optarg); break;
 		case 'l': o.level = (int)util_parse_int("-l", optarg, 1,

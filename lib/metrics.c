@@ -9,7 +9,7 @@
 #include <string.h>
 
 const char *const metrics_name[MET_N] = {
-	"ndcg", "mrr", "map", "recall", "precision", "accuracy"
+	"ndcg", "mrr", "map", "recall", "precision", "accuracy", "rcap"
 };
 
 int
@@ -56,7 +56,8 @@ metrics_rank(struct metrics_hit *h, size_t n, const char **dup)
 	return 0;
 }
 
-/* ndcg, mrr, map, recall, P, success of one ranked list at cutoff k */
+/* ndcg, mrr, map, recall, P, success, R_cap of one ranked list at cutoff
+ * k */
 static void
 at_cutoff(double *out, size_t stride, const int *rel, size_t n,
     const int *ideal, size_t nideal, size_t nrel, int level, size_t k)
@@ -83,6 +84,7 @@ at_cutoff(double *out, size_t stride, const int *rel, size_t n,
 	out[MET_RECALL * stride] = (double)nhit / (double)nrel;
 	out[MET_P * stride] = (double)nhit / (double)k;
 	out[MET_ACC * stride] = nhit > 0;
+	out[MET_RCAP * stride] = (double)nhit / (double)(nrel < k ? nrel : k);
 }
 
 void
@@ -203,13 +205,14 @@ judged(const struct metrics_eval *e, size_t qi, size_t *nideal)
 
 void
 metrics_begin(struct metrics_eval *e, const struct qrels *q, int level,
-    const size_t *ks, size_t nk)
+    int judged_only, const size_t *ks, size_t nk)
 {
 	size_t maxj = 0;
 
 	memset(e, 0, sizeof *e);
 	e->q = q;
 	e->level = level;
+	e->judged_only = judged_only;
 	e->ks = ks;
 	e->nk = nk;
 	for (size_t i = 0; i < q->nq; i++)
@@ -246,8 +249,13 @@ metrics_add(struct metrics_eval *e, const char *qid, const struct run_hit *h,
 	if (qi < 0 || (nrel = judged(e, (size_t)qi, &nideal)) == 0)
 		return 0;
 	qsort(e->ideal, nideal, sizeof *e->ideal, cmp_int_desc);
+	/* -J: unjudged hits (and, as in trec_eval, negative judgments) leave
+	 * the ranking; the rest keep their order */
+	size_t m = 0;
 	for (size_t j = 0; j < n; j++)
-		e->rel[j] = e->h[j].rel;
+		if (!e->judged_only || e->h[j].rel >= 0)
+			e->rel[m++] = e->h[j].rel;
+	n = m;
 	e->hits[qi] = n > 0;
 	metrics_query(e->v + (size_t)qi * MET_N * e->nk, e->rel, n, e->ideal,
 	    nideal, nrel, e->level, e->ks, e->nk);

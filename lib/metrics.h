@@ -19,10 +19,11 @@ enum {
 	MET_RECALL,	/* relevant within k / nrel */
 	MET_P,		/* relevant within k / k */
 	MET_ACC,	/* success: 1 if any relevant within k */
+	MET_RCAP,	/* BEIR's R_cap@k: relevant within k / min(k, nrel) */
 	MET_N
 };
 
-/* "ndcg", "mrr", "map", "recall", "precision", "accuracy" */
+/* "ndcg", "mrr", "map", "recall", "precision", "accuracy", "rcap" */
 extern const char *const metrics_name[MET_N];
 /* MET_* for a name, or -1 */
 int metrics_lookup(const char *name, size_t n);
@@ -66,12 +67,15 @@ double metrics_quantile(const double *v, size_t n, double q);
 /* A run against judgments, one query at a time.  Evaluated: every judged
  * query with at least one document of rel >= level, in qrels order; a
  * judged query the run lacks counts 0 for every metric (trec_eval -c); a
- * judged query with no relevant document is skipped. */
+ * judged query with no relevant document is skipped.  With judged_only
+ * (trec_eval -J), a hit without a judgment of relevance >= 0 is removed
+ * from its query's ranking before any measure, and the ranks close up. */
 struct qrels;
 struct run_hit;
 struct metrics_eval {
 	size_t nq;		/* queries evaluated */
-	size_t nohits;		/*   of which the run has no hits */
+	size_t nohits;		/*   of which the run has no hits (no
+				 *   judged hits, with judged_only) */
 	size_t skipped;		/* judged queries without a relevant doc */
 	size_t nk;
 	const char **qid;	/* (nq) */
@@ -79,14 +83,14 @@ struct metrics_eval {
 	/* between metrics_begin and metrics_end */
 	const struct qrels *q;
 	const size_t *ks;
-	int level;
+	int level, judged_only;
 	unsigned char *hits;	/* (q->nq) the run has hits for it */
 	struct metrics_hit *h;
 	int *rel, *ideal;
 	size_t cap;
 };
 void metrics_begin(struct metrics_eval *e, const struct qrels *q, int level,
-    const size_t *ks, size_t nk);
+    int judged_only, const size_t *ks, size_t nk);
 /* All the hits of one query of the run (again, if the query came before:
  * the new values replace the old).  0, or -1 if it lists a document twice
  * (*dup), judged query or not. */

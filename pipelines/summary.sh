@@ -1,20 +1,22 @@
 #!/bin/bash
 # summary.sh [-d DATA] [-m MODEL] [-l LEVEL] [-t TRAIN_LOG] [-x MINE_REPORT]
-#            [-M METRIC,...] COMPARE.txt
+#            [-M METRIC,...] [-J COMPARE_J.txt] COMPARE.txt
 # A Markdown summary of one before/after run: the table of
 # `score --compare base tuned` for the chosen metrics, and one line each on
-# the data, the mined training set and the training run.
+# the data, the mined training set and the training run.  -J: also the
+# judged-documents-only table (`score --compare -J`), said to be so.
 set -eu -o pipefail
 usage() {
 	echo "usage: summary.sh [-d DATA] [-m MODEL] [-l LEVEL] [-t TRAIN_LOG]" \
-	    "[-x MINE_REPORT] [-M METRIC,...] COMPARE.txt" >&2
+	    "[-x MINE_REPORT] [-M METRIC,...] [-J COMPARE_J.txt] COMPARE.txt" >&2
 	exit 64
 }
 data= model= level=1 log= mine= mets=ndcg@10,mrr@10,map@100,recall@10,recall@100
-while getopts d:m:l:t:x:M: c; do
+cmpj=
+while getopts d:m:l:t:x:M:J: c; do
 	case $c in
 	d) data=$OPTARG ;; m) model=$OPTARG ;; l) level=$OPTARG ;;
-	t) log=$OPTARG ;; x) mine=$OPTARG ;; M) mets=$OPTARG ;;
+	t) log=$OPTARG ;; x) mine=$OPTARG ;; M) mets=$OPTARG ;; J) cmpj=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -22,18 +24,32 @@ shift $((OPTIND - 1))
 [ $# -eq 1 ] || usage
 cmp=$1
 [ -r "$cmp" ] || { echo "summary.sh: $cmp: cannot read" >&2; exit 66; }
+[ -z "$cmpj" ] || [ -r "$cmpj" ] || { echo "summary.sh: $cmpj: cannot read" >&2; exit 66; }
+# table METRICS FILE
+table() {
+	echo "| metric | base | tuned | Δ | p | 95% CI of Δ |"
+	echo "|---|---:|---:|---:|---:|---|"
+	awk -v mets="$1" 'BEGIN { n = split(mets, m, ","); for (i = 1; i <= n; i++) want[m[i]] = i }
+		NR > 1 && ($1 in want) { ci = $6; for (i = 7; i <= NF; i++) ci = ci " " $i
+			row[want[$1]] = sprintf("| %s | %s | %s | %s | %s | %s |", $1, $2, $3, $4, $5, ci) }
+		END { for (i = 1; i <= n; i++) if (i in row) print row[i] }' "$2"
+}
 
 echo "## $(basename "${data:-data}"): $(basename "${model:-model}"), base vs fine-tuned"
 echo
 echo "Test split, relevant = relevance >= $level; p from a paired randomization"
 echo "test, 95% CI of the difference by bootstrap (score --compare)."
 echo
-echo "| metric | base | tuned | Δ | p | 95% CI of Δ |"
-echo "|---|---:|---:|---:|---:|---|"
-awk -v mets="$mets" 'BEGIN { n = split(mets, m, ","); for (i = 1; i <= n; i++) want[m[i]] = i }
-	NR > 1 && ($1 in want) { ci = $6; for (i = 7; i <= NF; i++) ci = ci " " $i
-		row[want[$1]] = sprintf("| %s | %s | %s | %s | %s | %s |", $1, $2, $3, $4, $5, ci) }
-	END { for (i = 1; i <= n; i++) if (i in row) print row[i] }' "$cmp"
+if [ -n "$cmpj" ]; then
+	echo "Judged documents only (score -J: each query's ranking keeps only the"
+	echo "documents judged for it; the judgments hold explicit non-relevant ones):"
+	echo
+	table ndcg@5,ndcg@10,rcap@5,rcap@10 "$cmpj"
+	echo
+	echo "Whole corpus (unjudged documents count as not relevant, as in BEIR):"
+	echo
+fi
+table "$mets" "$cmp"
 echo
 if [ -n "$mine" ] && [ -r "$mine" ]; then
 	sed -n 's/^mine-negatives: \([0-9]* queries with positives.*rows\)$/Training set: \1 (mine-negatives)./p' "$mine"

@@ -4,7 +4,8 @@
 load helper
 
 S="$FIX/score"
-USAGE='usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]'
+USAGE='usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]'
+ALL=ndcg,mrr,map,recall,precision,accuracy,rcap
 
 # score -j -p output on stdin vs a reference TSV (query, metric@k..., last
 # row "all"): same queries in the same order, every value within 1e-6.
@@ -40,13 +41,14 @@ parity() {	# qrels run ref [score options]
 	done <<-'T'
 	-x -q q|score: invalid option -- 'x'
 	S|score: -q QRELS is required
-	-q q -m ndcg,bleu|score: -m: bleu: unknown metric (ndcg, mrr, map, recall, precision, accuracy)
+	-q q -m ndcg,bleu|score: -m: bleu: unknown metric (ndcg, mrr, map, recall, precision, accuracy, rcap)
 	-q q -m ndcg,ndcg|score: -m: ndcg: given twice
 	-q q -k 10,0|score: -k: 0: must be between 1 and 1000000
 	-q q -k 5,5|score: -k: 5: given twice
 	-q q -l 0|score: -l: 0: must be between 1 and 1000000
-	-q q a b|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
-	--compare -q q a|usage: score -q QRELS [-pj] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
+	-q q a b|usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
+	--compare -q q a|usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
+	-J --compare -q q a|usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]
 	--compare -p -q q a b|score: -p does not apply to --compare
 	T
 }
@@ -137,6 +139,65 @@ open("dup.mp", "wb").write(H + b"".join(P({"qid": q, "hits": h}) for q, h in rec
 	parity "$DATA/acord/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" "$S/acord-test.ref.tsv"
 }
 
+@test "score -J matches pytrec_eval (judged_docs_only_flag) on synthetic runs: unjudged hits at the top, in the middle, ties, none judged" {
+	# synj: per query, unjudged hits at the top / a block in the middle /
+	# nothing judged / nothing unjudged / judged and unjudged tied in pairs
+	parity "$S/qrels-syn.tsv" "$S/synj.trec" "$S/synj-J.ref.tsv" -J -m $ALL
+	parity "$S/qrels-syn.tsv" "$S/synj.trec" "$S/synj-l2-J.ref.tsv" --judged-only -l 2 -m $ALL
+	parity "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn1-J.ref.tsv" -J -m $ALL
+	# a hits stream, TREC qrels
+	score -q "$S/qrels-syn.trec" -J -l 2 -j -p -m $ALL < "$S/syn3.mp" 2>/dev/null |
+	    cmpref "$S/syn3-l2-J.ref.tsv"
+	# -J changes what it should: without it synj scores otherwise
+	run -0 --separate-stderr score -q "$S/qrels-syn.tsv" -m ndcg -k 10 "$S/synj.trec"
+	refute_output "$(score -q "$S/qrels-syn.tsv" -J -m ndcg -k 10 "$S/synj.trec" 2>/dev/null)"
+}
+
+@test "score -J: ranks close up, a negative judgment leaves too (trec_eval), a query without judged hits counts 0" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'a\td1\t1\na\td2\t0\na\td3\t-1\na\td4\t2\nb\tx\t1\n' > q.tsv
+	printf '%s\n' 'a Q0 u1 1 5 t' 'a Q0 d3 2 4 t' 'a Q0 d2 3 3 t' 'a Q0 u2 4 2.5 t' \
+	    'a Q0 d1 5 2 t' 'a Q0 d4 6 1 t' 'b Q0 u 1 1 t' 'b Q0 v 2 0.5 t' > r.trec
+	# a ranks d2 (0), d1 (1), d4 (2); b has nothing left.  pytrec_eval
+	# (judged_docs_only_flag=True): a ndcg_cut_3 0.6199062332840657,
+	# P_3 0.6666666666666666, map_cut_3 0.5833333333333333; b all 0
+	run -0 --separate-stderr score -q q.tsv -J -p -k 1,3 -m ndcg,precision,map,rcap r.trec
+	assert_equal "$stderr" 'score: r.trec: 1 of 2 judged queries have no judged hits (each counts 0)'
+	assert_output - <<-'T'
+	query  metric          @1       @3
+	a      ndcg        0.0000   0.6199
+	a      precision   0.0000   0.6667
+	a      map         0.0000   0.5833
+	a      rcap        0.0000   1.0000
+	b      ndcg        0.0000   0.0000
+	b      precision   0.0000   0.0000
+	b      map         0.0000   0.0000
+	b      rcap        0.0000   0.0000
+	all    ndcg        0.0000   0.3100
+	all    precision   0.0000   0.3333
+	all    map         0.0000   0.2917
+	all    rcap        0.0000   0.5000
+	T
+	run -0 --separate-stderr score -q q.tsv -p -k 3 -m ndcg r.trec
+	assert_line -n 1 --regexp '^a +ndcg +0\.0000$'
+}
+
+@test "score -J matches pytrec_eval on ACORD test runs of the base and the tuned model, levels 1-4 (2- to 5-star)" {
+	# make demo's runs (top 1000; unjudged hits kept in the top 100)
+	for m in base tuned; do
+		zcat "$S/acord-J-$m.trec.gz" > "$BATS_TEST_TMPDIR/run"
+		for l in 1 2 3 4; do
+			parity "$DATA/acord/qrels/test.tsv" "$BATS_TEST_TMPDIR/run" \
+			    "$S/acord-J-$m-l$l.ref.tsv" -J -l $l -m $ALL ||
+			    { echo "$m, level $l"; return 1; }
+		done
+	done
+}
+
+@test "score rcap is BEIR's R_cap@k: relevant in the top k / min(k, relevant judged)" {
+	parity "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn1-rcap.ref.tsv" -m rcap
+}
+
 tiny() {
 	cd "$BATS_TEST_TMPDIR"
 	printf 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\ta\t0\nq3\tx\t2\nq3\ty\t1\nq3\tz\t1\nq4\tm\t1\n' > q.tsv
@@ -177,7 +238,7 @@ tiny() {
 	tiny
 	run -0 --separate-stderr score -q q.tsv -j -m accuracy -k 3 r.trec
 	assert_equal "$(jq -c . <<< "$output")" \
-	    '{"level":1,"queries":3,"no_hits":1,"skipped":1,"mean":{"accuracy@3":0.6666666666666666}}'
+	    '{"level":1,"judged_only":false,"queries":3,"no_hits":1,"skipped":1,"mean":{"accuracy@3":0.6666666666666666}}'
 }
 
 # bad input: which file | its contents (printf format) | status | message
@@ -225,16 +286,29 @@ T
 	fails 66 '^score: ' score -q "$S/qrels-syn.tsv" "$BATS_TEST_TMPDIR/nope"
 }
 
-@test "score --compare matches the reference randomization test and bootstrap" {
-	run -0 --separate-stderr score --compare -j -q "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn2.trec"
+# score --compare -j output on stdin vs a reference TSV (metric, a, b, diff,
+# p, lo, hi), every value within 1e-9
+cmpcompare() {
 	jq -r '.metrics | to_entries[] | [.key, .value.a, .value.b, .value.diff,
-	    .value.p, .value.ci95[0], .value.ci95[1]] | @tsv' <<< "$output" |
-	awk -F'\t' -v ref="$S/compare-syn.ref.tsv" '
+	    .value.p, .value.ci95[0], .value.ci95[1]] | @tsv' |
+	awk -F'\t' -v ref="$1" '
 	BEGIN { getline l < ref; while ((getline l < ref) > 0) R[n++] = l }
 	{ split(R[m++], r, "\t"); if ($1 != r[1]) { print "metric " $1; bad++ }
 	  for (i = 2; i <= NF; i++) { d = $i - r[i]; if (d < 0) d = -d
 	    if (d > 1e-9) { print $1 " column " i ": " $i ", want " r[i]; bad++ } } }
 	END { if (m != n) { print "rows " m ", want " n; bad++ }; exit bad > 0 }'
+}
+
+@test "score --compare matches the reference randomization test and bootstrap" {
+	score --compare -j -q "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn2.trec" |
+	    cmpcompare "$S/compare-syn.ref.tsv"
+}
+
+@test "score --compare -J: both runs judged-only, same tests (reference)" {
+	score --compare -J -j -q "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn3.trec" |
+	    cmpcompare "$S/compare-syn-J.ref.tsv"
+	run -0 --separate-stderr score --compare -J -j -m ndcg -k 10 -q "$S/qrels-syn.tsv" "$S/syn1.trec" "$S/syn3.trec"
+	assert_equal "$(jq .judged_only <<< "$output")" true
 }
 
 @test "score --compare of a run with itself: difference 0, p = 1, interval [0, 0]" {

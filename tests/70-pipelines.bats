@@ -13,6 +13,10 @@ beir() {
 	    TRAIN_OPTS="--loss mnrl -e 1 -b 4 --lr 1e-3 --seed 1" "$@"
 }
 
+teardown() {	# a make left running by a failed test
+	[ -z "${pgid:-}" ] || kill -TERM -- -"$pgid" 2>/dev/null || true
+}
+
 @test "beir.mk runs every stage and writes the summary, the comparison and the loss curve" {
 	O=$BATS_TEST_TMPDIR/out
 	run -0 beir
@@ -24,11 +28,97 @@ beir() {
 	assert_equal "$(head -c 8 "$O/loss.png" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
 	run grep -c '^| ndcg@10 | [0-9.]* | [0-9.]* | [-+][0-9.]* | [0-9.]* | \[' "$O/summary.md"
 	assert_output 1
+	refute [ -e "$O/compare-J1.txt" ]
+	run grep -c 'score -J' "$O/summary.md"
+	assert_output 0
 	grep -q '^Training set: 8 queries with positives' "$O/summary.md"
 	grep -q '^ndcg@10 ' "$O/compare.txt"
 	# nothing is left half-written
 	run find "$O" -name '*.tmp'
 	assert_output ''
+}
+
+@test "beir.mk -s: one line per stage, saying what, how many and how long" {
+	O=$BATS_TEST_TMPDIR/out
+	run -0 --separate-stderr beir -s "$O/compare.txt"
+	assert_output ''
+	sec=' +[0-9]+\.[0-9] s$'
+	want=(
+	    "^tokenize: corpus, 24 texts$sec" "^tokenize: queries, 12 texts$sec"
+	    "^encode: corpus, base model, 24 texts$sec"
+	    "^encode: queries, base model, 12 texts$sec"
+	    "^topk: base model, top 10 of 24 for 12 queries$sec"
+	    "^mine-negatives: 8 queries with positives .*, [0-9]+ rows$sec"
+	    "^train: [0-9]+ rows -> $O/model$sec"
+	    "^encode: corpus, tuned model, 24 texts$sec"
+	    "^topk: tuned model, top 10 of 24 for 12 queries$sec"
+	    "^score --compare: base vs tuned, whole corpus$sec")
+	for re in "${want[@]}"; do
+		grep -Eq "$re" <<< "$stderr" || { echo "no line matches $re"; echo "$stderr"; return 1; }
+	done
+	# nothing but stage lines
+	run grep -Evc "$sec" <<< "$stderr"
+	assert_output 0
+}
+
+@test "beir.mk: train interrupted by Ctrl-C leaves a checkpoint that does not pass for the tuned model" {
+	O=$BATS_TEST_TMPDIR/out
+	beir "$O/train.mp" > /dev/null 2>&1
+	long="--loss mnrl -e 100000 -b 4 --lr 1e-4 --seed 1 --save-every 1"
+	# make in its own process group, SIGINT not ignored (a background job's
+	# would be): the group a terminal's Ctrl-C reaches
+	"$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setpgid(0, 0)
+os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
+	    -f "$TOP/pipelines/beir.mk" DATA="$D" MODEL="$FIX/tiny" OUT="$O" \
+	    MAX_LEN=16 K=10 MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" \
+	    "$O/model/model.safetensors" > "$BATS_TEST_TMPDIR/log" 2>&1 &
+	pgid=$!
+	# Ctrl-C once a few steps have been checkpointed (--save-every 1)
+	for i in $(seq 300); do
+		[ "$(wc -l < "$O/train-log.tsv" 2>/dev/null || echo 0)" -gt 3 ] && break
+		sleep 0.1
+	done
+	kill -INT -- -"$pgid"
+	st=0
+	wait "$pgid" || st=$?
+	pgid=
+	cat "$BATS_TEST_TMPDIR/log"
+	[ "$st" -ne 0 ]
+	# train caught it and saved a checkpoint ...
+	grep -q '^train: interrupted at step [0-9]* of [0-9]*; .* saved (--resume goes on)$' "$BATS_TEST_TMPDIR/log"
+	# ... that is not the tuned model: a re-run with the same options trains
+	# again (stopped by timeout's SIGTERM once it has begun)
+	[ ! -e "$O/model/model.safetensors" ]
+	run timeout -s TERM 3 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
+	    DATA="$D" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 \
+	    MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" "$O/model/model.safetensors"
+	assert_output --partial 'bin/train '
+	[ ! -e "$O/model/model.safetensors" ]
+	# it is in model.part, where train --resume can go on from it
+	[ -e "$O/model.part/trainer_state.safetensors" ]
+	# a re-run trains (here for one epoch) and leaves no checkpoint beside
+	run -0 beir
+	assert_output --partial 'bin/train '
+	[ -s "$O/model/model.safetensors" ] && [ ! -e "$O/model.part" ]
+	[ ! -e "$O/model/trainer_state.safetensors" ]
+}
+
+@test "beir.mk: with explicit non-relevant judgments the summary shows the judged-only figures too, and says so" {
+	O=$BATS_TEST_TMPDIR/out
+	J=$BATS_TEST_TMPDIR/j
+	mkdir -p "$J/qrels"
+	cp "$D/corpus.jsonl" "$D/queries.jsonl" "$J/"
+	cp "$D/qrels/train.tsv" "$J/qrels/"
+	{ cat "$D/qrels/test.tsv"; printf 'q08\td01\t0\nq09\td03\t0\n'; } > "$J/qrels/test.tsv"
+	run -0 beir DATA="$J"
+	[ -s "$O/compare-J1.txt" ]
+	grep -q '^Judged documents only (score -J' "$O/summary.md"
+	grep -q '^Whole corpus' "$O/summary.md"
+	run grep -c '^| ndcg@10 | [0-9.]* | [0-9.]* | [-+][0-9.]* | [0-9.]* | \[' "$O/summary.md"
+	assert_output 2
+	grep -q '^| rcap@5 |' "$O/summary.md"
 }
 
 @test "beir.mk: a re-run does nothing; new train options redo training, not the base model" {

@@ -44,6 +44,11 @@ measures(void)
 	close1("precision@10 divides by k", at(out, MET_P, 3), 0.2);
 	close1("accuracy@1 = 0", at(out, MET_ACC, 0), 0);
 	close1("accuracy@2 = 1", at(out, MET_ACC, 1), 1);
+	/* R_cap@k divides by min(k, R): by k while k < R = 3, then by R */
+	close1("rcap@1 = 0", at(out, MET_RCAP, 0), 0);
+	close1("rcap@2 = 1/2 (recall@2 is 1/3)", at(out, MET_RCAP, 1), 0.5);
+	close1("rcap@3 = 1/3", at(out, MET_RCAP, 2), 1.0 / 3);
+	close1("rcap@10 = 2/3", at(out, MET_RCAP, 3), 2.0 / 3);
 
 	/* level 2: only the rel-2 document is relevant (nrel 1); NDCG keeps
 	 * its gains */
@@ -53,6 +58,8 @@ measures(void)
 	    at(out, MET_NDCG, 3));
 	close1("level 2: map@10 = 1/2", at(out2, MET_MAP, 3), 0.5);
 	close1("level 2: recall@10 = 1", at(out2, MET_RECALL, 3), 1);
+	close1("level 2: rcap@2 = 1/min(2, 1)", at(out2, MET_RCAP, 1), 1);
+	close1("level 2: rcap@1 = 0", at(out2, MET_RCAP, 0), 0);
 
 	/* no hits at all: every metric 0 */
 	metrics_query(out, rel, 0, ideal, 3, 3, 1, ks, NK);
