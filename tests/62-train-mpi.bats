@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# train under mpirun (make MPI=1; the tests run build/mpi/train, which
+# `make check` builds where Open MPI is installed): the same parameters as
+# one process with the same global batch, for MNRL and cached MNRL, with
+# even and uneven shares of the batch; stdin read by rank 0; rank 0 alone
+# writes; a run stopped under -np 2 resumes in one process; a train built
+# without MPI refuses to be one of N processes.
+#
+# Parameters are compared with tests/st_maxdiff.py, leaving out the
+# attention key biases: their gradient is zero in exact arithmetic (softmax
+# ignores a per-query constant), so AdamW turns the float noise of any
+# change of summation order into steps of about lr (one process with -t 1
+# and -t 2 differs there as much; tests/unit/t_train.c leaves them out of
+# the PyTorch comparison for the same reason).
+
+load helper
+
+MPITRAIN="$TOP/build/mpi/train"
+KB=attention.self.key.bias
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	export OMP_NUM_THREADS=1
+	T="$FIX/train"
+}
+
+# mp NP ARGS...: the MPI build of train on NP processes, tiny model
+mp() {
+	command -v mpirun > /dev/null || skip "Open MPI is not installed (make deps MPI=1)"
+	[ -x "$MPITRAIN" ] || fail "build/mpi/train is missing: make build/mpi/train"
+	local np=$1 root=()
+	shift
+	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
+	timeout 120 mpirun --oversubscribe "${root[@]}" -np "$np" \
+	    "$MPITRAIN" -m "$FIX/tiny" -t 1 "$@"
+}
+
+one() {
+	timeout 60 train -m "$FIX/tiny" -t 1 "$@"
+}
+
+same_params() {	# same_params DIR DIR: within 1e-5, key biases aside
+	run -0 "$PY" "$TOP/tests/st_maxdiff.py" "$1/model.safetensors" \
+	    "$2/model.safetensors" 1e-5 "$KB"
+	echo "$output"
+}
+
+# 24 triplets, -b 5: 5 steps, the last of 4 rows
+OPTS=(-b 5 --no-dropout --lr 1e-4 --seed 1)
+
+@test "train without MPI refuses at once to be one of N processes" {
+	while IFS='|' read -r var n; do
+		run -64 --separate-stderr env "$var=$n" train -m "$FIX/tiny" -o out "$T/triplets.mp"
+		assert_equal "$stderr" "train: started as $n processes ($var=$n), but train was built without MPI: rebuild with make MPI=1 (or run one process)"
+		[ ! -e out ]
+	done <<-'T'
+	OMPI_COMM_WORLD_SIZE|2
+	PMI_SIZE|3
+	T
+	# one process, as mpirun -np 1 starts it, is fine
+	OMPI_COMM_WORLD_SIZE=1 one -o out -b 5 --stop-after 1 "$T/triplets.mp" || [ $? -eq 130 ]
+	command -v mpirun > /dev/null || return 0
+	local root=()
+	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
+	run ! --separate-stderr mpirun --oversubscribe "${root[@]}" -np 2 \
+	    "$TOP/bin/train" -m "$FIX/tiny" -o out2 "$T/triplets.mp"
+	assert_regex "$stderr" 'train: started as 2 processes \(OMPI_COMM_WORLD_SIZE=2\)'
+	[ ! -e out2 ]
+}
+
+@test "train -np 2 and -np 3: MNRL gives the parameters of one process (max |d| <= 1e-5)" {
+	one -o one "${OPTS[@]}" --log one.tsv "$T/triplets.mp"
+	for np in 2 3; do	# 5 rows: shares 3+2, then 2+2+1
+		mp $np -o np$np "${OPTS[@]}" --log np$np.tsv "$T/triplets.mp"
+		same_params one np$np
+		# the same losses and gradient norms, step by step
+		paste one.tsv np$np.tsv | awk -F'\t' 'NR > 1 {
+		    for (c = 2; c <= 4; c += 2) { d = $c - $(c + 5); if (d < 0) d = -d
+		        if (d > 1e-5 * (1 + $c)) { print "step " $1 ": " $c " vs " $(c + 5); exit 1 } } }'
+	done
+	[ "$(wc -l < np2.tsv)" -eq 6 ]
+}
+
+@test "train -np 2: cached MNRL (--mini-batch 2) gives the parameters of one process" {
+	one -o one "${OPTS[@]}" --loss cmnrl --mini-batch 2 "$T/triplets.mp"
+	mp 2 -o two "${OPTS[@]}" --loss cmnrl --mini-batch 2 "$T/triplets.mp"
+	same_params one two
+	# and of plain MNRL in one process, as GradCache promises
+	one -o mnrl "${OPTS[@]}" "$T/triplets.mp"
+	same_params mnrl two
+}
+
+@test "train -np 2: standard input is read by rank 0; rank 0 alone writes OUT and the log" {
+	mp 2 -o file "${OPTS[@]}" --log file.tsv "$T/triplets.mp"
+	mp 2 -o stdin "${OPTS[@]}" --log stdin.tsv < "$T/triplets.mp"
+	cmp file/model.safetensors stdin/model.safetensors
+	cmp <(cut -f 1-4 file.tsv) <(cut -f 1-4 stdin.tsv)
+	# one header and one line a step: not one per rank
+	[ "$(grep -c '^step' stdin.tsv)" -eq 1 ]
+	[ "$(wc -l < stdin.tsv)" -eq 6 ]
+	run find . -name '*.tmp*'
+	assert_output ''
+}
+
+@test "train: stopped at step 2 under -np 2, resumed in one process: the uninterrupted run" {
+	one -o one "${OPTS[@]}" "$T/triplets.mp"
+	run -130 --separate-stderr mp 2 -o r "${OPTS[@]}" --stop-after 2 "$T/triplets.mp"
+	assert_regex "$stderr" 'train: interrupted at step 2 of 5; r saved'
+	one -o r "${OPTS[@]}" --resume "$T/triplets.mp"
+	same_params one r
+}
+
+@test "train -np 2: -b smaller than the process count is refused" {
+	run ! --separate-stderr mp 3 -o out -b 2 "$T/triplets.mp"
+	assert_regex "$stderr" 'train: -b 2: less than one row for each of the 3 processes'
+	[ ! -e out ]
+}
