@@ -293,15 +293,28 @@ scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
 }
 
 /* The score of a pair as topk reports it in fp32: products exact in
- * double, summed in order, rounded once to float.  It depends on nothing
- * but the two vectors. */
+ * double, summed in a fixed order (four running sums, one for each c mod
+ * 4, then (s0 + s1) + (s2 + s3)), rounded once to float.  It depends on
+ * nothing but the two vectors. */
 static float
 dot_exact(const float *a, const float *b, size_t C)
 {
-	double acc = 0;
-	for (size_t c = 0; c < C; c++)
-		acc += (double)a[c] * b[c];
-	return (float)acc;
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t c = 0;
+
+	for (; c + 4 <= C; c += 4) {
+		s0 += (double)a[c] * b[c];
+		s1 += (double)a[c + 1] * b[c + 1];
+		s2 += (double)a[c + 2] * b[c + 2];
+		s3 += (double)a[c + 3] * b[c + 3];
+	}
+	if (c < C)
+		s0 += (double)a[c] * b[c];
+	if (c + 1 < C)
+		s1 += (double)a[c + 1] * b[c + 1];
+	if (c + 2 < C)
+		s2 += (double)a[c + 2] * b[c + 2];
+	return (float)((s0 + s1) + (s2 + s3));
 }
 
 /* Sort a heap of n best first (the root, the worst, goes last). */
@@ -435,14 +448,13 @@ topk_maxnorm(const float *x, size_t N, size_t C)
 {
 	double m = 0;
 	for (size_t j = 0; j < N; j++) {
-		double a = 0;
-		for (size_t c = 0; c < C; c++)
-			a += (double)x[j * C + c] * x[j * C + c];
+		const float *v = x + j * C;
+		double a = (double)dot_exact(v, v, C);
 		if (a > m)
 			m = a;
 	}
-	/* rounded up, so that it bounds every norm */
-	return nextafterf((float)sqrt(m), INFINITY);
+	/* a bound: |q.x| <= |q| |x| <= |q| sqrt(m), m rounded up */
+	return nextafterf((float)sqrt(m * (1 + 1e-6)), INFINITY);
 }
 
 void
@@ -455,10 +467,7 @@ topk_search_ref(float *sc, uint32_t *ix, const float *q, size_t NQ,
 
 	for (size_t i = 0; i < NQ; i++) {
 		for (size_t j = 0; j < N; j++) {
-			double acc = 0;
-			for (size_t c = 0; c < C; c++)
-				acc += (double)q[i * C + c] * x[j * C + c];
-			all[j] = (float)acc;
+			all[j] = dot_exact(q + i * C, x + j * C, C);
 			ord[j] = (uint32_t)j;
 		}
 		/* selection by insertion: fine for a test oracle */

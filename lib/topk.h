@@ -79,8 +79,9 @@ void topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
     size_t NQ, const float *x, const uint32_t *rank, size_t N, float xnorm);
 /* The largest norm of N rows of C, rounded up. */
 float topk_maxnorm(const float *x, size_t N, size_t C);
-/* The same, naive: one dot product (double accumulation, rounded to
- * float) per pair and a full sort.  Test oracle. */
+/* The same, naive: one dot product (products exact in double, summed in
+ * a fixed order, rounded to float) per pair and a full sort.  Test
+ * oracle. */
 void topk_search_ref(float *sc, uint32_t *ix, const float *q, size_t NQ,
     const float *x, const uint32_t *rank, size_t N, size_t C, size_t k);
 
