@@ -36,7 +36,7 @@ OUT ?= out/shards
 N ?= 4
 K ?= 100
 MAX_LEN ?= 256
-JOBS ?= 0
+JOBS ?= 100%
 THREADS ?=
 TOPK_OPTS ?=
 
