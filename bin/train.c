@@ -606,6 +606,11 @@ main(int argc, char *argv[])
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
 	if (rank == 0)
 		save(&o, &md, &m, ex.fingerprint, step, total, 1);
+	if (P > 1 && rank == 0)
+		fprintf(stderr, "train: %d processes, %ld steps in %.1f s: "
+		    "%.2f s in MPI_Allgatherv, %.2f s in MPI_Allreduce "
+		    "(rank 0)\n", P, step - first, util_now() - t0,
+		    tr.t_gather, tr.t_reduce);
 	if (left && rank == 0)
 		fprintf(stderr, "train: %zu rows skipped, over all epochs: an "
 		    "epoch is %ld steps (rows/batch, rounded up, as in "
