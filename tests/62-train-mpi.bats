@@ -174,3 +174,27 @@ scifact_rows() {
 		same_params one two
 	done
 }
+
+@test "train -np 2: SIGTERM to mpirun: every rank finishes the step, rank 0 saves once; --resume in one process completes it" {
+	local o=(-b 4 -e 400 --no-dropout --lr 1e-4 --seed 1 --save-every 0)
+	mp 2 -o straight "${o[@]}" --log straight.tsv "$T/triplets.mp"
+	local root=()
+	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
+	mpirun --oversubscribe "${root[@]}" -np 2 "$MPITRAIN" -m "$FIX/tiny" -t 1 \
+	    -o out "${o[@]}" --log out.tsv "$T/triplets.mp" 2> err &
+	pid=$!
+	for i in $(seq 200); do	# until some steps ran
+		sleep 0.05
+		[ -e out.tsv ] && [ "$(wc -l < out.tsv)" -gt 20 ] && break
+	done
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -ne 0 ]		# mpirun's own status (1); the ranks exit 130
+	run grep -c 'train: interrupted at step' err
+	assert_output 1
+	n=$(sed -n 's/.*interrupted at step \([0-9]*\) of.*/\1/p' err)
+	[ "$(($(wc -l < out.tsv) - 1))" -eq "$n" ]	# the log ends at the step saved
+	one -o out "${o[@]}" --resume "$T/triplets.mp"
+	same_params straight out
+}
