@@ -198,3 +198,28 @@ scifact_rows() {
 	one -o out "${o[@]}" --resume "$T/triplets.mp"
 	same_params straight out
 }
+
+@test "train -np 2: a rank killed: mpirun fails the job naming it; the last checkpoint resumes to the same model" {
+	local o=(-b 4 -e 400 --no-dropout --lr 1e-4 --seed 1 --save-every 50)
+	mp 2 -o straight "${o[@]}" "$T/triplets.mp"
+	local root=()
+	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
+	mpirun --oversubscribe "${root[@]}" -np 2 "$MPITRAIN" -m "$FIX/tiny" -t 1 \
+	    -o out "${o[@]}" --log out.tsv "$T/triplets.mp" 2> err &
+	pid=$!
+	for i in $(seq 200); do	# until a checkpoint is there
+		sleep 0.05
+		[ -e out/trainer_state.safetensors ] && break
+	done
+	# one of the two ranks mpirun started (its children), killed outright
+	rank=$(pgrep -P "$pid" | tail -1)
+	[ -n "$rank" ]
+	kill -KILL "$rank"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -ne 0 ]
+	grep -q 'exited on signal 9' err
+	[ -s out/trainer_state.safetensors ]
+	one -o out "${o[@]}" --resume "$T/triplets.mp"
+	same_params straight out
+}
