@@ -223,3 +223,17 @@ scifact_rows() {
 	one -o out "${o[@]}" --resume "$T/triplets.mp"
 	same_params straight out
 }
+
+@test "train -np 2: the pair and triplet losses (cosine, cosent, contrastive, triplet) give the parameters of one process" {
+	while read -r loss data; do
+		rm -rf one two
+		one -o one "${OPTS[@]}" --loss "$loss" "$T/$data"
+		mp 2 -o two "${OPTS[@]}" --loss "$loss" "$T/$data"
+		same_params one two
+	done <<-'L'
+	cosine pairs.mp
+	cosent pairs.mp
+	contrastive pairs01.mp
+	triplet triplets.mp
+	L
+}
