@@ -7,6 +7,9 @@ CC ?= cc
 AR ?= ar
 CFLAGS ?= -O2 -g
 OMP ?= 1
+# MPI=1: train runs under mpirun (train(1), MPI); needs Open MPI's mpicc
+MPI ?= 0
+MPICC ?= mpicc
 # Debian 12 ships msgpack.pc; upstream 6.x renamed it msgpack-c.pc.
 MSGPACK_PC ?= $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
 PCS = $(MSGPACK_PC) libutf8proc jansson openblas
@@ -44,6 +47,29 @@ $(LIB): $(LIB_OBJ)
 bin/%: bin/%.c $(LIB) lib/*.h
 	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
 
+# train with Open MPI: lib/dist.c compiled for MPI (build/mpi/dist.o) and
+# linked ahead of the library's one-process dist.o, through mpicc.
+# build/mpi/train is that build whatever MPI says (the tests run it under
+# mpirun); MPI=1 makes it bin/train.  bin/train follows a change of MPI.
+build/mpi/dist.o: lib/dist.c lib/*.h
+	@mkdir -p build/mpi
+	$(MPICC) $(XCFLAGS) $(CFLAGS) -DEMBTUNE_MPI -c -o $@ $<
+
+build/mpi/train: bin/train.c build/mpi/dist.o $(LIB) lib/*.h
+	$(MPICC) $(XCFLAGS) $(CFLAGS) -o $@ $< build/mpi/dist.o $(LIB) \
+		$(XLDLIBS) $(LDFLAGS)
+
+build/train.mpi: FORCE
+	@mkdir -p build
+	@echo $(MPI) | cmp -s - $@ || echo $(MPI) > $@
+
+ifeq ($(MPI),1)
+bin/train: build/mpi/train build/train.mpi
+	cp build/mpi/train $@
+else
+bin/train: build/train.mpi
+endif
+
 build/t_%: tests/unit/t_%.c tests/unit/check.h $(LIB) lib/*.h
 	@mkdir -p build
 	$(CC) $(XCFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
@@ -59,8 +85,11 @@ SAN_UNIT = $(patsubst build/%,build/san/%,$(UNIT))
 CHECK_SAN_1 = san
 CHECK_SAN_0 =
 
+# with Open MPI installed, the MPI build of train too (tests/62-train-mpi)
+CHECK_MPI = $(if $(shell command -v $(MPICC) 2>/dev/null),build/mpi/train)
+
 check: deps
-	@$(MAKE) -s all $(UNIT) $(CHECK_SAN_$(SAN))
+	@$(MAKE) -s all $(UNIT) $(CHECK_SAN_$(SAN)) $(CHECK_MPI)
 	@SAN_UNIT="$(if $(CHECK_SAN_$(SAN)),$(SAN_UNIT))" tests/run-all $(UNIT)
 
 san: $(SAN_TOOLS) $(SAN_UNIT)
@@ -81,7 +110,7 @@ build/san/t_%: tests/unit/t_%.c tests/unit/check.h build/san/libembtune.a lib/*.
 	$(CC) $(XCFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< build/san/libembtune.a $(XLDLIBS)
 
 deps:
-	@scripts/deps
+	@MPI=$(MPI) scripts/deps
 
 model:
 	@scripts/fetch-model $(MODEL) $(MODELDIR)
@@ -117,7 +146,9 @@ clean:
 	rm -f $(TOOLS) $(LIB) lib/*.o
 	rm -rf build
 
-.PHONY: all check san deps model venv bench demo install uninstall clean
+FORCE:
+
+.PHONY: all check san deps model venv bench demo install uninstall clean FORCE
 .SECONDARY:
 
 # ---- fuzz: libFuzzer harnesses (tests/fuzz/, clang), not part of `check` ----

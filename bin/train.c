@@ -18,6 +18,7 @@
 #include "adamw.h"
 #include "batch.h"
 #include "bert.h"
+#include "dist.h"
 #include "loss.h"
 #include "model.h"
 #include "st.h"
@@ -237,7 +238,7 @@ progress(const struct opts *o, long epoch, long step, long total,
     double loss, float lr, double eps, double t0, double *tlast, int force)
 {
 	double now = util_now();
-	if (!isatty(2) || (!force && now - *tlast < 0.25))
+	if (dist_rank() != 0 || !isatty(2) || (!force && now - *tlast < 0.25))
 		return;
 	*tlast = now;
 	double el = now - t0, eta = step > 0 ? el / step * (total - step) : 0;
@@ -279,6 +280,9 @@ main(int argc, char *argv[])
 	};
 	int c, mini_set = 0, threads = 0;
 
+	/* under mpirun: one of P ranks (rank 0 alone writes); see dist.h */
+	dist_init(&argc, &argv, "train");
+	const int rank = dist_rank(), P = dist_size();
 	while ((c = getopt_long(argc, argv, "m:o:e:b:t:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -425,7 +429,13 @@ main(int argc, char *argv[])
 	/* the data, all of it: every epoch reshuffles it */
 	struct examples ex;
 	const char *need;
-	batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V, md.cfg.P);
+	if (o.in == NULL && P > 1) {	/* stdin: rank 0's only */
+		if (rank == 0)
+			batch_read(&ex, NULL, md.name, md.vocab, md.cfg.V,
+			    md.cfg.P);
+		batch_bcast(&ex);
+	} else
+		batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V, md.cfg.P);
 	if (loss_fits(o.loss, ex.K, ex.has_label, &need) != 0)
 		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %zu "
 		    "texts per row %s labels, which fit: %s",
@@ -441,21 +451,25 @@ main(int argc, char *argv[])
 	 * later epoch's shuffle */
 	struct sampler smp;
 	size_t B = (size_t)o.batch;
+	if (B < (size_t)P)
+		errx(EXIT_USAGE, "-b %zu: less than one row for each of the %d "
+		    "processes", B, P);
 	batch_sampler_init(&smp, &ex, B, o.seed);
 	long spe = (long)((ex.n + B - 1) / B), total = spe * o.epochs;
 	long warmup = o.warmup_ratio ? (long)ceil(total * o.warmup) :
 	    (long)o.warmup;
 
-	/* one arena for the model; batch buffers; nothing allocated later */
-	size_t S = ex.K * B, Smax = o.mini && (size_t)o.mini < S ?
-	    (size_t)o.mini : S;
-	size_t Nmax = max_tokens(&ex, B, Smax < S ? Smax : 0);
+	/* one arena for the model, sized for this rank's share of a batch
+	 * (all of it in one process); batch buffers; nothing allocated later */
+	size_t Bl = (B + (size_t)P - 1) / (size_t)P, S = ex.K * Bl,
+	    Smax = o.mini && (size_t)o.mini < S ? (size_t)o.mini : S;
+	size_t Nmax = max_tokens(&ex, Bl, Smax < S ? Smax : 0);
 	struct bert_model m;
 	blas_threads(threads);
 	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
-	size_t *len = xmalloc(S * sizeof *len);
+	size_t *len = xmalloc(ex.K * B * sizeof *len);
 	float *label = xmalloc(B * sizeof *label);
 	struct adamw_hp hp;
 	adamw_defaults(&hp);
@@ -466,6 +480,7 @@ main(int argc, char *argv[])
 	tr.max_grad_norm = o.max_grad_norm;
 	tr.dropout = o.dropout;
 	tr.seed = o.seed;
+	train_dist(&tr, max_tokens(&ex, Bl, 0));
 
 	long step = 0;
 	if (o.resume) {
@@ -506,7 +521,7 @@ main(int argc, char *argv[])
 	}
 
 	FILE *logf = NULL;
-	if (o.log) {
+	if (o.log && rank == 0) {
 		if ((logf = fopen(o.log, o.resume ? "a" : "w")) == NULL)
 			err(EXIT_CANTCREAT, "%s", o.log);
 		if (!o.resume)
@@ -555,28 +570,48 @@ main(int argc, char *argv[])
 			    0);
 			if (o.stop_after && step >= o.stop_after)
 				stop = 1;
+			if (P > 1) {	/* a signal to any rank stops them all */
+				stop = dist_allreduce_max(stop);
+				if ((step % 100 == 0 || step == total) &&
+				    !dist_same(util_fnv1a(m.params, m.nparams *
+				    sizeof *m.params)))
+					errx(EXIT_SOFTWARE, "step %ld: the "
+					    "parameters differ between the %d "
+					    "processes", step, P);
+			}
 			if (stop && step < total) {
-				save(&o, &md, &m, ex.fingerprint, step, total,
-				    0);
+				if (rank == 0)
+					save(&o, &md, &m, ex.fingerprint, step,
+					    total, 0);
 				if (logf && fclose(logf) != 0)
 					err(EXIT_IOERR, "%s", o.log);
-				fprintf(stderr, "train: interrupted at step "
-				    "%ld of %ld; %s saved (--resume goes on)\n",
-				    step, total, o.out);
+				if (rank == 0)
+					fprintf(stderr, "train: interrupted at "
+					    "step %ld of %ld; %s saved (--resume "
+					    "goes on)\n", step, total, o.out);
+				dist_allreduce_max(0);	/* rank 0 has saved */
+				dist_finalize();
 				exit(EXIT_INTR);
 			}
 			if (o.save_every && step % o.save_every == 0 &&
 			    step < total) {
-				save(&o, &md, &m, ex.fingerprint, step, total,
-				    0);
+				if (rank == 0)
+					save(&o, &md, &m, ex.fingerprint, step,
+					    total, 0);
 				last_save = step;
 			}
 		}
 	}
 	progress(&o, o.epochs - 1, step, total, run, 0,
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
-	save(&o, &md, &m, ex.fingerprint, step, total, 1);
-	if (left)
+	if (rank == 0)
+		save(&o, &md, &m, ex.fingerprint, step, total, 1);
+	if (P > 1 && rank == 0)
+		fprintf(stderr, "train: %d processes, %ld steps in %.1f s: "
+		    "%.2f s in MPI_Allgatherv, %.2f s in MPI_Allreduce "
+		    "(rank 0)\n", P, step - first, util_now() - t0,
+		    tr.t_gather, tr.t_reduce);
+	if (left && rank == 0)
 		fprintf(stderr, "train: %zu rows skipped, over all epochs: an "
 		    "epoch is %ld steps (rows/batch, rounded up, as in "
 		    "sentence-transformers) and NO_DUPLICATES made more "
@@ -591,6 +626,8 @@ main(int argc, char *argv[])
 	batch_sampler_free(&smp);
 	batch_free(&ex);
 	model_close(&md);
+	dist_allreduce_max(0);	/* rank 0 has written OUT */
+	dist_finalize();
 	util_fshut();
 	return 0;
 }

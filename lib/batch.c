@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "dist.h"
 #include "rec.h"
 #include "util.h"
 
@@ -124,6 +125,39 @@ batch_read(struct examples *ex, const char *path, const char *model,
 		f ^= util_fnv1a(ex->label, ex->n * sizeof *ex->label) *
 		    0x9E3779B97F4A7C15ull;
 	ex->fingerprint = f ^ ex->n ^ ((uint64_t)ex->K << 48);
+}
+
+void
+batch_bcast(struct examples *ex)
+{
+	uint64_t h[6];
+	size_t nt;
+
+	if (dist_size() < 2)
+		return;
+	if (dist_rank() == 0) {
+		h[0] = ex->n, h[1] = ex->K, h[2] = (uint64_t)ex->has_label;
+		h[3] = ex->Tmax, h[4] = ex->fingerprint;
+		h[5] = ex->off[ex->n * ex->K];
+	}
+	dist_bcast(h, sizeof h);
+	nt = (size_t)h[0] * (size_t)h[1];
+	if (dist_rank() != 0) {
+		memset(ex, 0, sizeof *ex);
+		ex->n = (size_t)h[0], ex->K = (size_t)h[1];
+		ex->has_label = (int)h[2], ex->Tmax = (size_t)h[3];
+		ex->fingerprint = h[4];
+		ex->ids = xmalloc((h[5] ? h[5] : 1) * sizeof *ex->ids);
+		ex->off = xmalloc((nt + 1) * sizeof *ex->off);
+		ex->hash = xmalloc(nt * sizeof *ex->hash);
+		if (ex->has_label)
+			ex->label = xmalloc(ex->n * sizeof *ex->label);
+	}
+	dist_bcast(ex->ids, (size_t)h[5] * sizeof *ex->ids);
+	dist_bcast(ex->off, (nt + 1) * sizeof *ex->off);
+	dist_bcast(ex->hash, nt * sizeof *ex->hash);
+	if (ex->has_label)
+		dist_bcast(ex->label, ex->n * sizeof *ex->label);
 }
 
 void

@@ -32,6 +32,10 @@ struct examples {
 void batch_read(struct examples *ex, const char *path, const char *model,
     const char *vocab, size_t V, size_t Tlim);
 void batch_free(struct examples *ex);
+/* Data-parallel (dist.h): rank 0's examples (read from standard input,
+ * which mpirun hands to rank 0 only) to every other rank; a no-op in one
+ * process. */
+void batch_bcast(struct examples *ex);
 
 struct sampler {
 	const struct examples *ex;

@@ -133,7 +133,7 @@ cmp_idref(const void *pa, const void *pb)
 }
 
 int
-topk_corpus_finish(struct topk_corpus *c, size_t *dup)
+topk_corpus_finish(struct topk_corpus *c, size_t dup[2])
 {
 	struct idref *r = xmalloc((c->N ? c->N : 1) * sizeof *r);
 	size_t i;
@@ -150,13 +150,15 @@ topk_corpus_finish(struct topk_corpus *c, size_t *dup)
 	c->rank = xmalloc((c->N ? c->N : 1) * sizeof *c->rank);
 	for (i = 0; i < c->N; i++) {
 		if (i > 0 && strcmp(r[i - 1].s, r[i].s) == 0) {
-			*dup = r[i].i;
+			dup[0] = r[i - 1].i < r[i].i ? r[i - 1].i : r[i].i;
+			dup[1] = r[i - 1].i < r[i].i ? r[i].i : r[i - 1].i;
 			free(r);
 			return -1;
 		}
 		c->rank[r[i].i] = (uint32_t)i;
 	}
 	free(r);
+	c->xnorm = topk_maxnorm(c->x, c->N, c->C);
 	return 0;
 }
 
@@ -174,16 +176,20 @@ topk_init(struct topk *t, size_t C, size_t k, size_t QB, int nthreads)
 #endif
 	t->C = C;
 	t->k = k;
+	/* fp32: the heaps keep extra candidates for the exact rescoring */
+	t->exact = blas_precision() == BLAS_PREC_FP32;
+	t->ke = t->exact && k > 0 ? k + 16 + k / 8 : k;
+	size_t ke = t->ke;
 	/* cap the heaps at TOPK_HEAP entries: a huge k gets fewer queries */
-	size_t fit = TOPK_HEAP / ((size_t)t->T * (k ? k : 1));
+	size_t fit = TOPK_HEAP / ((size_t)t->T * (ke ? ke : 1));
 	t->QB = QB < fit ? QB : fit > 0 ? fit : 1;
 	QB = t->QB;
 	t->NB = TOPK_NB;
 	t->QT = TOPK_QT;
 	size_t T = (size_t)t->T;
 	t->tile = xaligned(T * t->QT * t->NB * sizeof *t->tile);
-	t->hs = xaligned(T * QB * k * sizeof *t->hs);
-	t->hd = xaligned(T * QB * k * sizeof *t->hd);
+	t->hs = xaligned(T * QB * ke * sizeof *t->hs);
+	t->hd = xaligned(T * QB * ke * sizeof *t->hd);
 	t->hn = xcalloc(T * QB, sizeof *t->hn);
 }
 
@@ -286,11 +292,99 @@ scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
 	*hn = n;
 }
 
+/* The score of a pair as topk reports it in fp32: products exact in
+ * double, summed in a fixed order (four running sums, one for each c mod
+ * 4, then (s0 + s1) + (s2 + s3)), rounded once to float.  It depends on
+ * nothing but the two vectors. */
+static float
+dot_exact(const float *a, const float *b, size_t C)
+{
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t c = 0;
+
+	for (; c + 4 <= C; c += 4) {
+		s0 += (double)a[c] * b[c];
+		s1 += (double)a[c + 1] * b[c + 1];
+		s2 += (double)a[c + 2] * b[c + 2];
+		s3 += (double)a[c + 3] * b[c + 3];
+	}
+	if (c < C)
+		s0 += (double)a[c] * b[c];
+	if (c + 1 < C)
+		s1 += (double)a[c + 1] * b[c + 1];
+	if (c + 2 < C)
+		s2 += (double)a[c + 2] * b[c + 2];
+	return (float)((s0 + s1) + (s2 + s3));
+}
+
+/* Sort a heap of n best first (the root, the worst, goes last). */
+static void
+sort_heap(float *s, uint32_t *d, size_t n, const uint32_t *rank)
+{
+	for (size_t m = n; m > 1; m--) {
+		float ts = s[0];
+		uint32_t td = d[0];
+		s[0] = s[m - 1];
+		d[0] = d[m - 1];
+		s[m - 1] = ts;
+		d[m - 1] = td;
+		sift_down(s, d, m - 1, 0, rank);
+	}
+}
+
+/* Make a heap of n arbitrary entries. */
+static void
+make_heap(float *s, uint32_t *d, size_t n, const uint32_t *rank)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(s, d, n, i, rank);
+}
+
+/* Exact fp32 scores for query qv, whose ke-heap (s, d, n entries, sorted
+ * best first by sgemm's scores) holds its candidates.  sgemm's rounding
+ * depends on where a row sits in the corpus and on the BLAS core, by at
+ * most delta = (C+2) u |q| max|x| (u = 2^-24, any order of summation), so
+ * every row of the exact top k has an sgemm score of at least
+ * theta - 2 delta, theta the k-th best sgemm score.  When the heap holds
+ * every such row, its rows are rescored exactly and the best k kept;
+ * otherwise (near-ties beyond the extra room) the whole corpus is scored
+ * exactly for this query.  Returns the number kept, min(k, N). */
+static size_t
+rescore(float *s, uint32_t *d, size_t n, size_t k, size_t ke,
+    const float *qv, const float *x, const uint32_t *rank, size_t N,
+    size_t C, double xnorm)
+{
+	double qn = 0;
+	size_t j;
+
+	if (n == ke && n > k) {
+		for (size_t c = 0; c < C; c++)
+			qn += (double)qv[c] * qv[c];
+		double u = 1.0 / (1 << 24), g = (double)(C + 2) * u;
+		double delta = 1.01 * g / (1 - g) * sqrt(qn) * xnorm;
+		if (!((double)s[ke - 1] < (double)s[k - 1] - 2 * delta)) {
+			/* not enough room: every row, exactly */
+			n = 0;
+			for (j = 0; j < N; j++)
+				offer(s, d, &n, k, dot_exact(qv, x + j * C, C),
+				    (uint32_t)j, rank);
+			sort_heap(s, d, n, rank);
+			return n;
+		}
+	}
+	for (j = 0; j < n; j++)
+		s[j] = dot_exact(qv, x + (size_t)d[j] * C, C);
+	make_heap(s, d, n, rank);
+	sort_heap(s, d, n, rank);
+	return n < k ? n : k;
+}
+
 void
 topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
-    size_t NQ, const float *x, const uint32_t *rank, size_t N)
+    size_t NQ, const float *x, const uint32_t *rank, size_t N, float xnorm)
 {
-	const size_t C = t->C, k = t->k, QB = t->QB, NB = t->NB, QT = t->QT;
+	const size_t C = t->C, k = t->k, ke = t->ke, QB = t->QB, NB = t->NB,
+	    QT = t->QT;
 	const size_t nblk = (N + NB - 1) / NB;
 	int T = t->T, used = 1;
 
@@ -308,8 +402,8 @@ topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
 		if (me == 0)
 			used = nt;
 		float *tile = t->tile + (size_t)me * QT * NB;
-		float *hs = t->hs + (size_t)me * QB * k;
-		uint32_t *hd = t->hd + (size_t)me * QB * k;
+		float *hs = t->hs + (size_t)me * QB * ke;
+		uint32_t *hd = t->hd + (size_t)me * QB * ke;
 		size_t *hn = t->hn + (size_t)me * QB;
 
 		for (size_t b = (size_t)me; b < nblk; b += (size_t)nt) {
@@ -319,8 +413,8 @@ topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
 				blas_gemm1(BLAS_NT, tile, q + q0 * C, x + d0 * C,
 				    nq, nb, C, C, C, nb, 1.0f, 0.0f);
 				for (size_t i = 0; i < nq; i++)
-					scan_row(hs + (q0 + i) * k,
-					    hd + (q0 + i) * k, hn + q0 + i, k,
+					scan_row(hs + (q0 + i) * ke,
+					    hd + (q0 + i) * ke, hn + q0 + i, ke,
 					    tile + i * nb, nb, (uint32_t)d0,
 					    rank);
 			}
@@ -328,30 +422,39 @@ topk_search(struct topk *t, float *sc, uint32_t *ix, const float *q,
 	}
 
 	/* merge every thread's heap into thread 0's, then sort best first */
-	#pragma omp parallel for schedule(static) if (NQ > 64 && t->T > 1)
+	#pragma omp parallel for schedule(dynamic, 16) if (NQ > 64 && t->T > 1)
 	for (size_t i = 0; i < NQ; i++) {
-		float *s = t->hs + i * k;
-		uint32_t *d = t->hd + i * k;
+		float *s = t->hs + i * ke;
+		uint32_t *d = t->hd + i * ke;
 		size_t n = t->hn[i];
 		for (int th = 1; th < used; th++) {
-			const float *s2 = t->hs + ((size_t)th * QB + i) * k;
-			const uint32_t *d2 = t->hd + ((size_t)th * QB + i) * k;
+			const float *s2 = t->hs + ((size_t)th * QB + i) * ke;
+			const uint32_t *d2 = t->hd + ((size_t)th * QB + i) * ke;
 			size_t n2 = t->hn[(size_t)th * QB + i];
 			for (size_t j = 0; j < n2; j++)
-				offer(s, d, &n, k, s2[j], d2[j], rank);
+				offer(s, d, &n, ke, s2[j], d2[j], rank);
 		}
-		for (size_t m = n; m > 1; m--) {
-			float ts = s[0];
-			uint32_t td = d[0];
-			s[0] = s[m - 1];
-			d[0] = d[m - 1];
-			s[m - 1] = ts;
-			d[m - 1] = td;
-			sift_down(s, d, m - 1, 0, rank);
-		}
+		sort_heap(s, d, n, rank);
+		if (t->exact)
+			n = rescore(s, d, n, k, ke, q + i * C, x, rank, N, C,
+			    xnorm);
 		memcpy(sc + i * k, s, n * sizeof *s);
 		memcpy(ix + i * k, d, n * sizeof *d);
 	}
+}
+
+float
+topk_maxnorm(const float *x, size_t N, size_t C)
+{
+	double m = 0;
+	for (size_t j = 0; j < N; j++) {
+		const float *v = x + j * C;
+		double a = (double)dot_exact(v, v, C);
+		if (a > m)
+			m = a;
+	}
+	/* a bound: |q.x| <= |q| |x| <= |q| sqrt(m), m rounded up */
+	return nextafterf((float)sqrt(m * (1 + 1e-6)), INFINITY);
 }
 
 void
@@ -364,10 +467,7 @@ topk_search_ref(float *sc, uint32_t *ix, const float *q, size_t NQ,
 
 	for (size_t i = 0; i < NQ; i++) {
 		for (size_t j = 0; j < N; j++) {
-			double acc = 0;
-			for (size_t c = 0; c < C; c++)
-				acc += (double)q[i * C + c] * x[j * C + c];
-			all[j] = (float)acc;
+			all[j] = dot_exact(q + i * C, x + j * C, C);
 			ord[j] = (uint32_t)j;
 		}
 		/* selection by insertion: fine for a test oracle */
@@ -386,4 +486,62 @@ topk_search_ref(float *sc, uint32_t *ix, const float *q, size_t NQ,
 	}
 	free(all);
 	free(ord);
+}
+
+/* --- merge --- */
+
+int
+topk_before(float sa, const char *a, size_t an, float sb, const char *b,
+    size_t bn)
+{
+	if (sa != sb)
+		return sa > sb;
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c != 0 ? c > 0 : an > bn;
+}
+
+size_t
+topk_list_unordered(const struct topk_list *l)
+{
+	for (size_t i = 1; i < l->n; i++)
+		if (!topk_before(l->s[i - 1], l->id[i - 1], l->idn[i - 1],
+		    l->s[i], l->id[i], l->idn[i]))
+			return i;
+	return l->n;
+}
+
+int
+topk_merge(uint32_t *from, uint32_t *at, size_t *n, size_t *head,
+    const struct topk_list *l, size_t nl, size_t k)
+{
+	size_t j, r;
+
+	for (r = 0; r < nl; r++)
+		head[r] = 0;
+	/* the lists are few (one per shard): scan their heads for the best */
+	for (j = 0; j < k; j++) {
+		size_t b = nl;
+		for (r = 0; r < nl; r++)
+			if (head[r] < l[r].n && (b == nl ||
+			    topk_before(l[r].s[head[r]], l[r].id[head[r]],
+			    l[r].idn[head[r]], l[b].s[head[b]],
+			    l[b].id[head[b]], l[b].idn[head[b]])))
+				b = r;
+		if (b == nl)
+			break;
+		from[j] = (uint32_t)b;
+		at[j] = (uint32_t)head[b]++;
+		if (j > 0) {
+			const struct topk_list *p = &l[from[j - 1]];
+			size_t i = at[j - 1];
+			if (p->s[i] == l[b].s[at[j]] && p->idn[i] ==
+			    l[b].idn[at[j]] && memcmp(p->id[i], l[b].id[at[j]],
+			    p->idn[i]) == 0) {
+				*n = j;
+				return -1;
+			}
+		}
+	}
+	*n = j;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "train.h"
 #include "util.h"
 
@@ -24,6 +25,24 @@ train_init(struct train *t, struct bert_model *m, const struct loss_cfg *lc,
 	t->emb = xaligned(K * B * C * sizeof *t->emb);
 	t->demb = xaligned(K * B * C * sizeof *t->demb);
 	t->scratch = xaligned(loss_scratch(lc, B, K, C) * sizeof *t->scratch);
+	t->nproc = 1;
+}
+
+void
+train_dist(struct train *t, size_t Ntok)
+{
+	size_t C = t->m->cfg.C, Bl;
+
+	t->rank = dist_rank();
+	t->nproc = dist_size();
+	if (t->nproc < 2)
+		return;
+	Bl = (t->B + (size_t)t->nproc - 1) / (size_t)t->nproc;
+	t->lids = xmalloc((Ntok ? Ntok : 1) * sizeof *t->lids);
+	t->llen = xmalloc(t->K * Bl * sizeof *t->llen);
+	t->lemb = xaligned(t->K * Bl * C * sizeof *t->lemb);
+	t->gath = xaligned(t->K * t->B * C * sizeof *t->gath);
+	t->cnt = xmalloc((size_t)t->nproc * sizeof *t->cnt);
 }
 
 void
@@ -32,6 +51,11 @@ train_free(struct train *t)
 	free(t->emb);
 	free(t->demb);
 	free(t->scratch);
+	free(t->lids);
+	free(t->llen);
+	free(t->lemb);
+	free(t->gath);
+	free(t->cnt);
 }
 
 uint64_t
@@ -44,6 +68,121 @@ train_seed(uint64_t seed, long step, size_t j)
 	return z ^ (z >> 31);
 }
 
+/* Embed S sequences (ids, len) into emb (S, C), mini at a time; forward j
+ * draws its dropout from seed (step, j0 + j). */
+static void
+embed(struct train *t, float *emb, const uint32_t *ids, const size_t *len,
+    size_t S, size_t mini, long step, size_t j0)
+{
+	struct bert_model *m = t->m;
+	size_t C = m->cfg.C, s0, j, tok;
+
+	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
+		size_t n = S - s0 < mini ? S - s0 : mini;
+		bert_forward(m, ids + tok, len + s0, n, t->dropout,
+		    train_seed(t->seed, step, j0 + j));
+		memcpy(emb + s0 * C, m->a.out, n * C * sizeof *emb);
+		for (size_t i = 0; i < n; i++)
+			tok += len[s0 + i];
+	}
+}
+
+/* Backpropagate demb (S, C) through S sequences, mini at a time, each
+ * forwarded again with the dropout of embed. */
+static void
+reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
+    const size_t *len, size_t S, size_t mini, long step, size_t j0)
+{
+	struct bert_model *m = t->m;
+	size_t C = m->cfg.C, s0, j, tok;
+
+	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
+		size_t n = S - s0 < mini ? S - s0 : mini;
+		bert_forward(m, ids + tok, len + s0, n, t->dropout,
+		    train_seed(t->seed, step, j0 + j));
+		bert_backward(m, ids + tok, demb + s0 * C);
+		for (size_t i = 0; i < n; i++)
+			tok += len[s0 + i];
+	}
+}
+
+/* train_grad over nproc ranks: this rank's rows [lo, hi) of each column
+ * block are its K*bl sequences. */
+static double
+train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
+    const float *label, size_t b, long step)
+{
+	struct bert_model *m = t->m;
+	const size_t C = m->cfg.C, K = t->K;
+	const int P = t->nproc;
+	size_t lo, hi, bl, Sl, k, r, g, tok, ntok;
+	/* forwards of rank r draw dropout seeds apart from other ranks' */
+	const size_t j0 = (size_t)t->rank << 20;
+
+	bert_zero_grad(m);
+	dist_share(b, t->rank, P, &lo, &hi);
+	bl = hi - lo;
+	Sl = K * bl;
+	/* this rank's sequences, packed: sequence k*bl + (r - lo) is
+	 * sequence k*b + r of the batch */
+	for (g = 0, tok = 0, ntok = 0; g < K * b; g++) {
+		k = g / b;
+		r = g % b;
+		if (r >= lo && r < hi) {
+			memcpy(t->lids + ntok, ids + tok, len[g] * sizeof *ids);
+			ntok += len[g];
+			t->llen[k * bl + (r - lo)] = len[g];
+		}
+		tok += len[g];
+	}
+	size_t mini = t->mini ? t->mini : Sl;
+	const float *send = t->lemb;
+	if (Sl > 0) {
+		if (mini >= Sl) {
+			bert_forward(m, t->lids, t->llen, Sl, t->dropout,
+			    train_seed(t->seed, step, j0));
+			send = m->a.out;	/* kept for the backward */
+		} else
+			embed(t, t->lemb, t->lids, t->llen, Sl, mini, step, j0);
+	}
+	/* every rank's embeddings, into the batch's column layout */
+	for (int q = 0; q < P; q++) {
+		size_t qlo, qhi;
+		dist_share(b, q, P, &qlo, &qhi);
+		t->cnt[q] = K * (qhi - qlo) * C;
+	}
+	double t0 = util_now();
+	dist_allgatherv(t->gath, send, t->cnt);
+	t->t_gather += util_now() - t0;
+	const float *src = t->gath;
+	for (int q = 0; q < P; q++) {
+		size_t qlo, qhi;
+		dist_share(b, q, P, &qlo, &qhi);
+		for (k = 0; k < K; k++, src += (qhi - qlo) * C)
+			memcpy(t->emb + (k * b + qlo) * C, src,
+			    (qhi - qlo) * C * sizeof *src);
+	}
+	/* the loss of the whole batch, the same on every rank */
+	memset(t->demb, 0, K * b * C * sizeof *t->demb);
+	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, label, b,
+	    K, C);
+	/* this rank's slice of d(embeddings), backpropagated */
+	for (k = 0; k < K; k++)
+		memcpy(t->lemb + k * bl * C, t->demb + (k * b + lo) * C,
+		    bl * C * sizeof *t->lemb);
+	if (Sl > 0) {
+		if (mini >= Sl)
+			bert_backward(m, t->lids, t->lemb);
+		else
+			reembed_backward(t, t->lemb, t->lids, t->llen, Sl,
+			    mini, step, j0);
+	}
+	t0 = util_now();
+	dist_allreduce_sum(m->grads, m->nparams);
+	t->t_reduce += util_now() - t0;
+	return t->loss;
+}
+
 double
 train_grad(struct train *t, const uint32_t *ids, const size_t *len,
     const float *label, size_t b, long step)
@@ -51,6 +190,8 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 	struct bert_model *m = t->m;
 	size_t C = m->cfg.C, S = t->K * b, mini = t->mini ? t->mini : S;
 
+	if (t->nproc > 1)
+		return train_grad_dist(t, ids, len, label, b, step);
 	bert_zero_grad(m);
 	memset(t->demb, 0, S * C * sizeof *t->demb);
 	if (mini >= S) {
@@ -62,25 +203,10 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 		return t->loss;
 	}
 	/* GradCache: embed, loss on the whole batch, re-forward + backward */
-	size_t s0, j, tok;
-	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
-		size_t n = S - s0 < mini ? S - s0 : mini;
-		bert_forward(m, ids + tok, len + s0, n, t->dropout,
-		    train_seed(t->seed, step, j));
-		memcpy(t->emb + s0 * C, m->a.out, n * C * sizeof *t->emb);
-		for (size_t i = 0; i < n; i++)
-			tok += len[s0 + i];
-	}
+	embed(t, t->emb, ids, len, S, mini, step, 0);
 	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, label, b,
 	    t->K, C);
-	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
-		size_t n = S - s0 < mini ? S - s0 : mini;
-		bert_forward(m, ids + tok, len + s0, n, t->dropout,
-		    train_seed(t->seed, step, j));
-		bert_backward(m, ids + tok, t->demb + s0 * C);
-		for (size_t i = 0; i < n; i++)
-			tok += len[s0 + i];
-	}
+	reembed_backward(t, t->demb, ids, len, S, mini, step, 0);
 	return t->loss;
 }
 

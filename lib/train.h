@@ -6,7 +6,15 @@
  * sequences, compute the loss and d(embeddings) on the whole batch, then
  * forward each mini-batch again, with the same dropout seed, and backprop
  * its slice of d(embeddings).  Memory is one mini-batch of activations; the
- * gradients equal plain MNRL's up to float rounding. */
+ * gradients equal plain MNRL's up to float rounding.
+ *
+ * Data-parallel (dist.h, train under mpirun), as sentence-transformers' DDP
+ * with gather_across_devices: every rank gets the whole batch and embeds
+ * its share of the rows; the embeddings are all-gathered, so that every
+ * anchor sees the candidates of the whole batch; every rank computes the
+ * same loss and d(embeddings) and backpropagates its own rows' slice; the
+ * gradients are summed over the ranks.  Every rank then clips and steps
+ * alike, and the parameters stay the same everywhere. */
 #ifndef TRAIN_H
 #define TRAIN_H
 
@@ -28,6 +36,14 @@ struct train {
 	uint64_t seed;
 	float *emb, *demb;	/* (K*B, C) */
 	float *scratch;		/* loss scratch */
+	/* data-parallel (train_dist): this rank's share of each batch */
+	int rank, nproc;
+	uint32_t *lids;		/* its sequences' token ids */
+	size_t *llen;		/* (K*Bl) their lengths */
+	float *lemb;		/* (K*Bl, C) its embeddings, then its d(emb) */
+	float *gath;		/* (K*B, C) every rank's, rank after rank */
+	size_t *cnt;		/* (nproc) floats each rank sends */
+	double t_gather, t_reduce;	/* seconds in the collectives */
 	/* results of the last step */
 	double loss, grad_norm;
 };
@@ -38,13 +54,19 @@ void train_init(struct train *t, struct bert_model *m,
     const struct loss_cfg *lc, const struct adamw_hp *hp, size_t B,
     size_t K, size_t mini);
 void train_free(struct train *t);
+/* Take part in a data-parallel run of dist_size() processes: allocate the
+ * share of a batch (at most ceil(B/nproc) rows, Ntok tokens).  Without it,
+ * or with one process, train_grad works on the whole batch alone. */
+void train_dist(struct train *t, size_t Ntok);
 
 /* Seed for the dropout of forward number j of step `step` */
 uint64_t train_seed(uint64_t seed, long step, size_t j);
 
 /* Loss and gradients (into m->grads, zeroed first) of one batch of b rows:
  * ids packed, len (K*b) in loss.h's column layout, label (b) or NULL.
- * Returns the loss (also in t->loss).  No clipping, no update. */
+ * Returns the loss (also in t->loss).  No clipping, no update.
+ * Data-parallel: the same batch on every rank; the gradients of the whole
+ * batch, summed over the ranks, on every rank. */
 double train_grad(struct train *t, const uint32_t *ids, const size_t *len,
     const float *label, size_t b, long step);
 
