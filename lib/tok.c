@@ -561,6 +561,8 @@ spec_bitmap(struct tok *t)
 	}
 }
 
+/* [CLS] A [SEP] and [UNK]: BERT's defaults, when the model directory
+ * names none */
 static int
 find_core(struct tok *t)
 {
@@ -569,8 +571,9 @@ find_core(struct tok *t)
 
 	if (cls < 0 || sep < 0 || unk < 0)
 		return -1;
-	t->cls = (uint32_t)cls;
-	t->sep = (uint32_t)sep;
+	t->head[0] = (uint32_t)cls;
+	t->tail[0] = (uint32_t)sep;
+	t->nhead = t->ntail = 1;
 	t->unk = (uint32_t)unk;
 	return 0;
 }
@@ -668,6 +671,191 @@ load_added_tokens(struct tok *t, json_t *tj)
 	}
 }
 
+/* a special token's text: "[CLS]" or {"content": "[CLS]", ...} */
+static const char *
+token_text(const json_t *v)
+{
+	if (json_is_object(v))
+		v = json_object_get(v, "content");
+	return json_string_value(v);
+}
+
+/* id of special token text s: an added token's, else the vocabulary's */
+static long
+special_id(const struct tok *t, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < t->nspec; i++)
+		if (strcmp(t->spec[i].s, s) == 0)
+			return t->spec[i].id;
+	return lookup(t, 0, s, strlen(s));
+}
+
+static void
+put_tpl(uint32_t *ids, size_t *n, long id, const char *dir, const char *what)
+{
+	if (*n == TOK_MAX_TPL)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: more than "
+		    "%d special tokens on one side of the text", dir, TOK_MAX_TPL);
+	if (id < 0)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: %s: not "
+		    "a special token id", dir, what);
+	ids[(*n)++] = (uint32_t)id;
+}
+
+/* TemplateProcessing's "single": SpecialToken pieces before and after the
+ * Sequence piece, their ids from "special_tokens" */
+static void
+template_single(struct tok *t, const char *dir, const json_t *pp)
+{
+	const json_t *single = json_object_get(pp, "single");
+	const json_t *sp = json_object_get(pp, "special_tokens"), *e;
+	size_t i, nseq = 0;
+
+	if (!json_is_array(single))
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+		    "\"single\": not an array", dir);
+	json_array_foreach(single, i, e) {
+		const json_t *tk = json_object_get(e, "SpecialToken");
+		const char *name;
+		const json_t *ids, *id;
+		size_t k;
+
+		if (json_object_get(e, "Sequence") != NULL) {
+			nseq++;
+			continue;
+		}
+		name = json_string_value(json_object_get(tk, "id"));
+		if (name == NULL)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "\"single\"[%zu]: neither Sequence nor SpecialToken",
+			    dir, i);
+		ids = json_object_get(json_object_get(sp, name), "ids");
+		if (!json_is_array(ids))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "special token \"%s\": no ids", dir, name);
+		json_array_foreach(ids, k, id)
+			put_tpl(nseq ? t->tail : t->head, nseq ? &t->ntail :
+			    &t->nhead, json_is_integer(id) ?
+			    (long)json_integer_value(id) : -1, dir, name);
+	}
+	if (nseq != 1)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: \"single\" "
+		    "has %zu sequences, expected 1", dir, nseq);
+}
+
+/* RobertaProcessing / BertProcessing: "cls": [text, id], "sep": [text, id] */
+static void
+template_clssep(struct tok *t, const char *dir, const json_t *pp)
+{
+	const json_t *cls = json_object_get(pp, "cls");
+	const json_t *sep = json_object_get(pp, "sep");
+	const json_t *ci = json_array_get(cls, 1), *si = json_array_get(sep, 1);
+
+	put_tpl(t->head, &t->nhead, json_is_integer(ci) ?
+	    (long)json_integer_value(ci) : -1, dir, "cls");
+	put_tpl(t->tail, &t->ntail, json_is_integer(si) ?
+	    (long)json_integer_value(si) : -1, dir, "sep");
+}
+
+/* The special tokens around a text and the unknown token, from the model
+ * directory: tokenizer.json's post_processor (what the fast tokenizer
+ * adds), else special_tokens_map.json's cls_token and sep_token (what
+ * BertTokenizer and MPNetTokenizer add), else [CLS] and [SEP]; the unknown
+ * token from tokenizer.json's WordPiece model, else
+ * special_tokens_map.json, else [UNK]. */
+static void
+load_template(struct tok *t, const char *dir, const json_t *tj,
+    const json_t *stm)
+{
+	const json_t *pp = tj ? json_object_get(tj, "post_processor") : NULL;
+	const json_t *mo = tj ? json_object_get(tj, "model") : NULL;
+	const char *ty, *unk = NULL;
+	long id;
+	size_t i;
+
+	if (mo != NULL) {
+		const json_t *pre = json_object_get(mo, "continuing_subword_prefix");
+		const json_t *mx = json_object_get(mo, "max_input_chars_per_word");
+
+		ty = json_string_value(json_object_get(mo, "type"));
+		if (ty != NULL && strcmp(ty, "WordPiece") != 0)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: model type %s is "
+			    "not supported (only WordPiece)", dir, ty);
+		if (pre != NULL && !(json_is_string(pre) &&
+		    strcmp(json_string_value(pre), "##") == 0))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: "
+			    "continuing_subword_prefix: only \"##\" is supported",
+			    dir);
+		if (mx != NULL && !(json_is_integer(mx) &&
+		    json_integer_value(mx) == TOK_MAX_WORD_CHARS))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: "
+			    "max_input_chars_per_word: only %d is supported", dir,
+			    TOK_MAX_WORD_CHARS);
+		unk = json_string_value(json_object_get(mo, "unk_token"));
+	}
+	if (unk == NULL && stm != NULL)
+		unk = token_text(json_object_get(stm, "unk_token"));
+	if (unk == NULL)
+		unk = "[UNK]";
+	if ((id = lookup(t, 0, unk, strlen(unk))) < 0)
+		errx(EXIT_DATAERR, "%s/vocab.txt: unknown token %s missing", dir,
+		    unk);
+	t->unk = (uint32_t)id;
+
+	t->nhead = t->ntail = 0;
+	if (pp != NULL && (ty = json_string_value(json_object_get(pp, "type"))) &&
+	    strcmp(ty, "Sequence") == 0) {
+		/* e.g. ByteLevel (offsets only) + TemplateProcessing: the one
+		 * that adds tokens */
+		const json_t *ps = json_object_get(pp, "processors"), *e, *pick = NULL;
+
+		json_array_foreach(ps, i, e) {
+			const char *et = json_string_value(json_object_get(e, "type"));
+			if (et != NULL && strcmp(et, "ByteLevel") != 0)
+				pick = e;
+		}
+		pp = pick;
+	}
+	if (pp != NULL && !json_is_null(pp)) {
+		ty = json_string_value(json_object_get(pp, "type"));
+		if (ty != NULL && strcmp(ty, "TemplateProcessing") == 0)
+			template_single(t, dir, pp);
+		else if (ty != NULL && (strcmp(ty, "RobertaProcessing") == 0 ||
+		    strcmp(ty, "BertProcessing") == 0))
+			template_clssep(t, dir, pp);
+		else
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor type "
+			    "%s is not supported (TemplateProcessing, "
+			    "RobertaProcessing, BertProcessing)", dir,
+			    ty ? ty : "(none)");
+	} else if (tj == NULL || json_object_get(tj, "post_processor") == NULL) {
+		const char *cls = NULL, *sep = NULL;
+		long ci, si;
+
+		if (stm != NULL) {
+			cls = token_text(json_object_get(stm, "cls_token"));
+			sep = token_text(json_object_get(stm, "sep_token"));
+		}
+		cls = cls ? cls : "[CLS]";
+		sep = sep ? sep : "[SEP]";
+		if ((ci = special_id(t, cls)) < 0 || (si = special_id(t, sep)) < 0)
+			errx(EXIT_DATAERR, "%s/vocab.txt: %s or %s missing", dir,
+			    cls, sep);
+		put_tpl(t->head, &t->nhead, ci, dir, cls);
+		put_tpl(t->tail, &t->ntail, si, dir, sep);
+	}
+	/* an explicit "post_processor": null adds nothing */
+	for (i = 0; i < t->nhead + t->ntail; i++) {
+		uint32_t x = i < t->nhead ? t->head[i] : t->tail[i - t->nhead];
+		if (x >= t->V)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "special token id %u is beyond vocab.txt's %zu tokens",
+			    dir, x, t->V);
+	}
+}
+
 void
 tok_load(struct tok *t, const char *dir)
 {
@@ -675,7 +863,7 @@ tok_load(struct tok *t, const char *dir)
 	char *v;
 	size_t n;
 	const char *base, *end;
-	json_t *cfg, *st, *tj, *norm = NULL;
+	json_t *cfg, *st, *tj, *stm, *norm = NULL;
 	int strip;
 
 	memset(t, 0, sizeof *t);
@@ -686,9 +874,9 @@ tok_load(struct tok *t, const char *dir)
 	parse_vocab(t, v, n);
 	t->vocab_hash = util_fnv1a(v, n);
 	free(v);
+	if (t->V == 0)
+		errx(EXIT_DATAERR, "%s: no tokens", path);
 	build_table(t);
-	if (find_core(t) != 0)
-		errx(EXIT_DATAERR, "%s: [CLS], [SEP] or [UNK] missing", path);
 
 	/* model name: basename of dir, trailing slashes ignored */
 	end = dir + strlen(dir);
@@ -710,6 +898,9 @@ tok_load(struct tok *t, const char *dir)
 	if (t->spec == NULL)
 		set_specials_default(t);
 	spec_bitmap(t);
+	stm = load_json(dir, "special_tokens_map.json", 0);
+	load_template(t, dir, tj, stm);
+	json_decref(stm);
 	/* transformers builds the normaliser from tokenizer_config.json's
 	 * arguments (defaults: lower-case, accents follow it, CJK spacing);
 	 * clean_text comes from tokenizer.json. */
@@ -1049,11 +1240,14 @@ tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
 	memset(&e, 0, sizeof e);
 	e.t = t;
 	e.ids = ids;
-	e.lim = t->max_len - 1;
+	e.lim = t->max_len > t->nhead + t->ntail ? t->max_len - t->ntail :
+	    t->nhead;
 	e.w = t->word;
-	ids[e.nids++] = t->cls;
+	memcpy(ids, t->head, t->nhead * sizeof *ids);
+	e.nids = t->nhead;
 	run(&e, s, n);
-	ids[e.nids++] = t->sep;
+	memcpy(ids + e.nids, t->tail, t->ntail * sizeof *ids);
+	e.nids += t->ntail;
 	*nids = e.nids;
 	return 0;
 }

@@ -7,7 +7,10 @@
  * stripped (NFD, drop Mn), letters lowercased, words split on whitespace and
  * punctuation, and each word is cut into the longest vocabulary pieces
  * (continuations prefixed "##"); a word of more than 100 characters, or one
- * that cannot be cut, becomes [UNK].  [CLS] ... [SEP] surround the ids. */
+ * that cannot be cut, becomes the unknown token.  The special tokens around
+ * the ids come from the model directory: tokenizer.json's post_processor
+ * (TemplateProcessing: [CLS] A [SEP]; RobertaProcessing: <s> A </s>), else
+ * special_tokens_map.json's cls_token and sep_token, else [CLS] and [SEP]. */
 #ifndef TOK_H
 #define TOK_H
 
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #define TOK_MAX_WORD_CHARS 100	/* max_input_chars_per_word */
+#define TOK_MAX_TPL 4		/* special ids before (after) a text, at most */
 
 struct tok_special {
 	const char *s;		/* added token text, matched in the raw text */
@@ -49,8 +53,10 @@ struct tok {
 	size_t pmask;
 	/* options */
 	int lower, strip_accents, chinese, clean;
-	uint32_t cls, sep, unk;
-	size_t max_len;		/* ids per text, [CLS] and [SEP] included */
+	uint32_t unk;		/* WordPiece's unk_token */
+	uint32_t head[TOK_MAX_TPL], tail[TOK_MAX_TPL];	/* ids around a text */
+	size_t nhead, ntail;
+	size_t max_len;		/* ids per text, head and tail included */
 	struct tok_special *spec;
 	size_t nspec;
 	unsigned char spec_first[32];	/* bitmap of special tokens' first bytes */
@@ -61,19 +67,23 @@ struct tok {
 };
 
 /* Load MODEL_DIR/vocab.txt and the tokenizer settings of
- * tokenizer_config.json, tokenizer.json and sentence_bert_config.json.
- * Exits 66 if the directory or vocab.txt cannot be read, 65 if a file is
- * malformed or a special token is missing from the vocabulary. */
+ * tokenizer_config.json, tokenizer.json, special_tokens_map.json and
+ * sentence_bert_config.json.  Exits 66 if the directory or vocab.txt cannot
+ * be read, 65 if a file is malformed, asks for what is not supported (a
+ * model other than WordPiece, another post_processor), or a special token
+ * is missing from the vocabulary. */
 void tok_load(struct tok *t, const char *dir);
 void tok_free(struct tok *t);
 
-/* Load from a vocabulary in memory (one token a line) with explicit options;
- * for tests.  Returns 0, or -1 if [CLS], [SEP] or [UNK] is missing. */
+/* Load from a vocabulary in memory (one token a line) with explicit options
+ * and [CLS] A [SEP]; for tests.  Returns 0, or -1 if [CLS], [SEP] or [UNK]
+ * is missing. */
 int tok_init(struct tok *t, const char *vocab, size_t n, int lower,
     int strip_accents, size_t max_len);
 
 /* Encode UTF-8 text s[0..n) into ids[0..*nids), at most t->max_len ids
- * (ids must hold that many), [CLS] and [SEP] included.  Returns 0, or -1
+ * (ids must hold that many; max_len > nhead + ntail), the special ids
+ * around the text included.  Returns 0, or -1
  * if s is not valid UTF-8, with *bad set to the offending byte offset. */
 int tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
     size_t *nids, size_t *bad);

@@ -97,6 +97,54 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 	assert_success
 }
 
+# all-mpnet-base-v2: <s> A </s>, [UNK] 104, truncation to 384, all read
+# from its files (fixtures/tok/mpnet-*.ids.gz)
+@test "tokenize: all-mpnet-base-v2 ids equal Hugging Face's for SciFact, ACORD and the stress file" {
+	need_mpnet
+	for ds in scifact acord; do
+		MODEL=$MPNET ids_tsv "$DATA/$ds/corpus.jsonl" "$DATA/$ds/queries.jsonl" > "$BATS_TEST_TMPDIR/got"
+		zcat "$FIX/tok/mpnet-$ds.ids.gz" > "$BATS_TEST_TMPDIR/want"
+		run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		assert_success
+	done
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/want")" 4045
+	MODEL=$MPNET ids_tsv "$FIX/tok/stress.jsonl" > "$BATS_TEST_TMPDIR/got"
+	zcat "$FIX/tok/mpnet-stress.ids.gz" > "$BATS_TEST_TMPDIR/want"
+	run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	assert_success
+}
+
+# set_pp FILE JSON: tokenizer.json FILE with the post_processor JSON
+set_pp() {
+	"$PY" -c 'import json, sys
+t = json.load(open(sys.argv[1])); t["post_processor"] = json.loads(sys.argv[2])
+json.dump(t, open(sys.argv[1], "w"))' "$@"
+}
+
+# the special tokens come from the model directory, not from its name
+@test "tokenize: the template comes from tokenizer.json, else special_tokens_map.json" {
+	d="$BATS_TEST_TMPDIR/m"
+	cp -r "$FIX/tiny" "$d"
+	ids() { MODEL=$d ids_tsv <<<'{"_id":"x","text":"a b"}' | cut -f2; }
+	assert_equal "$(ids)" '2 48 6 3'
+	set_pp "$d/tokenizer.json" '{"type": "RobertaProcessing", "sep": ["[MASK]", 4], "cls": ["[PAD]", 0]}'
+	assert_equal "$(ids)" '0 48 6 4'
+	set_pp "$d/tokenizer.json" '{"type": "TemplateProcessing",
+	    "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"SpecialToken": {"id": "[MASK]", "type_id": 0}},
+	               {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+	    "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2]}, "[MASK]": {"id": "[MASK]", "ids": [4]},
+	                       "[SEP]": {"id": "[SEP]", "ids": [3]}}}'
+	assert_equal "$(ids)" '2 4 48 6 3'
+	set_pp "$d/tokenizer.json" 'null'
+	assert_equal "$(ids)" '48 6'
+	set_pp "$d/tokenizer.json" '{"type": "ByteLevel"}'
+	run -65 --separate-stderr tokenize -m "$d" < /dev/null
+	assert_equal "$stderr" "tokenize: $d/tokenizer.json: post_processor type ByteLevel is not supported (TemplateProcessing, RobertaProcessing, BertProcessing)"
+	rm "$d/tokenizer.json"
+	echo '{"cls_token": "[MASK]", "sep_token": {"content": "[PAD]"}, "unk_token": "[UNK]"}' > "$d/special_tokens_map.json"
+	assert_equal "$(ids)" '4 48 6 0'
+}
+
 @test "tokenize: tokenizer_config.json's do_lower_case false: cased ids equal Hugging Face's" {
 	d="$BATS_TEST_TMPDIR/cased"
 	mkdir "$d"
