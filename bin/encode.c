@@ -178,7 +178,7 @@ main(int argc, char *argv[])
 
 	model_open(&md, mdir);
 	C = md.cfg.C;
-	P = md.cfg.P;
+	P = bert_max_len(&md.cfg);
 	if (dim > (long)C)
 		errx(EXIT_USAGE, "-d: %ld: larger than the model's %zu dimensions",
 		    dim, C);

@@ -414,7 +414,8 @@ main(int argc, char *argv[])
 	/* the data, all of it: every epoch reshuffles it */
 	struct examples ex;
 	const char *need;
-	batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V, md.cfg.P);
+	batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V,
+	    bert_max_len(&md.cfg));
 	if (loss_fits(o.loss, ex.K, ex.has_label, &need) != 0)
 		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %zu "
 		    "texts per row %s labels, which fit: %s",
