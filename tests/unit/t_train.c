@@ -3,7 +3,8 @@
  * fixtures/gen/gen_train.py: the loss, every parameter gradient of step 1,
  * and the parameters after 5 steps (clipping, AdamW, warm-up schedule), on
  * the tiny model for every loss and on all-MiniLM-L6-v2 for MNRL, CoSENT
- * and Cached MNRL (whose gradients must equal MNRL's). */
+ * and Cached MNRL (whose gradients must equal MNRL's); the tiny MPNet for
+ * MNRL and CoSENT, its relative position bias table included. */
 #include "check.h"
 #include "model.h"
 #include "st.h"
@@ -31,6 +32,10 @@ static const struct cfg tiny[] = {
 	{"contrastive", LOSS_CONTRASTIVE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL},
 	/* GradCache in mini-batches of 5 sequences: MNRL's gradients */
 	{"cmnrl5", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 5, 0, {0}, "mnrl"},
+};
+static const struct cfg tiny_mpnet[] = {
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-2f, 0, 0, {0}, NULL},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-2f, 0, 0, {0}, NULL},
 };
 static const struct cfg minilm[] = {
 	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL},
@@ -209,6 +214,9 @@ main(void)
 	for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++)
 		run("tiny", "fixtures/tiny", "fixtures/train/ref-tiny.safetensors",
 		    &tiny[i]);
+	for (size_t i = 0; i < sizeof tiny_mpnet / sizeof *tiny_mpnet; i++)
+		run("tiny-mpnet", "fixtures/tiny-mpnet",
+		    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[i]);
 	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
 		run("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
