@@ -443,6 +443,8 @@ main(int argc, char *argv[])
 	struct bert_model m;
 	blas_threads(threads);
 	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
+	if (!md.cfg.include_prompt)	/* the prompt's ids out of the pooling */
+		m.pool_skip = ex.prompt_len;
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
 	size_t *len = xmalloc(S * sizeof *len);

@@ -55,6 +55,7 @@ struct bert_config {
 	float hidden_dropout;	/* hidden_dropout_prob */
 	float attn_dropout;	/* attention_probs_dropout_prob */
 	int pooling;		/* enum bert_pooling */
+	int include_prompt;	/* 1_Pooling's include_prompt (default 1) */
 	int normalize;		/* modules.json has a Normalize module */
 	int has_pooler;		/* checkpoint has pooler.dense.* (kept, unused) */
 };
@@ -177,6 +178,10 @@ struct bert_model {
 	 * per-(sequence, head) gradients of it (Bmax NH, 2 Tmax-1) */
 	size_t *relbkt;
 	float *relbias, *drelbias;
+	/* ids at the start of every sequence left out of mean and max pooling
+	 * (a prompt's, when !cfg.include_prompt); set by the caller, 0 by
+	 * default */
+	size_t pool_skip;
 };
 
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most

@@ -373,8 +373,18 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 	else
 		memcpy(d->dpooled, dout, B * C * sizeof(float));
 	memset(d->dx, 0, N * C * sizeof(float));
-	bert_pool_bwd(d->dx, d->dpooled, bert_hidden(m, L), m->off, B, C,
-	    c->pooling);
+	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+		for (size_t b = 0; b < B; b++) {	/* as bert_forward */
+			size_t k = m->pool_skip, o2[2] = {0, 0};
+			o2[1] = m->len[b] > k ? m->len[b] - k : 0;
+			if (o2[1] > 0)
+				bert_pool_bwd(d->dx + (m->off[b] + k) * C,
+				    d->dpooled + b * C, bert_hidden(m, L) +
+				    (m->off[b] + k) * C, o2, 1, C, c->pooling);
+		}
+	else
+		bert_pool_bwd(d->dx, d->dpooled, bert_hidden(m, L), m->off, B, C,
+		    c->pooling);
 
 	/* dx: gradient of the layer's output, then of its input; d->big holds
 	 * the recomputed GELU output, d(fch), then datty | dqkv */

@@ -715,7 +715,19 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		}
 	}
 	const float *x = bert_hidden(m, L);
-	bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
+	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+		for (b = 0; b < B; b++) {	/* the prompt's ids left out */
+			size_t k = m->pool_skip, o2[2] = {0, 0};
+			if (m->len[b] > k)
+				o2[1] = m->len[b] - k;
+			else	/* nothing left: sentence-transformers' 0 / 1e-9 */
+				memset(a->pooled + b * C, 0, C * sizeof(float));
+			if (o2[1] > 0)
+				bert_pool_fwd(a->pooled + b * C, x + (m->off[b] + k) * C,
+				    o2, 1, C, c->pooling);
+		}
+	else
+		bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
 	if (c->normalize)
 		bert_l2norm_fwd(a->out, a->norm, a->pooled, B, C);
 	else

@@ -123,6 +123,11 @@ read_pooling(struct model *md, const char *sub)
 			    "not supported", md->dir, p);
 	if (n == 0)
 		errx(EXIT_DATAERR, "%s/%s: no pooling mode set", md->dir, p);
+	json_t *ip = json_object_get(j, "include_prompt");
+	if (ip != NULL && !json_is_boolean(ip))
+		errx(EXIT_DATAERR, "%s/%s: include_prompt: not a boolean",
+		    md->dir, p);
+	md->cfg.include_prompt = ip == NULL || json_is_true(ip);
 	json_decref(j);
 	free(p);
 }
@@ -206,6 +211,7 @@ model_open(struct model *md, const char *dir)
 
 	/* modules.json: Pooling and Normalize; none -> mean, no Normalize */
 	cfg->pooling = BERT_POOL_MEAN;
+	cfg->include_prompt = 1;
 	cfg->normalize = 0;
 	p = pathcat(dir, "modules.json");
 	{
@@ -601,7 +607,7 @@ model_write_tmp(const char *out, const struct model *md,
 	    "pooling_mode_mean_sqrt_len_tokens", c->pooling == BERT_POOL_MEAN_SQRT,
 	    "pooling_mode_weightedmean_tokens", 0,
 	    "pooling_mode_lasttoken", 0,
-	    "include_prompt", 1);
+	    "include_prompt", c->include_prompt);
 	write_json(p, "config.json", j);
 	free(p);
 	if (c->normalize) {

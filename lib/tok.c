@@ -856,6 +856,70 @@ load_template(struct tok *t, const char *dir, const json_t *tj,
 	}
 }
 
+/* config_sentence_transformers.json: "prompts" {name: text} and
+ * "default_prompt_name" (null or one of them) */
+static void
+load_prompts(struct tok *t, const char *dir)
+{
+	json_t *c = load_json(dir, "config_sentence_transformers.json", 0);
+	json_t *ps, *v, *d;
+	const char *k;
+
+	if (c == NULL)
+		return;
+	ps = json_object_get(c, "prompts");
+	if (ps != NULL && !json_is_null(ps) && !json_is_object(ps))
+		errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+		    "\"prompts\": not an object", dir);
+	t->prompts = xcalloc(json_object_size(ps) + 1, sizeof *t->prompts);
+	json_object_foreach(ps, k, v) {
+		if (!json_is_string(v))
+			errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+			    "prompt \"%s\": not a string", dir, k);
+		t->prompts[t->nprompts].name = xstrdup(k);
+		t->prompts[t->nprompts].text = xstrndup(json_string_value(v),
+		    json_string_length(v));
+		t->nprompts++;
+	}
+	d = json_object_get(c, "default_prompt_name");
+	if (d != NULL && !json_is_null(d)) {
+		if (!json_is_string(d) ||
+		    tok_prompt(t, json_string_value(d)) == NULL)
+			errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+			    "\"default_prompt_name\": not one of the prompts", dir);
+		for (size_t i = 0; i < t->nprompts; i++)
+			if (strcmp(t->prompts[i].name, json_string_value(d)) == 0)
+				t->default_prompt = t->prompts[i].name;
+	}
+	json_decref(c);
+}
+
+const char *
+tok_prompt(const struct tok *t, const char *name)
+{
+	for (size_t i = 0; i < t->nprompts; i++)
+		if (strcmp(t->prompts[i].name, name) == 0)
+			return t->prompts[i].text;
+	return NULL;
+}
+
+size_t
+tok_prompt_len(struct tok *t, const char *prompt, uint32_t *ids)
+{
+	size_t n = 0, bad, i;
+
+	if (prompt == NULL || *prompt == '\0' ||
+	    tok_encode(t, prompt, strlen(prompt), ids, &n, &bad) != 0 || n == 0)
+		return 0;
+	for (i = 0; i < t->ntail; i++)
+		if (ids[n - 1] == t->tail[i])
+			return n - 1;
+	for (i = 0; i < t->nspec; i++)
+		if (ids[n - 1] == t->spec[i].id)
+			return n - 1;
+	return n;
+}
+
 void
 tok_load(struct tok *t, const char *dir)
 {
@@ -901,6 +965,7 @@ tok_load(struct tok *t, const char *dir)
 	stm = load_json(dir, "special_tokens_map.json", 0);
 	load_template(t, dir, tj, stm);
 	json_decref(stm);
+	load_prompts(t, dir);
 	/* transformers builds the normaliser from tokenizer_config.json's
 	 * arguments (defaults: lower-case, accents follow it, CJK spacing);
 	 * clean_text comes from tokenizer.json. */
@@ -954,6 +1019,11 @@ tok_free(struct tok *t)
 	for (i = 0; i < t->nspec; i++)
 		free((char *)t->spec[i].s);
 	free(t->spec);
+	for (i = 0; i < t->nprompts; i++) {
+		free(t->prompts[i].name);
+		free(t->prompts[i].text);
+	}
+	free(t->prompts);
 	free(t->blob);
 	free(t->off);
 	free(t->len);

@@ -26,6 +26,10 @@ struct tok_special {
 	uint32_t id;
 };
 
+struct tok_prompt {
+	char *name, *text;	/* config_sentence_transformers.json's prompts */
+};
+
 struct tok_prefix {
 	uint32_t h;		/* hash of (continuation, prefix bytes) */
 	uint32_t src;		/* a token whose key starts with the prefix */
@@ -61,14 +65,18 @@ struct tok {
 	size_t nspec;
 	unsigned char spec_first[32];	/* bitmap of special tokens' first bytes */
 	char model[256];	/* basename of the model directory */
+	struct tok_prompt *prompts;	/* "prompts", in file order */
+	size_t nprompts;
+	const char *default_prompt;	/* "default_prompt_name", or NULL */
 	/* per-text scratch */
 	char *word;
 	size_t wcap;
 };
 
 /* Load MODEL_DIR/vocab.txt and the tokenizer settings of
- * tokenizer_config.json, tokenizer.json, special_tokens_map.json and
- * sentence_bert_config.json.  Exits 66 if the directory or vocab.txt cannot
+ * tokenizer_config.json, tokenizer.json, special_tokens_map.json,
+ * sentence_bert_config.json and config_sentence_transformers.json (the
+ * prompts).  Exits 66 if the directory or vocab.txt cannot
  * be read, 65 if a file is malformed, asks for what is not supported (a
  * model other than WordPiece, another post_processor), or a special token
  * is missing from the vocabulary. */
@@ -92,6 +100,14 @@ int tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
  * the words of valid UTF-8 s[0..n), separated by single spaces, into
  * out[0..cap); returns the length written (0 for invalid UTF-8). */
 size_t tok_words(struct tok *t, const char *s, size_t n, char *out, size_t cap);
+
+/* The text of prompt name (config_sentence_transformers.json), or NULL. */
+const char *tok_prompt(const struct tok *t, const char *name);
+/* How many ids a prompt puts at the start of every text (the head tokens
+ * and the prompt's own, as sentence-transformers' prompt_length: the
+ * prompt tokenized alone, less a trailing special token).  ids: scratch
+ * of t->max_len. */
+size_t tok_prompt_len(struct tok *t, const char *prompt, uint32_t *ids);
 
 /* Id of a token, or -1 if absent. */
 long tok_id(const struct tok *t, const char *s, size_t n);

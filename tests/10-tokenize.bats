@@ -3,7 +3,8 @@
 # fast tokenizer (fixtures/tok/*.ids.gz from fixtures/gen/gen_tok.py).
 load helper
 
-USAGE='usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN] [FILE ...]'
+USAGE='usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN]
+                [--prompt NAME | --prefix TEXT | --no-prompt] [FILE ...]'
 
 # "id<TAB>ids" lines of a tokens stream (awk: jq takes seconds on a corpus)
 ids_tsv() {
@@ -28,7 +29,7 @@ tok_out() {
 @test "tokenize: bad command lines exit 64 with the usage" {
 	while IFS='|' read -r args; do
 		run -64 --separate-stderr tokenize $args
-		assert_equal "${stderr_lines[-1]}" "$USAGE"
+		assert_equal "${stderr_lines[-2]}"$'\n'"${stderr_lines[-1]}" "$USAGE"
 		assert_output ''
 	done <<'T'
 -x
@@ -261,4 +262,22 @@ T
 	{ head -5 "$DATA/scifact/queries.jsonl"; printf '{"_id": "x"}\n'; } > "$BATS_TEST_TMPDIR/in"
 	run -0 bash -c "tokenize -m '$MODEL' '$BATS_TEST_TMPDIR/in' 2>/dev/null | show -H | cut -d'\"' -f4 | tr '\n' ' '"
 	assert_output '0 1 2 3 4 '
+}
+
+@test "tokenize: --prompt, --prefix, the default prompt and --no-prompt; the header records the prompt" {
+	P="$FIX/tiny-prompt"
+	hdr() { tokenize -m "$P" "$@" < /dev/null | show; }
+	assert_equal "$(hdr | grep -o '"prompt.*')" '"prompt":"claim of the court: ","prompt_len":6,"prompt_name":"query"}'
+	assert_equal "$(hdr --prompt passage | grep -o '"prompt.*')" '"prompt":"cell ","prompt_len":2,"prompt_name":"passage"}'
+	assert_equal "$(hdr --prefix 'gene of ' | grep -o '"prompt.*')" '"prompt":"gene of ","prompt_len":3}'
+	assert_equal "$(hdr --no-prompt | grep -c '"prompt')" 0
+	# the ids: <s>, the prompt's, the text's, </s>
+	assert_equal "$(echo '{"_id":"x","text":"cat"}' | tokenize -m "$P" --prefix 'gene of ' | show -H)" \
+	    '{"id":"x","ids":[0,45,47,32,2]}'
+	# a model without prompts: none by default
+	assert_equal "$(tokenize -m "$FIX/tiny-mpnet" < /dev/null | show | grep -c '"prompt')" 0
+	run -64 --separate-stderr tokenize -m "$P" --prompt nope < /dev/null
+	assert_equal "$stderr" "tokenize: --prompt: nope: not a prompt of $P/config_sentence_transformers.json (query, passage)"
+	run -64 --separate-stderr tokenize -m "$P" --prompt query --no-prompt < /dev/null
+	assert_equal "${stderr_lines[0]}" 'tokenize: --prompt, --prefix and --no-prompt exclude each other'
 }

@@ -157,3 +157,21 @@ T
 	head -n 300 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MPNET" | encode -m "$MPNET" > "$BATS_TEST_TMPDIR/d.mp"
 	run -0 close "$BATS_TEST_TMPDIR/d.mp" "$FIX/ref/mpnet-scifact.safetensors" docs
 }
+
+# Prompts (fixtures/tiny-prompt: prompts "query" (the default) and "passage",
+# 1_Pooling's include_prompt false; fixtures/ref/tiny-prompt.safetensors from
+# SentenceTransformer.encode)
+@test "encode: prompts as SentenceTransformer.encode gives them (default, named, none, any prefix; prompt tokens out of the mean)" {
+	P="$FIX/tiny-prompt"
+	te() { tokenize -m "$P" "$@" "$FIX/encode/tiny-mpnet.jsonl" | encode -m "$P" > "$BATS_TEST_TMPDIR/e.mp"; }
+	te
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" default 1e-6
+	te --prompt query
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" query 1e-6
+	te --prompt passage
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" passage 1e-6
+	te --no-prompt
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" none 1e-6
+	te --prefix 'gene of '
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" prefix 1e-6
+}

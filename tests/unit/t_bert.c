@@ -542,6 +542,22 @@ test_tiny_mpnet(void)
 		fd_check(name, pp + start, cnt, gg + start, m.a.out, nl * 8, r,
 		    m_fwd, &x);
 	}
+	/* a prompt of 4 ids left out of the mean (include_prompt false); the
+	 * second sequence (3 ids) has nothing left: a zero vector */
+	m.pool_skip = 4;
+	m_fwd(&x);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	check_ok("tiny-mpnet, prompt skipped: a sequence no longer than the "
+	    "prompt pools to zero", m.a.pooled[8] == 0 && m.a.pooled[15] == 0);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "tiny-mpnet, prompt skipped: FD d%s",
+		    bert_param_name(which[k]));
+		size_t st = which[k] == BERT_WTE || which[k] == BERT_WPE ? 16 : 0;
+		fd_check(name, m.params + m.poff[which[k]] + st, 32,
+		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
+	}
+	m.pool_skip = 0;
 	fd_atol = ATOL;
 	free(e), free(r), free(ids), free(len), free(fids), free(flen);
 	bert_free(&m);
