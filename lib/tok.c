@@ -600,6 +600,8 @@ tok_init(struct tok *t, const char *vocab, size_t n, int lower,
 	return find_core(t);
 }
 
+static void norm_specials(struct tok *t);
+
 /* ---- model directory ---- */
 
 static json_t *
@@ -649,6 +651,7 @@ load_added_tokens(struct tok *t, json_t *tj)
 	if (!json_is_array(a))
 		return;
 	t->spec = xcalloc(json_array_size(a) + 1, sizeof *t->spec);
+	t->nspec_n = xcalloc(json_array_size(a) + 1, sizeof *t->nspec_n);
 	json_array_foreach(a, i, v) {
 		json_t *c = json_object_get(v, "content");
 		json_t *id = json_object_get(v, "id");
@@ -658,12 +661,18 @@ load_added_tokens(struct tok *t, json_t *tj)
 		    json_integer_value(id) < 0 || json_string_length(c) == 0)
 			errx(EXIT_DATAERR, "tokenizer.json: added_tokens[%zu]: "
 			    "expected \"content\" and \"id\"", i);
-		if (json_is_true(norm))
-			continue;	/* matched after normalisation: not supported */
 		if ((size_t)json_integer_value(id) >= t->V)
 			errx(EXIT_DATAERR, "tokenizer.json: added token \"%s\": "
 			    "id %lld is beyond vocab.txt's %zu tokens",
 			    json_string_value(c), json_integer_value(id), t->V);
+		if (json_is_true(norm)) {	/* normalised when the options
+						 * are known (tok_load) */
+			struct tok_special *x = &t->nspec_n[t->nnorm++];
+			x->s = xstrdup(json_string_value(c));
+			x->n = json_string_length(c);
+			x->id = (uint32_t)json_integer_value(id);
+			continue;
+		}
 		t->spec[t->nspec].s = xstrdup(json_string_value(c));
 		t->spec[t->nspec].n = json_string_length(c);
 		t->spec[t->nspec].id = (uint32_t)json_integer_value(id);
@@ -1009,6 +1018,7 @@ tok_load(struct tok *t, const char *dir)
 	json_decref(st);
 	t->wcap = 4 * (TOK_MAX_WORD_CHARS + 8) * 4;
 	t->word = xmalloc(t->wcap);
+	norm_specials(t);
 }
 
 void
@@ -1019,6 +1029,11 @@ tok_free(struct tok *t)
 	for (i = 0; i < t->nspec; i++)
 		free((char *)t->spec[i].s);
 	free(t->spec);
+	for (i = 0; i < t->nnorm; i++) {
+		free((char *)t->nspec_n[i].s);
+		free(t->nspec_n[i].cp);
+	}
+	free(t->nspec_n);
 	for (i = 0; i < t->nprompts; i++) {
 		free(t->prompts[i].name);
 		free(t->prompts[i].text);
@@ -1214,6 +1229,129 @@ codepoint(struct enc *e, int32_t c)
 		flush(e);
 }
 
+/* What the normaliser makes of code point c (clean-up, CJK spacing,
+ * accents, lower case), as codepoint() feeds it on: at most 16 code points
+ * into out, whitespace as ' '; returns how many. */
+static size_t
+norm_cp(const struct tok *t, int32_t c, int32_t out[16])
+{
+	size_t n = 0;
+	utf8proc_int32_t d[8];
+	utf8proc_ssize_t k, nd = 1;
+	int last = 0;
+
+	if (c < 0x80) {
+		switch (ascii_class[c]) {
+		case A_DROP:
+			if (t->clean)
+				return 0;
+			break;
+		case A_SPACE:
+			out[0] = ' ';
+			return 1;
+		}
+		out[0] = t->lower && c >= 'A' && c <= 'Z' ? c + 32 : c;
+		return 1;
+	}
+	if (t->clean && (c == 0xFFFD || is_control(c)))
+		return 0;
+	if (is_space(c)) {
+		out[0] = ' ';
+		return 1;
+	}
+	int chinese = t->chinese && is_chinese(c);
+	if (chinese)
+		out[n++] = ' ';
+	d[0] = c;
+	int strip = t->strip_accents && uni_kind(c) != U_LETTER;
+	if (strip) {
+		nd = utf8proc_decompose_char(c, d, 8, UTF8PROC_DECOMPOSE, &last);
+		if (nd < 0 || nd > 8) {
+			d[0] = c;
+			nd = 1;
+		}
+	}
+	for (k = 0; k < nd; k++) {
+		if (strip && is_mn(d[k]))
+			continue;
+		if (!t->lower) {
+			out[n++] = d[k];
+		} else if (d[k] == 0x130) {
+			out[n++] = 'i';
+			out[n++] = 0x307;
+		} else {
+			out[n++] = uni_tolower(d[k]);
+		}
+	}
+	if (chinese)
+		out[n++] = ' ';
+	return n;
+}
+
+/* the normalized added tokens' code points, normalised */
+static void
+norm_specials(struct tok *t)
+{
+	for (size_t i = 0; i < t->nnorm; i++) {
+		struct tok_special *x = &t->nspec_n[i];
+		const unsigned char *p = (const unsigned char *)x->s;
+		size_t j = 0, len;
+		int32_t o[16];
+
+		x->cp = xcalloc(16 * x->n + 1, sizeof *x->cp);
+		x->ncp = 0;
+		if (tok_utf8_check(x->s, x->n) != x->n)
+			continue;	/* never matches */
+		while (j < x->n) {
+			int32_t c = p[j] < 0x80 ? p[j] : utf8_get(p + j, &len);
+
+			len = p[j] < 0x80 ? 1 : len;
+			size_t k = norm_cp(t, c, o);
+			memcpy(x->cp + x->ncp, o, k * sizeof *o);
+			x->ncp += k;
+			j += len;
+		}
+	}
+}
+
+/* the longest normalized added token that the normalised text from p on
+ * starts with, ending at a code point boundary; *used: its raw bytes */
+static const struct tok_special *
+special_norm_at(const struct tok *t, const unsigned char *p, size_t left,
+    size_t *used)
+{
+	const struct tok_special *best = NULL;
+
+	for (size_t i = 0; i < t->nnorm; i++) {
+		const struct tok_special *x = &t->nspec_n[i];
+		size_t j = 0, m = 0, len;
+		int32_t o[16];
+
+		if (x->ncp == 0)
+			continue;
+		while (j < left && m < x->ncp) {
+			int32_t c = p[j] < 0x80 ? p[j] : utf8_get(p + j, &len);
+			size_t k = norm_cp(t, c, o), q;
+
+			len = p[j] < 0x80 ? 1 : len;
+			if (m == 0 && k == 0)
+				break;	/* a match starts where text does */
+			for (q = 0; q < k && m + q < x->ncp; q++)
+				if (o[q] != x->cp[m + q])
+					break;
+			if (q < k)
+				break;	/* mismatch, or the token ends inside */
+			m += k;
+			j += len;
+		}
+		if (m == x->ncp && (best == NULL || j > *used)) {
+			best = x;
+			*used = j;
+		}
+	}
+	return best;
+}
+
 static const struct tok_special *
 special_at(const struct tok *t, const unsigned char *p, size_t left)
 {
@@ -1251,6 +1389,21 @@ run(struct enc *ep, const char *s, size_t n)
 					emit(&e, sp->id);
 				}
 				i += sp->n;
+				continue;
+			}
+		}
+		if (t->nnorm > 0) {
+			size_t used = 0;
+			const struct tok_special *sp = special_norm_at(t, p + i,
+			    n - i, &used);
+
+			if (sp != NULL) {
+				flush(&e);
+				if (e.out != NULL)
+					put_out(&e, sp->s, sp->n);
+				else
+					emit(&e, sp->id);
+				i += used;
 				continue;
 			}
 		}

@@ -1,7 +1,8 @@
 /* tok: BERT tokenizer (basic + WordPiece) as Hugging Face's fast tokenizer
  * (the Rust `tokenizers` crate) does it, over utf8proc.
  *
- * Per text: special (added) tokens are matched in the raw text first, then
+ * Per text: special (added) tokens are matched in the raw text first (those
+ * tokenizer.json marks "normalized", in the normalized text), then
  * each remaining piece is cleaned (NUL, U+FFFD and control characters
  * dropped, whitespace -> space), CJK ideographs are spaced, accents are
  * stripped (NFD, drop Mn), letters lowercased, words split on whitespace and
@@ -24,6 +25,9 @@ struct tok_special {
 	const char *s;		/* added token text, matched in the raw text */
 	size_t n;
 	uint32_t id;
+	int32_t *cp;		/* a "normalized" one: its normalized code
+				 * points, matched in the normalized text */
+	size_t ncp;
 };
 
 struct tok_prompt {
@@ -63,6 +67,8 @@ struct tok {
 	size_t max_len;		/* ids per text, head and tail included */
 	struct tok_special *spec;
 	size_t nspec;
+	struct tok_special *nspec_n;	/* the normalized added tokens */
+	size_t nnorm;
 	unsigned char spec_first[32];	/* bitmap of special tokens' first bytes */
 	char model[256];	/* basename of the model directory */
 	struct tok_prompt *prompts;	/* "prompts", in file order */

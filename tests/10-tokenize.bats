@@ -109,10 +109,12 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 		assert_success
 	done
 	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/want")" 4045
-	MODEL=$MPNET ids_tsv "$FIX/tok/stress.jsonl" > "$BATS_TEST_TMPDIR/got"
-	zcat "$FIX/tok/mpnet-stress.ids.gz" > "$BATS_TEST_TMPDIR/want"
-	run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
-	assert_success
+	for f in stress added; do	# added: "normalized" <unk>, <mask>, ...
+		MODEL=$MPNET ids_tsv "$FIX/tok/$f.jsonl" > "$BATS_TEST_TMPDIR/got"
+		zcat "$FIX/tok/mpnet-$f.ids.gz" > "$BATS_TEST_TMPDIR/want"
+		run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		assert_success
+	done
 }
 
 # set_pp FILE JSON: tokenizer.json FILE with the post_processor JSON
