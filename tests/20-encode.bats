@@ -152,6 +152,9 @@ T
 # where the model has not been fetched
 @test "encode: all-mpnet-base-v2 matches sentence-transformers on the first 300 SciFact queries and documents" {
 	need_mpnet
+	# minutes of CPU: the normal build only (the tiny MPNet runs the same
+	# code under the sanitizers)
+	[ -z "${EMBTUNE_BIN:-}" ] || skip "all-mpnet-base-v2: normal build only"
 	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MPNET" | encode -m "$MPNET" > "$BATS_TEST_TMPDIR/q.mp"
 	run -0 close "$BATS_TEST_TMPDIR/q.mp" "$FIX/ref/mpnet-scifact.safetensors" queries
 	head -n 300 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MPNET" | encode -m "$MPNET" > "$BATS_TEST_TMPDIR/d.mp"

@@ -227,6 +227,10 @@ main(void)
 	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
 		run("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
+#if defined(__SANITIZE_ADDRESS__)
+	/* minutes under ASan for nothing the tiny MPNet does not cover */
+	printf("ok - all-mpnet-base-v2 training parity # skip sanitizer build\n");
+#else
 	if (access("models/all-mpnet-base-v2/model.safetensors", R_OK) != 0)
 		printf("ok - all-mpnet-base-v2 training parity # skip no "
 		    "models/all-mpnet-base-v2\n");
@@ -234,5 +238,6 @@ main(void)
 		for (size_t i = 0; i < sizeof mpnet / sizeof *mpnet; i++)
 			run("mpnet", "models/all-mpnet-base-v2",
 			    "fixtures/train/ref-mpnet.safetensors", &mpnet[i]);
+#endif
 	return check_done();
 }
