@@ -10,6 +10,9 @@ OMP ?= 1
 # Debian 12 ships msgpack.pc; upstream 6.x renamed it msgpack-c.pc.
 MSGPACK_PC ?= $(shell pkg-config --exists msgpack-c 2>/dev/null && echo msgpack-c || echo msgpack)
 PCS = $(MSGPACK_PC) libutf8proc jansson openblas
+# OpenBLAS is not linked: lib/tensor.c loads it (dlopen) after choosing its
+# core from the CPU's features, which must be set before its initialiser runs.
+LINK_PCS = $(MSGPACK_PC) libutf8proc jansson
 PY ?= .venv/bin/python
 MODEL ?= sentence-transformers/all-MiniLM-L6-v2
 MODELDIR ?= models/$(notdir $(MODEL))
@@ -19,7 +22,8 @@ OMPFLAGS_1 = -fopenmp
 OMPFLAGS_0 = -Wno-unknown-pragmas
 XCFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_GNU_SOURCE -Ilib \
 	$(shell pkg-config --cflags $(PCS) 2>/dev/null) $(OMPFLAGS_$(OMP))
-XLDLIBS = $(shell pkg-config --libs $(PCS) 2>/dev/null) $(OMPFLAGS_$(OMP)) -lm
+XLDLIBS = $(shell pkg-config --libs $(LINK_PCS) 2>/dev/null) $(OMPFLAGS_$(OMP)) \
+	-ldl -lpthread -lm
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
@@ -91,8 +95,12 @@ demo: deps
 	@$(MAKE) -s all model
 	pipelines/demo
 
-bench: all model venv
+bench: all model venv build/bench_gemm
 	bench/run
+
+build/bench_gemm: bench/gemm.c $(LIB) lib/*.h
+	@mkdir -p build
+	$(CC) $(XCFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(XLDLIBS) $(LDFLAGS)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7

@@ -14,7 +14,8 @@
 
 static const char usage_text[] =
     "usage: encode -m MODEL_DIR [-u] [-b BATCH_TOKENS] [-t THREADS] [-d DIM]\n"
-    "              [--no-normalize] [FILE]\n";
+    "              [--no-normalize] [--precision fp32|bf16|auto] [FILE]\n"
+    "       encode --version\n";
 
 static void
 usage(FILE *fp, int status)
@@ -142,6 +143,8 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"no-normalize", no_argument, NULL, 'N'},
+		{"precision", required_argument, NULL, 'P'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -167,6 +170,8 @@ main(int argc, char *argv[])
 		case 't': threads = util_parse_int("-t", optarg, 1, 1024); break;
 		case 'u': unbuffered = 1; break;
 		case 'N': raw = 1; break;
+		case 'P': blas_precision_opt(optarg); break;
+		case 'V': blas_version("encode"); break;
 		default: usage(stderr, EXIT_USAGE);
 		}
 	argc -= optind;

@@ -11,7 +11,9 @@
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: topk [-t] [--exclude-self] [-k K] -c CORPUS [FILE]\n";
+    "usage: topk [-t] [--exclude-self] [-k K] [--precision fp32|bf16|auto]\n"
+    "            -c CORPUS [FILE]\n"
+    "       topk --version\n";
 
 #define QB_MAX 1024	/* queries per search call, at most */
 
@@ -144,6 +146,8 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "exclude-self", no_argument, NULL, 'x' },
+		{ "precision", required_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -160,6 +164,8 @@ main(int argc, char **argv)
 			break;
 		case 't': o.trec = 1; break;
 		case 'x': exself = 1; break;
+		case 'P': blas_precision_opt(optarg); break;
+		case 'V': blas_version("topk"); break;
 		default: usage(stderr, EXIT_USAGE);
 		}
 	argc -= optind;

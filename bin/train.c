@@ -37,7 +37,10 @@ static const char usage_text[] =
     "[--symmetric]\n"
     "             [--triplet-cosine] [--no-dropout] [--seed S] "
     "[--save-every STEPS]\n"
-    "             [--resume] [--log FILE.tsv] [-t THREADS] [FILE]\n";
+    "             [--resume] [--log FILE.tsv] [-t THREADS] "
+    "[--precision fp32|bf16|auto]\n"
+    "             [FILE]\n"
+    "       train --version\n";
 
 static void
 usage(FILE *fp, int status)
@@ -264,6 +267,8 @@ main(int argc, char *argv[])
 		{"resume", no_argument, NULL, 'R'},
 		{"log", required_argument, NULL, 'l'},
 		{"stop-after", required_argument, NULL, 'X'},	/* tests */
+		{"precision", required_argument, NULL, 'P'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -349,6 +354,12 @@ main(int argc, char *argv[])
 		case 'X':
 			o.stop_after = util_parse_int("--stop-after", optarg,
 			    1, 0x7fffffffL);
+			break;
+		case 'P':
+			blas_precision_opt(optarg);
+			break;
+		case 'V':
+			blas_version("train");
 			break;
 		case 'h':
 			usage(stdout, 0);

@@ -159,7 +159,7 @@ mnrl(float *du, float *S, double *lse, const float *u, size_t B, size_t K,
 	double loss = 0;
 
 	/* S (B, N) = scale ua uc^T */
-	blas_gemm(BLAS_NT, S, ua, uc, B, N, C, C, C, N, scale, 0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, S, ua, uc, B, N, C, C, C, N, scale, 0.0f);
 	for (size_t i = 0; i < B; i++) {
 		const float *s = S + i * N;
 		float mx = s[0];
@@ -207,8 +207,10 @@ mnrl(float *du, float *S, double *lse, const float *u, size_t B, size_t K,
 		}
 	}
 	/* du_a += scale dS uc;  du_c += scale dS^T ua */
-	blas_gemm(BLAS_NN, du, S, uc, B, C, N, N, C, C, scale, 1.0f);
-	blas_gemm(BLAS_TN, du + B * C, S, ua, N, C, B, N, C, C, scale, 1.0f);
+	blas_gemm(BLAS_NN | BLAS_F32, du, S, uc, B, C, N, N, C, C, scale,
+	    1.0f);
+	blas_gemm(BLAS_TN | BLAS_F32, du + B * C, S, ua, N, C, B, N, C, C,
+	    scale, 1.0f);
 	return loss;
 }
 

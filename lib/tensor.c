@@ -1,20 +1,129 @@
-/* tensor: OpenBLAS sgemm threaded over row blocks; a reference loop. */
+/* tensor: products over OpenBLAS (loaded with its core chosen from the CPU's
+ * features) and the bf16 kernels, threaded over row blocks; a reference
+ * loop. */
 #include <cblas.h>
+#include <dlfcn.h>
+#include <err.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "bf16.h"
+#include "cpu.h"
 #include "tensor.h"
+#include "util.h"
 
-/* OpenBLAS exports this; Debian's cblas.h declares it too. */
-void openblas_set_num_threads(int);
+typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
+    enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float, const float *,
+    blasint, const float *, blasint, float, float *, blasint);
 
-static int nthreads = 1;
+static struct {
+	sgemm_fn *sgemm;
+	void (*set_threads)(int);
+	char core[40];		/* openblas_get_corename() */
+	const char *why;	/* how the core was chosen */
+	int bf16;		/* enum bf16_kernel */
+	int bf16_hw;		/* the CPU has bf16 hardware we use */
+	int bf16_ok;		/* bf16 may run (hardware, or forced portable) */
+	char bf16_why[128];
+} k;
+
+static int nthreads = 1, prec = BLAS_PREC_FP32;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* the OpenBLAS core for these features; NULL: leave it to OpenBLAS */
+static const char *
+core_for(const struct cpu *c)
+{
+	if (cpu_has_avx512(c))
+		return c->avx512_bf16 ? "Cooperlake" : "SkylakeX";
+	if (c->avx2 && c->fma)
+		return strcmp(c->vendor, "AuthenticAMD") == 0 ? "Zen" :
+		    "Haswell";
+	if (c->avx)
+		return "Sandybridge";
+	return NULL;
+}
+
+static void *
+sym(void *so, const char *name)
+{
+	void *p = dlsym(so, name);
+	if (!p)
+		errx(EXIT_SOFTWARE, "OpenBLAS: no symbol %s", name);
+	return p;
+}
+
+static void
+init(void)
+{
+	const struct cpu *c = cpu_get();
+	const char *env = getenv("OPENBLAS_CORETYPE"), *pick = core_for(c);
+	const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
+	void *so = NULL;
+
+	if (env && *env) {
+		k.why = "OPENBLAS_CORETYPE in the environment";
+	} else if (pick) {
+		/* read by OpenBLAS's initialiser, which runs at dlopen */
+		setenv("OPENBLAS_CORETYPE", pick, 1);
+		k.why = "chosen from the CPU features";
+	} else {
+		k.why = "OpenBLAS's own choice";
+	}
+	for (size_t i = 0; i < 2 && !so; i++)
+		so = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!so)
+		errx(EXIT_SOFTWARE, "cannot load OpenBLAS: %s", dlerror());
+	if (!(env && *env) && pick)
+		unsetenv("OPENBLAS_CORETYPE");
+	k.sgemm = (sgemm_fn *)sym(so, "cblas_sgemm");
+	k.set_threads = (void (*)(int))sym(so, "openblas_set_num_threads");
+	char *(*corename)(void) = (char *(*)(void))sym(so,
+	    "openblas_get_corename");
+	snprintf(k.core, sizeof k.core, "%s", corename());
+	k.set_threads(1);
+
+	const char *force = getenv("EMBTUNE_KERNEL");
+	k.bf16_hw = c->avx512_bf16 && cpu_has_avx512(c);
+	if (force && strcmp(force, "portable") == 0) {
+		k.bf16 = BF16_PORTABLE;
+		k.bf16_ok = 1;
+		snprintf(k.bf16_why, sizeof k.bf16_why,
+		    "EMBTUNE_KERNEL=portable");
+	} else if (force && *force && strcmp(force, "auto") != 0 &&
+	    strcmp(force, "avx512bf16") != 0) {
+		errx(EXIT_USAGE, "EMBTUNE_KERNEL=%s: unknown kernel (auto, "
+		    "portable, avx512bf16)", force);
+	} else if (k.bf16_hw) {
+		k.bf16 = BF16_AVX512;
+		k.bf16_ok = 1;
+		snprintf(k.bf16_why, sizeof k.bf16_why,
+		    "chosen from the CPU features");
+	} else {
+		if (force && strcmp(force, "avx512bf16") == 0)
+			errx(EXIT_USAGE, "EMBTUNE_KERNEL=avx512bf16: this CPU "
+			    "has no AVX512_BF16");
+		k.bf16 = BF16_PORTABLE;
+		snprintf(k.bf16_why, sizeof k.bf16_why,
+		    "no AVX512_BF16%s; refused unless EMBTUNE_KERNEL=portable",
+		    c->amx_bf16 ? " (AMX-BF16 has no kernel yet)" : "");
+	}
+}
+
+static void
+ready(void)
+{
+	pthread_once(&once, init);
+}
 
 void
 blas_threads(int n)
 {
-	openblas_set_num_threads(1);
+	ready();
 #ifdef _OPENMP
 	if (n > 0)
 		omp_set_num_threads(n);
@@ -32,32 +141,167 @@ blas_nthreads(void)
 }
 
 void
+blas_set_precision(int p)
+{
+	prec = p;
+}
+
+int
+blas_precision(void)
+{
+	return prec;
+}
+
+int
+blas_precision_opt(const char *arg)
+{
+	int want;
+
+	ready();
+	if (strcmp(arg, "fp32") == 0)
+		want = BLAS_PREC_FP32;
+	else if (strcmp(arg, "bf16") == 0 || strcmp(arg, "auto") == 0)
+		want = BLAS_PREC_BF16;
+	else
+		errx(EXIT_USAGE, "--precision: %s: expected fp32, bf16 or auto",
+		    arg);
+	if (want == BLAS_PREC_BF16 && !k.bf16_ok) {
+		const struct cpu *c = cpu_get();
+		const char *miss = c->amx_bf16 ? "no AVX512_BF16 (and embtune "
+		    "has no AMX-BF16 kernel yet)" :
+		    "neither AVX512_BF16 nor AMX-BF16";
+		if (strcmp(arg, "bf16") == 0)
+			errx(EXIT_USAGE, "--precision bf16: this CPU has %s; "
+			    "use fp32, or EMBTUNE_KERNEL=portable for the slow "
+			    "portable bf16 path", miss);
+		warnx("--precision auto: this CPU has %s; using fp32", miss);
+		want = BLAS_PREC_FP32;
+	}
+	prec = want;
+	return want;
+}
+
+const char *
+blas_kernel(int p)
+{
+	static char buf[64];
+
+	ready();
+	if (p == BLAS_PREC_BF16)
+		return k.bf16 == BF16_AVX512 ? "avx512bf16" : "portable";
+	snprintf(buf, sizeof buf, "openblas:%s", k.core);
+	return buf;
+}
+
+void
+blas_sysinfo(FILE *fp)
+{
+	const struct cpu *c = cpu_get();
+	char flags[256];
+
+	ready();
+	cpu_flags(flags, sizeof flags, c);
+	fprintf(fp, "cpu: %s (%s, family %u, model %u)\n", c->brand[0] ?
+	    c->brand : "unknown", c->vendor[0] ? c->vendor : "unknown",
+	    c->family, c->model);
+	fprintf(fp, "features: %s\n", flags);
+	fprintf(fp, "fp32 kernel: OpenBLAS sgemm, core %s (%s)\n", k.core,
+	    k.why);
+	fprintf(fp, "bf16 kernel: %s (%s)\n", k.bf16 == BF16_AVX512 ?
+	    "avx512bf16, vdpbf16ps" : "portable C", k.bf16_why);
+#ifdef _OPENMP
+	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
+#else
+	fprintf(fp, "threads: 1 (built without OpenMP)\n");
+#endif
+}
+
+void
+blas_version(const char *tool)
+{
+	printf("%s (embtune) %s\n", tool, EMBTUNE_VERSION);
+	blas_sysinfo(stdout);
+	util_fshut();
+	exit(0);
+}
+
+static void
+sgemm(int op, float *c, const float *a, const float *b, size_t M, size_t N,
+    size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)
+{
+	k.sgemm(CblasRowMajor, op == BLAS_TN ? CblasTrans : CblasNoTrans,
+	    op == BLAS_NT ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+	    (blasint)K, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
+	    (blasint)ldc);
+}
+
+/* this thread's packed op(b), grown as needed and kept */
+static _Thread_local uint16_t *bbuf;
+static _Thread_local size_t bbuf_n;
+
+static uint16_t *
+bspace(size_t n)
+{
+	if (bbuf_n < n) {
+		free(bbuf);
+		bbuf_n = n;
+		bbuf = xmalloc(n * sizeof *bbuf);
+	}
+	return bbuf;
+}
+
+void
 blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta)
 {
+	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
+
+	op &= ~BLAS_F32;
 	if (M == 0 || N == 0)
 		return;
-	cblas_sgemm(CblasRowMajor, op == BLAS_TN ? CblasTrans : CblasNoTrans,
-	    op == BLAS_NT ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-	    alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+	ready();
+	if (!bf) {
+		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
+		return;
+	}
+	uint16_t *bp = bspace(bf16_packed_size(N, K));
+	bf16_pack_b(bp, op, b, N, K, ldb);
+	bf16_gemm_packed(k.bf16, op, c, a, bp, M, N, K, lda, ldc, alpha, beta);
 }
 
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
- * m0 of c is row m0 of a, or column m0 of a^T. */
+ * m0 of c is row m0 of a, or column m0 of a^T.  In bf16, op(b) is packed
+ * once and shared. */
 void
 blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta)
 {
+	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
 	size_t nb = (size_t)nthreads, bs = (M + nb - 1) / nb;
+	uint16_t *bp = NULL;
+
+	op &= ~BLAS_F32;
+	if (M == 0 || N == 0)
+		return;
+	ready();
+	if (bf) {
+		bp = bspace(bf16_packed_size(N, K));
+		bf16_pack_b(bp, op, b, N, K, ldb);
+	}
 	bs = bs ? (bs + 15) / 16 * 16 : 16;
 	nb = (M + bs - 1) / bs;
 	#pragma omp parallel for schedule(static) if (nb > 1)
 	for (size_t i = 0; i < nb; i++) {
 		size_t m0 = i * bs, m = M - m0 < bs ? M - m0 : bs;
-		blas_gemm1(op, c + m0 * ldc, a + m0 * (op == BLAS_TN ? 1 : lda),
-		    b, m, N, K, lda, ldb, ldc, alpha, beta);
+		const float *ai = a + m0 * (op == BLAS_TN ? 1 : lda);
+		if (bf)
+			bf16_gemm_packed(k.bf16, op, c + m0 * ldc, ai, bp, m, N,
+			    K, lda, ldc, alpha, beta);
+		else
+			sgemm(op, c + m0 * ldc, ai, b, m, N, K, lda, ldb, ldc,
+			    alpha, beta);
 	}
 }
 
@@ -66,6 +310,7 @@ blas_gemm_ref(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta)
 {
+	op &= ~BLAS_F32;
 	/* element (i,k) of op(a) and (k,j) of op(b) as strides */
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
 	size_t bk = op == BLAS_NT ? 1 : ldb, bj = op == BLAS_NT ? ldb : 1;

@@ -1,13 +1,28 @@
-/* tensor: matrix products over OpenBLAS (cblas_sgemm), threaded with OpenMP
- * over independent row blocks with OpenBLAS itself kept single-threaded
- * (PERF.md: its threading gives nothing inside small calls and fights the
- * OpenMP loops), plus a naive loop used as the test oracle.
+/* tensor: the one interface for matrix products, with the kernels behind it
+ * chosen from what the CPU can do (cpu.h), plus a naive loop used as the
+ * test oracle.
+ *
+ * fp32 products run on OpenBLAS's sgemm.  OpenBLAS is loaded at the first
+ * use, after its core has been chosen from the CPUID feature bits (AVX-512
+ * with BF16: Cooperlake; AVX-512: SkylakeX; AVX2: Haswell, or Zen on AMD),
+ * so that a CPU newer than the library still gets its wide kernels;
+ * OPENBLAS_CORETYPE in the environment wins.  OpenBLAS is kept
+ * single-threaded; the products are threaded with OpenMP over independent
+ * row blocks (PERF.md: its own threading gives nothing inside small calls
+ * and fights the OpenMP loops).
+ *
+ * bf16 products (bf16.h) round both operands to bfloat16 and accumulate in
+ * fp32, on vdpbf16ps where the CPU has AVX512_BF16, else in portable C.
+ * EMBTUNE_KERNEL=portable forces the portable one (and allows bf16 on a
+ * CPU without bf16 hardware); EMBTUNE_KERNEL=avx512bf16 insists on the
+ * hardware one.
  *
  * All matrices are row-major with explicit leading dimensions. */
 #ifndef TENSOR_H
 #define TENSOR_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Use n threads (OpenMP) for the kernels; OpenBLAS is set to 1 thread.
  * n = 0: leave OpenMP's default. */
@@ -21,6 +36,23 @@ enum blas_op {
 	BLAS_TN,	/* a (K,M), b (K,N): a^T b */
 };
 
+/* the precision of the operands of every product, fp32 unless a tool set
+ * it (--precision); BLAS_F32 or-ed into op keeps one product in fp32 */
+enum blas_prec {
+	BLAS_PREC_FP32,
+	BLAS_PREC_BF16,
+};
+enum { BLAS_F32 = 0x10 };
+
+/* Parse a --precision argument ("fp32", "bf16", "auto"), check
+ * that this CPU can run it, and make it the precision of every later
+ * product.  bf16 without bf16 hardware (and without EMBTUNE_KERNEL=portable)
+ * exits 64 naming what is missing; "auto" then falls back to fp32 and says
+ * so once on stderr. */
+int blas_precision_opt(const char *arg);
+void blas_set_precision(int prec);
+int blas_precision(void);
+
 /* c (M,N) = alpha op(a) op(b) + beta c, threaded over row blocks of c */
 void blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
@@ -33,5 +65,14 @@ void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 void blas_gemm_ref(int op, float *c, const float *a, const float *b,
     size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
     float alpha, float beta);
+
+/* What runs here, as --version prints it: the CPU, its features, and the
+ * kernel chosen for each precision. */
+void blas_sysinfo(FILE *fp);
+/* "tool (embtune) VERSION" and blas_sysinfo, on stdout; exits 0 */
+void blas_version(const char *tool);
+
+/* the kernel names, for tests: "openblas:Haswell", "avx512bf16", ... */
+const char *blas_kernel(int prec);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#define EMBTUNE_VERSION "0.5.0"	/* printed by every tool's --version */
+
 /* Exit statuses (a subset of sysexits(3)); see every man page's EXIT STATUS. */
 enum {
 	EX_OK_ = 0,

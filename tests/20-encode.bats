@@ -5,7 +5,8 @@
 load helper
 
 USAGE='usage: encode -m MODEL_DIR [-u] [-b BATCH_TOKENS] [-t THREADS] [-d DIM]
-              [--no-normalize] [FILE]'
+              [--no-normalize] [--precision fp32|bf16|auto] [FILE]
+       encode --version'
 REF="$FIX/ref/tiny-encode.safetensors"
 
 close() {	# close GOT.mp REF.safetensors TENSOR
@@ -21,7 +22,7 @@ close() {	# close GOT.mp REF.safetensors TENSOR
 	for args in "-x" "" "-m $FIX/tiny a b" "--bogus"; do
 		run -64 --separate-stderr encode $args
 		assert_output ''
-		assert_equal "${stderr_lines[-1]}" '              [--no-normalize] [FILE]'
+		assert_equal "${stderr_lines[-1]}" '       encode --version'
 	done
 	run -64 --separate-stderr encode -m "$FIX/tiny" -b 0
 	assert_equal "$stderr" 'encode: -b: 0: must be between 1 and 16777216'

@@ -230,6 +230,26 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 	assert_equal "$(grep mallocs b.err)" "$(grep mallocs a.err)"
 }
 
+@test "train --precision bf16: the fp32 loss curve within 3%, an fp32 model, the hardware kernel = the portable one" {
+	for p in fp32 bf16; do
+		EMBTUNE_KERNEL=portable tr -o "$p" -b 4 -e 3 --no-dropout \
+		    --precision "$p" --log "$p.tsv" "$T/triplets.mp"
+	done
+	# 18 steps; bf16 rounding moves each loss a little, never far
+	paste fp32.tsv bf16.tsv | awk -F'\t' 'NR > 1 {
+		n++; d = ($2 - $7) / $2; if (d < 0) d = -d
+		if (d > 0.03) { print "step " $1 ": " $2 " vs " $7; bad = 1 }
+	} END { exit bad || n != 18 }'
+	! cmp -s fp32/model.safetensors bf16/model.safetensors
+	# master weights and the saved model stay fp32
+	assert_equal "$(head -c 4000 bf16/model.safetensors |
+	    grep -ao '"dtype":"[A-Z0-9]*"' | sort -u)" '"dtype":"F32"'
+	if grep -qw avx512_bf16 /proc/cpuinfo; then
+		tr -o hw -b 4 -e 3 --no-dropout --precision bf16 "$T/triplets.mp"
+		cmp hw/model.safetensors bf16/model.safetensors
+	fi
+}
+
 @test "train: a tuned MPNet keeps MPNet's tensor names and config, and loads in sentence-transformers" {
 	for i in 1 2 3 4 5 6 7 8; do
 		printf '{"texts":["the cat sat %d","a cat on the mat","law court %d"]}\n' "$i" "$i"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""emb_close.py GOT.mp REF.safetensors TENSOR [ATOL] [MINCOS] [DIM]
-Compare an embeddings stream with reference vectors (row i = record i):
+"""emb_close.py GOT.mp REF.safetensors TENSOR [ATOL] [MINCOS] [ROWS]
+Compare an embeddings stream with reference vectors (row i = record i; with
+ROWS, the stream holds the reference's first ROWS rows):
 every component within ATOL (default 1e-5) and cosine >= MINCOS (default
 0.99999).  Prints the worst figures; exit 1 on any mismatch."""
 import sys
@@ -13,6 +14,8 @@ got_path, ref_path, name = sys.argv[1:4]
 atol = float(sys.argv[4]) if len(sys.argv) > 4 else 1e-5
 mincos = float(sys.argv[5]) if len(sys.argv) > 5 else 0.99999
 ref = load_file(ref_path)[name]
+if len(sys.argv) > 6:
+    ref = ref[:int(sys.argv[6])]
 with open(got_path, "rb") as f:
     it = msgpack.Unpacker(f, raw=False)
     hdr = next(it)

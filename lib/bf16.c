@@ -1,0 +1,308 @@
+/* bf16: packing into bf16 panels and the micro-kernels over them.
+ *
+ * op(b) is packed once per product into panels of NR = 32 columns: for each
+ * pair of rows (2k, 2k+1), 32 (b[2k][j], b[2k+1][j]) pairs, so that one
+ * 64-byte load holds 16 columns of one row pair, the operand vdpbf16ps
+ * wants.  op(a) is packed MC rows at a time (about 128 KiB, to stay in L2)
+ * into micro-panels of MR = 12 rows: for each row pair, 12 (a[i][2k],
+ * a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
+ * computes one MR x NR block of c over the whole of K; an odd K and the
+ * fringes of M and N are padded with zeros. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf16.h"
+#include "cpu.h"
+#include "tensor.h"
+#include "util.h"
+
+#define MR 12
+#define NR 32
+
+#if defined(__x86_64__) && defined(__GNUC__) && \
+    (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX512BF16 1
+
+#define AVX512BF16 __attribute__((target( \
+    "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+#endif
+
+/* bf16_round on the bits, without branches so that loops over it
+ * vectorize */
+static inline uint16_t
+rnd(uint32_t u)
+{
+	uint32_t r = (u + 0x7fff + (u >> 16 & 1)) >> 16;
+	r = (u & 0x7fffffff) > 0x7f800000 ? (u >> 16 | 0x40) : r;
+	r = (u & 0x7f800000) == 0 ? (u >> 16 & 0x8000) : r;
+	return (uint16_t)r;
+}
+
+uint16_t
+bf16_round(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	return rnd(u);
+}
+
+#ifdef HAVE_AVX512BF16
+/* vcvtne2ps2bf16 rounds as rnd() does, NaN and denormals included
+ * (t_bf16 holds them to each other) */
+AVX512BF16 static size_t
+cvt_avx512(uint16_t *y, const float *x, size_t n)
+{
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16),
+		    _mm512_loadu_ps(x + i));
+		_mm512_storeu_si512(y + i, (__m512i)h);
+	}
+	return i;
+}
+#endif
+
+void
+bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
+{
+	const uint32_t *u = (const uint32_t *)(const void *)x;
+	size_t i = 0;
+#ifdef HAVE_AVX512BF16
+	const struct cpu *c = cpu_get();
+	if (c->avx512_bf16 && cpu_has_avx512(c))
+		i = cvt_avx512(y, x, n);
+#endif
+	#pragma omp simd
+	for (size_t j = i; j < n; j++)
+		y[j] = rnd(u[j]);
+}
+
+/* y[i] = x[i * s] rounded, i < n */
+static void
+cvt(uint16_t *restrict y, const float *restrict x, size_t n, size_t s)
+{
+	const uint32_t *u = (const uint32_t *)(const void *)x;
+	if (s == 1)
+		bf16_convert(y, x, n);
+	else
+		for (size_t i = 0; i < n; i++)
+			y[i] = rnd(u[i * s]);
+}
+
+/* this thread's scratch: the A panels, and one converted row */
+static _Thread_local uint32_t *abuf;
+static _Thread_local size_t abuf_n;
+static _Thread_local uint16_t *tbuf;
+static _Thread_local size_t tbuf_n;
+
+static void *
+grow(void *p, size_t *cap, size_t n)
+{
+	if (*cap < n) {
+		free(p);
+		*cap = n;
+		p = xmalloc(n);
+	}
+	return p;
+}
+
+float
+bf16_to_float(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+size_t
+bf16_packed_size(size_t N, size_t K)
+{
+	return (N + NR - 1) / NR * NR * ((K + 1) / 2) * 2;
+}
+
+void
+bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
+    size_t ldb)
+{
+	size_t K2 = (K + 1) / 2, NP = (N + NR - 1) / NR * NR;
+	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
+
+	if (op == BLAS_NT) {
+		/* column j of op(b) is row j of b: convert it whole, then its
+		 * pairs go NR words apart */
+		tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
+		uint32_t *t = (uint32_t *)(void *)tbuf;
+		tbuf[K] = 0;
+		for (size_t j = 0; j < NP; j++) {
+			uint32_t *p = w + j / NR * NR * K2 + j % NR;
+			if (j < N)
+				cvt(tbuf, b + j * ldb, K, 1);
+			for (size_t k2 = 0; k2 < K2; k2++)
+				p[k2 * NR] = j < N ? t[k2] : 0;
+		}
+		return;
+	}
+	/* row k of op(b) is row k of b: rows 2k2 and 2k2+1 interleave */
+	tbuf = grow(tbuf, &tbuf_n, 2 * NP * sizeof *tbuf);
+	uint16_t *t0 = tbuf, *t1 = tbuf + NP;
+	memset(tbuf, 0, 2 * NP * sizeof *tbuf);
+	for (size_t k2 = 0; k2 < K2; k2++) {
+		cvt(t0, b + 2 * k2 * ldb, N, 1);
+		if (2 * k2 + 1 < K)
+			cvt(t1, b + (2 * k2 + 1) * ldb, N, 1);
+		else
+			memset(t1, 0, N * sizeof *t1);
+		for (size_t j0 = 0; j0 < NP; j0 += NR) {
+			uint32_t *p = w + j0 * K2 + k2 * NR;
+			for (size_t jj = 0; jj < NR; jj++)
+				p[jj] = (uint32_t)t0[j0 + jj] |
+				    (uint32_t)t1[j0 + jj] << 16;
+		}
+	}
+}
+
+/* rows [i0, i0 + m) of op(a) into micro-panels of MR rows; ap holds
+ * (m rounded up to MR) * K2 words */
+static void
+pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
+    size_t ai, size_t ak)
+{
+	size_t K2 = (K + 1) / 2;
+	uint32_t *t;
+
+	tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
+	t = (uint32_t *)(void *)tbuf;
+	tbuf[K] = 0;
+	for (size_t r0 = 0; r0 < m; r0 += MR) {
+		uint32_t *p = ap + r0 * K2;
+		for (size_t r = 0; r < MR; r++) {
+			int in = r0 + r < m;
+			if (in)
+				cvt(tbuf, a + (i0 + r0 + r) * ai, K, ak);
+			for (size_t k2 = 0; k2 < K2; k2++)
+				p[k2 * MR + r] = in ? t[k2] : 0;
+		}
+	}
+}
+
+/* c (m,n) = alpha acc + beta c, acc an MR x NR block */
+static void
+store(float *c, size_t ldc, const float *acc, size_t m, size_t n, float alpha,
+    float beta)
+{
+	for (size_t r = 0; r < m; r++)
+		for (size_t j = 0; j < n; j++) {
+			float v = alpha * acc[r * NR + j];
+			c[r * ldc + j] = beta != 0 ? v + beta * c[r * ldc + j] : v;
+		}
+}
+
+/* one MR x NR block over K2 row pairs, in portable C */
+static void
+kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
+    size_t ldc, size_t m, size_t n, float alpha, float beta)
+{
+	float acc[MR * NR] = {0};
+
+	for (size_t k2 = 0; k2 < K2; k2++) {
+		const uint16_t *b = bp + k2 * NR * 2;
+		float b0[NR], b1[NR];
+		for (size_t j = 0; j < NR; j++) {
+			b0[j] = bf16_to_float(b[2 * j]);
+			b1[j] = bf16_to_float(b[2 * j + 1]);
+		}
+		for (size_t r = 0; r < MR; r++) {
+			uint32_t w = ap[k2 * MR + r];
+			float a0 = bf16_to_float((uint16_t)w);
+			float a1 = bf16_to_float((uint16_t)(w >> 16));
+			for (size_t j = 0; j < NR; j++) {
+				float t = acc[r * NR + j] + a1 * b1[j];
+				acc[r * NR + j] = t + a0 * b0[j];
+			}
+		}
+	}
+	store(c, ldc, acc, m, n, alpha, beta);
+}
+
+#ifdef HAVE_AVX512BF16
+
+/* the same block with vdpbf16ps: 24 accumulators, two B registers */
+AVX512BF16 static void
+kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
+    size_t ldc, size_t m, size_t n, float alpha, float beta)
+{
+	__m512 acc[MR][2];
+
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (size_t k2 = 0; k2 < K2; k2++) {
+		__m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + k2 * NR * 2);
+		__m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + k2 * NR * 2 +
+		    NR);
+		const uint32_t *a = ap + k2 * MR;
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			__m512bh x = (__m512bh)_mm512_set1_epi32((int)a[r]);
+			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, b0);
+			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
+		}
+	}
+	__m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+	for (size_t r = 0; r < m; r++)
+		for (size_t h = 0; h < 2; h++) {
+			size_t nh = n > 16 * h ? n - 16 * h : 0;
+			if (nh == 0)
+				break;
+			__mmask16 k = nh >= 16 ? 0xffff :
+			    (__mmask16)((1u << nh) - 1);
+			float *p = c + r * ldc + 16 * h;
+			__m512 v = _mm512_mul_ps(acc[r][h], va);
+			if (beta != 0)
+				v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k, p),
+				    v);
+			_mm512_mask_storeu_ps(p, k, v);
+		}
+}
+#endif
+
+typedef void kern_fn(size_t, const uint32_t *, const uint16_t *, float *,
+    size_t, size_t, size_t, float, float);
+
+void
+bf16_gemm_packed(int kern, int op, float *c, const float *a,
+    const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
+    float alpha, float beta)
+{
+	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
+	size_t K2 = (K + 1) / 2;
+	/* about 128 KiB of A panels at a time */
+	size_t MC = (32768 / (K2 ? K2 : 1)) / MR * MR;
+	kern_fn *f = kern_c;
+
+#ifdef HAVE_AVX512BF16
+	if (kern == BF16_AVX512)
+		f = kern_avx512;
+#else
+	(void)kern;
+#endif
+	if (M == 0 || N == 0)
+		return;
+	MC = MC < MR ? MR : MC;
+	MC = MC > (M + MR - 1) / MR * MR ? (M + MR - 1) / MR * MR : MC;
+	abuf = grow(abuf, &abuf_n, MC * K2 * sizeof *abuf);
+	for (size_t i0 = 0; i0 < M; i0 += MC) {
+		size_t mc = M - i0 < MC ? M - i0 : MC;
+		pack_a(abuf, a, i0, mc, K, ai, ak);
+		for (size_t j0 = 0; j0 < N; j0 += NR) {
+			const uint16_t *b = bp + j0 * K2 * 2;
+			size_t n = N - j0 < NR ? N - j0 : NR;
+			for (size_t r0 = 0; r0 < mc; r0 += MR)
+				f(K2, abuf + r0 * K2, b, c + (i0 + r0) * ldc +
+				    j0, ldc, mc - r0 < MR ? mc - r0 : MR, n,
+				    alpha, beta);
+		}
+	}
+}

@@ -1,0 +1,41 @@
+/* bf16: matrix products with bfloat16 operands and fp32 accumulation.
+ *
+ * Both operands are rounded to bf16 (round to nearest even, denormals to
+ * zero, as the hardware converts) while they are packed into panels; then a
+ * micro-kernel accumulates pair products in fp32 the way vdpbf16ps does:
+ * acc += a[2k+1] b[2k+1], then acc += a[2k] b[2k], each sum rounded (the
+ * products of two bf16 values are exact in fp32).  Two micro-kernels share
+ * the packing and the loops:
+ *   - portable C, on every CPU (the reference the others must agree with);
+ *   - AVX512_BF16 (vdpbf16ps), where the CPU has it.
+ * Called through tensor.h (blas_gemm with BLAS_BF16); op and the strides
+ * mean what they mean there. */
+#ifndef BF16_H
+#define BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum bf16_kernel {
+	BF16_PORTABLE,
+	BF16_AVX512,
+};
+
+/* x rounded to bf16 (the upper 16 bits of the fp32 result) */
+uint16_t bf16_round(float x);
+float bf16_to_float(uint16_t h);
+/* y[i] = bf16_round(x[i]), i < n (vcvtne2ps2bf16 where the CPU has it) */
+void bf16_convert(uint16_t *y, const float *x, size_t n);
+
+/* uint16 elements of op(b) (K,N) packed */
+size_t bf16_packed_size(size_t N, size_t K);
+/* pack op(b) into bp; b is (K,N) for BLAS_NN/BLAS_TN, (N,K) for BLAS_NT */
+void bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
+    size_t ldb);
+/* c (M,N) = alpha op(a) B + beta c with B packed by bf16_pack_b; one
+ * thread.  The A panels are packed in this thread's own scratch. */
+void bf16_gemm_packed(int kern, int op, float *c, const float *a,
+    const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
+    float alpha, float beta);
+
+#endif

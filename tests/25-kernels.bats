@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# The compute engine: the CPU features found, the kernel chosen for each
+# precision (--version), what the user sets winning, and bf16 against the
+# sentence-transformers fp32 vectors.  The bf16 kernels themselves are
+# checked against the reference loops in tests/unit/t_bf16.c.
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	unset EMBTUNE_KERNEL EMBTUNE_CPU_MASK
+}
+
+has() {	# has FLAG: /proc/cpuinfo lists FLAG
+	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"
+}
+
+avx512() { has avx512f && has avx512bw && has avx512dq && has avx512vl; }
+bf16hw() { avx512 && has avx512_bf16; }
+
+line() {	# line PREFIX: that line of encode --version
+	encode --version | sed -n "s/^$1: //p"
+}
+
+@test "--version names the tool, the CPU, its features and each kernel" {
+	for t in encode train topk; do
+		run -0 --separate-stderr "$t" --version
+		assert_line --index 0 --regexp "^$t \(embtune\) [0-9]+\.[0-9]+\.[0-9]+$"
+		assert_line --index 1 --regexp '^cpu: .+ \(.+, family [0-9]+, model [0-9]+\)$'
+		assert_line --index 2 --regexp '^features: '
+		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
+		assert_line --index 4 --regexp '^bf16 kernel: (avx512bf16, vdpbf16ps|portable C) \('
+		assert_equal "$stderr" ''
+	done
+}
+
+@test "the features found are those /proc/cpuinfo lists" {
+	f=" $(line features) "
+	for x in avx fma avx2 avx512f avx512bw avx512dq avx512vl avx512_bf16 amx_bf16; do
+		if has "$x"; then
+			[[ "$f" == *" $x "* ]] || fail "$x in /proc/cpuinfo, not found: $f"
+		else
+			[[ "$f" != *" $x "* ]] || fail "$x found, not in /proc/cpuinfo"
+		fi
+	done
+}
+
+@test "a CPU with AVX2 or AVX-512 never runs a generic kernel" {
+	core=$(env -u OPENBLAS_CORETYPE encode --version |
+	    sed -n 's/^fp32 kernel: OpenBLAS sgemm, core \([^ ]*\) .*/\1/p')
+	if avx512; then
+		[[ "$core" == SkylakeX || "$core" == Cooperlake || "$core" == SapphireRapids ]] ||
+			fail "AVX-512 CPU, OpenBLAS core $core"
+	elif has avx2 && has fma; then
+		[[ "$core" == Haswell || "$core" == Zen ]] ||
+			fail "AVX2 CPU, OpenBLAS core $core"
+	fi
+	if bf16hw; then
+		[[ "$(line 'bf16 kernel')" == 'avx512bf16, vdpbf16ps (chosen from the CPU features)' ]]
+	else
+		[[ "$(line 'bf16 kernel')" == 'portable C ('* ]]
+	fi
+}
+
+@test "OPENBLAS_CORETYPE and EMBTUNE_CPU_MASK win over the features" {
+	run -0 env OPENBLAS_CORETYPE=Prescott encode --version
+	assert_line 'fp32 kernel: OpenBLAS sgemm, core Prescott (OPENBLAS_CORETYPE in the environment)'
+	run -0 env -u OPENBLAS_CORETYPE EMBTUNE_CPU_MASK=avx2 encode --version
+	assert_line --regexp '^features: (avx fma|avx)$'
+	assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core Sandybridge \(chosen from the CPU features\)$'
+	assert_line --regexp '^bf16 kernel: portable C \(no AVX512_BF16'
+	if has avx2 && has fma; then
+		run -0 env -u OPENBLAS_CORETYPE EMBTUNE_CPU_MASK=avx512f encode --version
+		assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core (Haswell|Zen) '
+	fi
+}
+
+@test "--precision: bad values exit 64; bf16 without bf16 hardware is refused, auto falls back" {
+	printf '%s\n' '{"_id":"q1","text":"a claim about cells"}' |
+	    tokenize -m "$MODEL" > q.tok
+	fails 64 '^encode: --precision: half: expected fp32, bf16 or auto$' \
+	    encode --precision half -m "$MODEL" q.tok
+	fails 64 '^encode: --precision bf16: this CPU has neither AVX512_BF16 nor AMX-BF16; use fp32' \
+	    env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 encode --precision bf16 -m "$MODEL" q.tok
+	fails 64 '^topk: EMBTUNE_KERNEL=nope: unknown kernel' \
+	    env EMBTUNE_KERNEL=nope topk --precision bf16 -c q.tok q.tok
+	encode -m "$MODEL" q.tok > fp32.mp
+	run -0 --separate-stderr env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 \
+	    encode --precision auto -m "$MODEL" q.tok
+	assert_equal "$stderr" 'encode: --precision auto: this CPU has neither AVX512_BF16 nor AMX-BF16; using fp32'
+	env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 encode --precision auto \
+	    -m "$MODEL" q.tok 2>/dev/null | cmp - fp32.mp
+	# the portable path runs anywhere when asked for by name
+	env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 EMBTUNE_KERNEL=portable \
+	    encode --precision bf16 -m "$MODEL" q.tok > bf16.mp
+	! cmp -s bf16.mp fp32.mp
+}
+
+@test "encode --precision bf16 (portable): 300 SciFact queries, cosine >= 0.999 with sentence-transformers fp32" {
+	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MODEL" > q.tok
+	EMBTUNE_KERNEL=portable encode --precision bf16 -m "$MODEL" q.tok > q.mp
+	# the reference holds all 1109 queries: compare the first 300
+	run -0 "$PY" "$TOP/tests/emb_close.py" q.mp "$FIX/ref/minilm-scifact.safetensors" queries 0.01 0.999 300
+	if bf16hw; then
+		# the hardware kernel gives the portable kernel's vectors, bit for bit
+		encode --precision bf16 -m "$MODEL" q.tok | cmp - q.mp
+	else
+		fails 64 '^encode: --precision bf16: this CPU has' \
+		    encode --precision bf16 -m "$MODEL" q.tok
+	fi
+}
+
+@test "encode --precision bf16: all SciFact queries and the first documents, cosine >= 0.999 with sentence-transformers fp32" {
+	[ -z "${EMBTUNE_BIN:-}" ] || skip "quality measurement: normal build only"
+	# the hardware kernel where there is one; the portable one (slower)
+	# on fewer documents elsewhere
+	n=1000
+	bf16hw || { export EMBTUNE_KERNEL=portable; n=100; }
+	tokenize -m "$MODEL" "$DATA/scifact/queries.jsonl" |
+	    encode --precision bf16 -m "$MODEL" > q.mp
+	run -0 "$PY" "$TOP/tests/emb_close.py" q.mp "$FIX/ref/minilm-scifact.safetensors" queries 0.01 0.999
+	head -n "$n" "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" |
+	    encode --precision bf16 -m "$MODEL" > d.mp
+	run -0 "$PY" "$TOP/tests/emb_close.py" d.mp "$FIX/ref/minilm-scifact.safetensors" docs 0.01 0.999 "$n"
+}

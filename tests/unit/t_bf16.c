@@ -1,0 +1,224 @@
+/* t_bf16: the bf16 rounding, and the bf16 products: the portable kernel
+ * against the double-precision reference on bf16-rounded operands, the
+ * AVX512_BF16 kernel bit for bit against the portable one (where the CPU
+ * has it), both through blas_gemm/blas_gemm1, and against fp32 within what
+ * bf16 rounding explains. */
+#include "check.h"
+
+#include "bf16.h"
+#include "cpu.h"
+#include "tensor.h"
+#include "util.h"
+
+static float
+bits(uint32_t u)
+{
+	float x;
+	memcpy(&x, &u, 4);
+	return x;
+}
+
+static void
+rounding(void)
+{
+	static const struct {
+		uint32_t in;
+		uint16_t out;
+	} t[] = {
+		{0x3f800000, 0x3f80},	/* 1 */
+		{0x3f808000, 0x3f80},	/* halfway, even below: down */
+		{0x3f818000, 0x3f82},	/* halfway, odd below: up */
+		{0x3f808001, 0x3f81},	/* above halfway: up */
+		{0xbf807fff, 0xbf80},	/* below halfway, negative */
+		{0x7f7fffff, 0x7f80},	/* the largest float rounds to inf */
+		{0x7f800000, 0x7f80},	/* inf */
+		{0x00400000, 0x0000},	/* denormal: zero */
+		{0x80000001, 0x8000},	/* negative denormal: -0 */
+		{0x00800000, 0x0080},	/* the smallest normal stays */
+	};
+	int ok = 1;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (bf16_round(bits(t[i].in)) != t[i].out) {
+			printf("# bf16_round(%08x) = %04x, want %04x\n", t[i].in,
+			    bf16_round(bits(t[i].in)), t[i].out);
+			ok = 0;
+		}
+	uint16_t n = bf16_round(bits(0x7fc00001));
+	check_ok("bf16_round: nearest even, denormals to zero, inf", ok);
+	check_ok("bf16_round: NaN stays NaN", isnan(bf16_to_float(n)));
+}
+
+/* bf16_convert (vcvtne2ps2bf16 where the CPU has it) = bf16_round on
+ * random bit patterns, a quarter of them denormal, NaN or infinite */
+static void
+converting(void)
+{
+	enum { N = 1 << 16 };
+	static float x[N + 7];
+	static uint16_t y[N + 7];
+	uint64_t st = 0x2545F4914F6CDD1Dull;
+	size_t bad = 0;
+
+	for (int rep = 0; rep < 16; rep++) {
+		for (size_t i = 0; i < N + 7; i++) {
+			st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+			uint32_t u = (uint32_t)st;
+			if (i % 8 == 1)
+				u &= 0x807fffff;	/* denormal */
+			if (i % 8 == 2)
+				u |= 0x7f800000;	/* NaN or inf */
+			x[i] = bits(u);
+		}
+		bf16_convert(y, x, N + 7);	/* a ragged tail */
+		for (size_t i = 0; i < N + 7; i++)
+			bad += y[i] != bf16_round(x[i]);
+	}
+	if (bad)
+		printf("# %zu of %d differ\n", bad, 16 * (N + 7));
+	check_ok("bf16_convert = bf16_round on every kind of float", bad == 0);
+}
+
+/* op(a) (M,K) and op(b) (K,N) with padded leading dimensions */
+struct prob {
+	int op;
+	size_t M, N, K, lda, ldb, ldc, na, nb, nc;
+	float *a, *b, *c0;
+};
+
+static void
+make(struct prob *p, int op, size_t M, size_t N, size_t K)
+{
+	int ta = op == BLAS_TN, tb = op == BLAS_NT;
+	*p = (struct prob){op, M, N, K, (ta ? M : K) + 3, (tb ? K : N) + 5,
+	    N + 2, 0, 0, 0, NULL, NULL, NULL};
+	p->na = (ta ? K : M) * p->lda;
+	p->nb = (tb ? N : K) * p->ldb;
+	p->nc = M * p->ldc;
+	p->a = xmalloc(p->na * 4);
+	p->b = xmalloc(p->nb * 4);
+	p->c0 = xmalloc(p->nc * 4);
+	check_fill(p->a, p->na, 1);
+	check_fill(p->b, p->nb, 1);
+	check_fill(p->c0, p->nc, 1);
+}
+
+static float *
+rounded(const float *x, size_t n)
+{
+	float *y = xmalloc(n * 4);
+	for (size_t i = 0; i < n; i++)
+		y[i] = bf16_to_float(bf16_round(x[i]));
+	return y;
+}
+
+static float *
+run(const struct prob *p, int kern, float alpha, float beta)
+{
+	float *c = xmalloc(p->nc * 4);
+	uint16_t *bp = xmalloc(bf16_packed_size(p->N, p->K) * 2);
+	memcpy(c, p->c0, p->nc * 4);
+	bf16_pack_b(bp, p->op, p->b, p->N, p->K, p->ldb);
+	bf16_gemm_packed(kern, p->op, c, p->a, bp, p->M, p->N, p->K, p->lda,
+	    p->ldc, alpha, beta);
+	free(bp);
+	return c;
+}
+
+static void
+one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
+{
+	static const char *const names[] = {"nn", "nt", "tn"};
+	struct prob p;
+	char name[160], shape[96];
+
+	make(&p, op, M, N, K);
+	snprintf(shape, sizeof shape, "%s M=%zu N=%zu K=%zu beta=%g",
+	    names[op], M, N, K, beta);
+
+	/* the reference on the rounded operands: products exact, sums in
+	 * double; fp32 accumulation over K terms of size < 1 */
+	float *ra = rounded(p.a, p.na), *rb = rounded(p.b, p.nb);
+	float *want = xmalloc(p.nc * 4), *f32 = xmalloc(p.nc * 4);
+	memcpy(want, p.c0, p.nc * 4);
+	memcpy(f32, p.c0, p.nc * 4);
+	blas_gemm_ref(op, want, ra, rb, M, N, K, p.lda, p.ldb, p.ldc, alpha,
+	    beta);
+	blas_gemm_ref(op, f32, p.a, p.b, M, N, K, p.lda, p.ldb, p.ldc, alpha,
+	    beta);
+	float *port = run(&p, BF16_PORTABLE, alpha, beta);
+	snprintf(name, sizeof name, "bf16 portable = reference on rounded "
+	    "operands: %s", shape);
+	check_close(name, port, want, p.nc, 1e-6 * (double)K, 1e-6);
+	/* each product is off by at most 2^-8 relative: K terms below 1 */
+	snprintf(name, sizeof name, "bf16 portable within bf16 rounding of "
+	    "fp32: %s", shape);
+	check_close(name, port, f32, p.nc, 4e-3 * (double)K * fabs(alpha),
+	    1e-5);
+
+	if (hw) {
+		float *x = run(&p, BF16_AVX512, alpha, beta);
+		snprintf(name, sizeof name, "bf16 avx512bf16 = portable, bit "
+		    "for bit: %s", shape);
+		check_close(name, x, port, p.nc, 0, 0);
+		free(x);
+	}
+
+	/* through the interface, one thread and threaded */
+	blas_set_precision(BLAS_PREC_BF16);
+	for (int th = 0; th < 2; th++) {
+		float *c = xmalloc(p.nc * 4);
+		memcpy(c, p.c0, p.nc * 4);
+		(th ? blas_gemm : blas_gemm1)(op, c, p.a, p.b, M, N, K, p.lda,
+		    p.ldb, p.ldc, alpha, beta);
+		snprintf(name, sizeof name, "blas_gemm%s in bf16 = the bf16 "
+		    "kernel: %s", th ? "" : "1", shape);
+		check_close(name, c, port, p.nc, 0, 0);
+		/* BLAS_F32 keeps a product in fp32 */
+		memcpy(c, p.c0, p.nc * 4);
+		(th ? blas_gemm : blas_gemm1)(op | BLAS_F32, c, p.a, p.b, M, N,
+		    K, p.lda, p.ldb, p.ldc, alpha, beta);
+		snprintf(name, sizeof name, "blas_gemm%s BLAS_F32 in bf16 mode "
+		    "= fp32: %s", th ? "" : "1", shape);
+		check_close(name, c, f32, p.nc, 1e-5, 1e-5);
+		free(c);
+	}
+	blas_set_precision(BLAS_PREC_FP32);
+	free(ra);
+	free(rb);
+	free(want);
+	free(f32);
+	free(port);
+	free(p.a);
+	free(p.b);
+	free(p.c0);
+}
+
+int
+main(void)
+{
+	static const size_t shapes[][3] = {
+		{1, 1, 1}, {5, 7, 3}, {13, 33, 8}, {37, 70, 129},
+		{100, 32, 64}, {250, 48, 97}, {130, 130, 32},
+	};
+	const struct cpu *c = cpu_get();
+	int hw = c->avx512_bf16 && cpu_has_avx512(c);
+
+	(void)check_iters;
+	/* the interface's kernel is the hardware one unless forced */
+	setenv("EMBTUNE_KERNEL", "portable", 1);
+	blas_threads(2);
+	if (!hw)
+		printf("# no AVX512_BF16 on this CPU: the portable kernel "
+		    "alone\n");
+	rounding();
+	converting();
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		for (int beta = 0; beta < 2; beta++)
+			for (int op = BLAS_NN; op <= BLAS_TN; op++)
+				one(op, shapes[i][0], shapes[i][1],
+				    shapes[i][2], op == BLAS_NT ? 0.5f : 1.0f,
+				    (float)beta, hw);
+	check_ok("kernel named", strcmp(blas_kernel(BLAS_PREC_BF16),
+	    "portable") == 0);
+	return check_done();
+}
