@@ -183,7 +183,7 @@ main(int argc, char *argv[])
 
 	model_open(&md, mdir);
 	C = md.cfg.C;
-	P = md.cfg.P;
+	P = bert_max_len(&md.cfg);
 	if (dim > (long)C)
 		errx(EXIT_USAGE, "-d: %ld: larger than the model's %zu dimensions",
 		    dim, C);
@@ -231,6 +231,17 @@ main(int argc, char *argv[])
 			    "match model \"%s\" (vocab %s)", (int)mnn, mn,
 			    (int)vn, v, md.name, md.vocab);
 		}
+	}
+	{
+		/* tokens with a prompt: its ids are left out of the pooling
+		 * where 1_Pooling's include_prompt is false */
+		uint64_t pl = 0;
+		if (rec_get(&h, "prompt_len") != NULL &&
+		    rec_uint(&h, "prompt_len", &pl) != 0)
+			rec_fail(&rd, "\"prompt_len\": expected uint, got %s",
+			    rec_typename(rec_get(&h, "prompt_len")));
+		if (!md.cfg.include_prompt)
+			m.pool_skip = (size_t)pl;
 	}
 	rec_writer_init(&wr, stdout);
 	wr.unbuffered = unbuffered;

@@ -1,6 +1,7 @@
 /* tokenize: text -> tokens stream (or examples stream for training rows),
  * BERT WordPiece exactly as Hugging Face's fast tokenizer does it. */
 #include <err.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 #include "util.h"
 
 static const char usage_text[] =
-    "usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN] "
+    "usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN]\n"
+    "                [--prompt NAME | --prefix TEXT | --no-prompt] "
     "[FILE ...]\n";
 
 static void
@@ -29,6 +31,13 @@ struct out {
 	int started;		/* header written */
 	enum textin_kind kind;
 	size_t columns;
+	/* the prompt put before every text (NULL: none), its name, and how
+	 * many ids it makes at the start (sentence-transformers'
+	 * prompt_length) */
+	const char *prompt, *prompt_name;
+	size_t prompt_len;
+	char *buf;		/* prompt + text */
+	size_t bufcap;
 };
 
 static void
@@ -40,11 +49,15 @@ header(struct out *o, enum textin_kind kind, size_t columns)
 
 	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->t->vocab_hash);
 	if (rec_pack_header(pk, ex ? "examples" : "tokens", "tokenize",
-	    ex ? 4 : 3) ||
+	    (ex ? 4 : 3) + (o->prompt ? 2 : 0) + (o->prompt_name ? 1 : 0)) ||
 	    rec_pack_kv_str(pk, "model", o->t->model) ||
 	    rec_pack_kv_str(pk, "vocab", hex) ||
 	    rec_pack_kv_uint(pk, "max_len", o->t->max_len) ||
-	    (ex && rec_pack_kv_uint(pk, "columns", columns)))
+	    (ex && rec_pack_kv_uint(pk, "columns", columns)) ||
+	    (o->prompt && (rec_pack_kv_str(pk, "prompt", o->prompt) ||
+	    rec_pack_kv_uint(pk, "prompt_len", o->prompt_len))) ||
+	    (o->prompt_name && rec_pack_kv_str(pk, "prompt_name",
+	    o->prompt_name)))
 		errx(EXIT_SOFTWARE, "header: cannot pack");
 	rec_end(&o->w);
 	o->started = 1;
@@ -68,10 +81,23 @@ pack_ids(msgpack_packer *pk, const uint32_t *ids, size_t n)
 static void
 encode(struct out *o, struct textin *in, size_t k, size_t *n)
 {
-	size_t bad;
+	const char *s = in->text[k];
+	size_t bad, len = in->tlen[k], pl = 0;
 
-	if (tok_encode(o->t, in->text[k], in->tlen[k], o->ids, n, &bad) != 0)
-		textin_fail(in, "invalid UTF-8 at byte %zu of the text", bad + 1);
+	if (o->prompt) {	/* prompt + text, as sentence-transformers */
+		pl = strlen(o->prompt);
+		if (pl + len > o->bufcap) {
+			o->bufcap = (pl + len) * 2;
+			o->buf = xrealloc(o->buf, o->bufcap);
+		}
+		memcpy(o->buf, o->prompt, pl);
+		memcpy(o->buf + pl, s, len);
+		s = o->buf;
+		len += pl;
+	}
+	if (tok_encode(o->t, s, len, o->ids, n, &bad) != 0)
+		textin_fail(in, "invalid UTF-8 at byte %zu of the text",
+		    bad - pl + 1);
 }
 
 static void
@@ -124,14 +150,30 @@ main(int argc, char *argv[])
 	struct out o;
 	struct textin in;
 	struct progress prog;
-	const char *model = NULL;
+	static const struct option longopts[] = {
+		{"prompt", required_argument, NULL, 'P'},
+		{"prefix", required_argument, NULL, 'X'},
+		{"no-prompt", no_argument, NULL, 'N'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *model = NULL, *pname = NULL, *prefix = NULL;
 	enum textin_fmt fmt = TEXTIN_JSONL;
-	int c, have_fmt = 0, unbuffered = 0, i;
+	int c, have_fmt = 0, unbuffered = 0, i, noprompt = 0;
 	long maxlen = 0;
 	size_t nrec = 0;
 
-	while ((c = getopt(argc, argv, "f:hm:n:u")) != -1) {
+	while ((c = getopt_long(argc, argv, "f:hm:n:u", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'P':
+			pname = optarg;
+			break;
+		case 'X':
+			prefix = optarg;
+			break;
+		case 'N':
+			noprompt = 1;
+			break;
 		case 'f':
 			if (textin_fmt_parse(optarg, &fmt) != 0) {
 				warnx("-f: %s: expected jsonl, tsv or text", optarg);
@@ -161,6 +203,12 @@ main(int argc, char *argv[])
 		warnx("-m MODEL_DIR is required");
 		usage(stderr, EXIT_USAGE);
 	}
+	if ((pname != NULL) + (prefix != NULL) + noprompt > 1) {
+		warnx("--prompt, --prefix and --no-prompt exclude each other");
+		usage(stderr, EXIT_USAGE);
+	}
+	if (prefix && tok_utf8_check(prefix, strlen(prefix)) != strlen(prefix))
+		errx(EXIT_USAGE, "--prefix: not valid UTF-8");
 	for (i = 0; i < argc; i++)	/* fail before any output */
 		if (strcmp(argv[i], "-") != 0 && access(argv[i], R_OK) != 0)
 			err(EXIT_NOINPUT, "%s", argv[i]);
@@ -172,6 +220,26 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof o);
 	o.t = &t;
 	o.ids = xmalloc(t.max_len * sizeof *o.ids);
+	/* the prompt: --prompt NAME, --prefix TEXT, else the model's
+	 * default_prompt_name unless --no-prompt (SentenceTransformer.encode) */
+	if (pname == NULL && prefix == NULL && !noprompt)
+		pname = t.default_prompt;
+	if (pname != NULL && (o.prompt = tok_prompt(&t, pname)) == NULL) {
+		size_t k, m = 0;
+		char names[1024] = "";
+		for (k = 0; k < t.nprompts && m < sizeof names; k++)
+			m += (size_t)snprintf(names + m, sizeof names - m, "%s%s",
+			    k ? ", " : "", t.prompts[k].name);
+		errx(EXIT_USAGE, "--prompt: %s: not a prompt of %s/"
+		    "config_sentence_transformers.json (%s)", pname, model,
+		    t.nprompts ? names : "it has none");
+	}
+	o.prompt_name = pname;
+	if (prefix != NULL)
+		o.prompt = prefix;
+	if (o.prompt != NULL && *o.prompt == '\0')
+		o.prompt = o.prompt_name = NULL;	/* as "if prompt:" */
+	o.prompt_len = tok_prompt_len(&t, o.prompt, o.ids);
 	rec_writer_init(&o.w, stdout);
 	o.w.unbuffered = unbuffered;
 	util_progress_start(&prog, "records", 0);	/* only on a terminal */
@@ -193,6 +261,7 @@ main(int argc, char *argv[])
 	util_progress_end(&prog, nrec);
 	rec_writer_free(&o.w);
 	free(o.ids);
+	free(o.buf);
 	tok_free(&t);
 	util_fshut();
 	return 0;

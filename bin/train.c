@@ -432,10 +432,11 @@ main(int argc, char *argv[])
 	if (o.in == NULL && P > 1) {	/* stdin: rank 0's only */
 		if (rank == 0)
 			batch_read(&ex, NULL, md.name, md.vocab, md.cfg.V,
-			    md.cfg.P);
+			    bert_max_len(&md.cfg));
 		batch_bcast(&ex);
 	} else
-		batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V, md.cfg.P);
+		batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V,
+		    bert_max_len(&md.cfg));
 	if (loss_fits(o.loss, ex.K, ex.has_label, &need) != 0)
 		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %zu "
 		    "texts per row %s labels, which fit: %s",
@@ -467,6 +468,8 @@ main(int argc, char *argv[])
 	struct bert_model m;
 	blas_threads(threads);
 	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
+	if (!md.cfg.include_prompt)	/* the prompt's ids out of the pooling */
+		m.pool_skip = ex.prompt_len;
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
 	size_t *len = xmalloc(ex.K * B * sizeof *len);

@@ -8,8 +8,10 @@
 #include "util.h"
 
 static void
-header(struct rec_reader *rd, const char *model, const char *vocab)
+header(struct rec_reader *rd, const char *model, const char *vocab,
+    size_t *prompt_len)
 {
+	uint64_t pl = 0;
 	msgpack_object h;
 	const char *s, *hm = "?";
 	size_t n, nm = 1;
@@ -23,6 +25,10 @@ header(struct rec_reader *rd, const char *model, const char *vocab)
 		errx(EXIT_DATAERR, "%s: header: examples tokenized for model "
 		    "\"%.*s\" (vocab %.*s) do not fit model \"%s\" (vocab %s)",
 		    rd->name, (int)nm, hm, (int)n, s, model, vocab);
+	if (rec_get(&h, "prompt_len") != NULL &&
+	    rec_uint(&h, "prompt_len", &pl) != 0)
+		rec_fail(rd, "\"prompt_len\": not a uint");
+	*prompt_len = (size_t)pl;
 }
 
 void
@@ -35,7 +41,7 @@ batch_read(struct examples *ex, const char *path, const char *model,
 
 	memset(ex, 0, sizeof *ex);
 	rec_open(&rd, path);
-	header(&rd, model, vocab);
+	header(&rd, model, vocab, &ex->prompt_len);
 	ex->ids = xmalloc(capids * sizeof *ex->ids);
 	ex->off = xmalloc(captext * sizeof *ex->off);
 	ex->label = xmalloc(caprow * sizeof *ex->label);

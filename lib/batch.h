@@ -22,6 +22,8 @@ struct examples {
 	float *label;		/* (n), NULL without labels */
 	size_t Tmax;		/* longest text */
 	uint64_t fingerprint;	/* of all rows, to check a resumed run */
+	size_t prompt_len;	/* header "prompt_len": ids of a prompt at the
+				 * start of every text (0: none) */
 };
 
 /* Read a whole examples stream (path NULL: stdin).  The header's "vocab"

@@ -14,9 +14,16 @@
  * activations and the attention probabilities are recomputed in the
  * backward), plus one layer's worth of backward scratch.
  *
+ * Two architectures share this one encoder (cfg.arch, from config.json's
+ * model_type): BERT (word + position + token type embeddings, positions
+ * 0..T-1) and MPNet (word + position embeddings, positions from
+ * padding_idx + 1 as RoBERTa's, no token types, and a relative position
+ * bias: T5-style bidirectional buckets, one (NB, NH) table shared by all
+ * layers, added to the scaled attention scores before the softmax).
+ *
  * Dimensions (llm.c letters): V vocab, P positions, TV token types,
  * C hidden, L layers, NH heads, HS = C/NH, F FFN width, B sequences,
- * T one sequence's length, N packed tokens. */
+ * T one sequence's length, N packed tokens, NB relative position buckets. */
 #ifndef BERT_H
 #define BERT_H
 
@@ -30,12 +37,25 @@ enum bert_pooling {
 	BERT_POOL_MEAN_SQRT,	/* pooling_mode_mean_sqrt_len_tokens */
 };
 
+enum bert_arch {
+	BERT_ARCH_BERT = 0,	/* model_type "bert" */
+	BERT_ARCH_MPNET,	/* model_type "mpnet" */
+};
+
+/* MPNet's padding_idx (fixed in transformers' MPNetEmbeddings) and the
+ * relative position buckets' max_distance */
+#define BERT_MPNET_PAD 1
+#define BERT_MPNET_MAXDIST 128
+
 struct bert_config {
 	size_t V, P, TV, C, L, NH, F;
+	int arch;		/* enum bert_arch */
+	size_t NB;		/* relative_attention_num_buckets (MPNet), else 0 */
 	float eps;		/* layer_norm_eps */
 	float hidden_dropout;	/* hidden_dropout_prob */
 	float attn_dropout;	/* attention_probs_dropout_prob */
 	int pooling;		/* enum bert_pooling */
+	int include_prompt;	/* 1_Pooling's include_prompt (default 1) */
 	int normalize;		/* modules.json has a Normalize module */
 	int has_pooler;		/* checkpoint has pooler.dense.* (kept, unused) */
 };
@@ -63,6 +83,8 @@ enum bert_param {
 	BERT_LN2B,	/* (L, C) */
 	BERT_POOLW,	/* (C, C) pooler.dense.weight, or 0 if !has_pooler; unused */
 	BERT_POOLB,	/* (C) */
+	BERT_RELB,	/* (NB, NH) encoder.relative_attention_bias.weight
+			 * (MPNet; 0 floats for BERT) */
 	BERT_NPARAM
 };
 
@@ -71,6 +93,7 @@ struct bert_params {
 	float *qkvw, *qkvb, *attprojw, *attprojb, *ln1g, *ln1b;
 	float *fcw, *fcb, *fcprojw, *fcprojb, *ln2g, *ln2b;
 	float *poolw, *poolb;
+	float *relb;
 };
 
 /* Activations.  "(L, ...)" ones hold one slice per layer when allocated
@@ -149,6 +172,16 @@ struct bert_model {
 	size_t *pos;		/* (Nmax) position of each packed row */
 	int train;		/* dropout was on */
 	uint64_t seed;
+	/* relative position bias (cfg.NB > 0 only): for k = 0..2 Tmax-2, the
+	 * bucket of relative position k - (Tmax-1) = key - query; the bias
+	 * (NH, 2 Tmax-1) set from relb by bert_forward; the backward's
+	 * per-(sequence, head) gradients of it (Bmax NH, 2 Tmax-1) */
+	size_t *relbkt;
+	float *relbias, *drelbias;
+	/* ids at the start of every sequence left out of mean and max pooling
+	 * (a prompt's, when !cfg.include_prompt); set by the caller, 0 by
+	 * default */
+	size_t pool_skip;
 };
 
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most
@@ -162,7 +195,14 @@ int bert_param_decay(int i);
 /* Name of parameter table entry i (for messages), e.g. "qkvw". */
 const char *bert_param_name(int i);
 
-/* Allocate the arena (exits on failure), zeroed; Tmax <= cfg->P.  Call
+/* The longest sequence the model takes: P, less MPNet's padding_idx + 1. */
+size_t bert_max_len(const struct bert_config *cfg);
+/* T5 / MPNet bidirectional bucket of relative position rel = key - query:
+ * NB/2 buckets each way, half of them exact, the rest logarithmic up to
+ * maxdist (as transformers' relative_position_bucket, in float32) */
+size_t bert_rel_bucket(long rel, size_t NB, size_t maxdist);
+
+/* Allocate the arena (exits on failure), zeroed; Tmax <= bert_max_len.  Call
  * blas_threads() first: the kernels run on blas_nthreads() threads. */
 void bert_alloc(struct bert_model *m, const struct bert_config *cfg,
     size_t Bmax, size_t Tmax, size_t Nmax, int flags);
@@ -247,14 +287,18 @@ void bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
  * length, scale 1/sqrt(HS).  Nothing is saved: the backward recomputes the
  * softmax probabilities.  scr: bert_attn_scratch(Tmax) floats.  Dropout on
  * the probs when p > 0, element i of (seq b, head h) kept by
- * bert_keep(seed, attoff[b] + h*T_b*T_b + i). */
+ * bert_keep(seed, attoff[b] + h*T_b*T_b + i).  relbias: NULL, or the
+ * relative position bias (NH, 2 Tmax-1): score (i, j) of head h gets
+ * relbias[h (2 Tmax-1) + Tmax-1 + j-i]. */
 void bert_attention_fwd(float *y, float *scr, const float *qkv,
     const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
-    size_t Tmax, float p, uint64_t seed);
-/* WRITES dqkv (N,3C) */
-void bert_attention_bwd(float *dqkv, float *scr, const float *dy,
-    const float *qkv, const size_t *off, const size_t *attoff, size_t B,
-    size_t C, size_t NH, size_t Tmax, float p, uint64_t seed);
+    size_t Tmax, float p, uint64_t seed, const float *relbias);
+/* WRITES dqkv (N,3C), and drelbias (B NH, 2 Tmax-1) if not NULL: the
+ * gradient of each (sequence, head)'s bias by relative position */
+void bert_attention_bwd(float *dqkv, float *drelbias, float *scr,
+    const float *dy, const float *qkv, const size_t *off,
+    const size_t *attoff, size_t B, size_t C, size_t NH, size_t Tmax,
+    float p, uint64_t seed, const float *relbias);
 /* floats of attention scratch per thread */
 static inline size_t
 bert_attn_scratch(size_t Tmax)
@@ -309,9 +353,10 @@ bert_span(size_t n, size_t q, size_t nt, size_t t, size_t *lo, size_t *hi)
 	*hi = *lo + bs < n ? *lo + bs : n;
 }
 /* softmax probabilities (T, T) of head h of one sequence, whose qkv rows
- * start at qkv */
+ * start at qkv; bias: NULL, or head h's relative position bias at relative
+ * position 0 (score (i, j) gets bias[j - i]) */
 void bert_attn_probs(float *s, const float *qkv, size_t T, size_t C,
-    size_t NH, size_t h);
+    size_t NH, size_t h, const float *bias);
 /* y[i] = gelu(x[i]), i in [i0, i1) */
 void bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1);
 

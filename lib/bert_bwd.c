@@ -32,17 +32,28 @@ bert_zero_grad(struct bert_model *m)
 		memset(m->grads, 0, m->nparams * sizeof(float));
 }
 
-/* Columns [c0, c1) of the embedding gradients from dout (N,C) */
+/* Columns [c0, c1) of the embedding gradients from dout (N,C); positions
+ * pos (N) (NULL: 0..T-1), dwtt NULL without token types; rows whose id is
+ * pad (-1: none) get no gradient, as nn.Embedding's padding_idx */
 static void
 cols_embed(float *dwte, float *dwpe, float *dwtt, const float *dout,
     const uint32_t *ids, const size_t *off, size_t B, size_t C, size_t c0,
-    size_t c1)
+    size_t c1, const size_t *pos, long pad)
 {
 	for (size_t b = 0; b < B; b++)
 		for (size_t r = off[b]; r < off[b + 1]; r++) {
 			const float *d = dout + r * C;
 			float *w = dwte + (size_t)ids[r] * C;
-			float *p = dwpe + (r - off[b]) * C;
+			float *p = dwpe + (pos ? pos[r] : r - off[b]) * C;
+			if ((long)ids[r] == pad)
+				continue;
+			if (dwtt == NULL) {
+				for (size_t i = c0; i < c1; i++) {
+					w[i] += d[i];
+					p[i] += d[i];
+				}
+				continue;
+			}
 			for (size_t i = c0; i < c1; i++) {
 				w[i] += d[i];
 				p[i] += d[i];
@@ -55,7 +66,7 @@ void
 bert_embed_bwd(float *dwte, float *dwpe, float *dwtt, const float *dout,
     const uint32_t *ids, const size_t *off, size_t B, size_t C)
 {
-	cols_embed(dwte, dwpe, dwtt, dout, ids, off, B, C, 0, C);
+	cols_embed(dwte, dwpe, dwtt, dout, ids, off, B, C, 0, C, NULL, -1);
 }
 
 /* LayerNorm backward, rows [r0, r1): dx += d(loss)/dx from dy */
@@ -145,11 +156,13 @@ bert_linear_bwd(float *dx, float *dw, float *db, const float *dy,
 
 /* one (sequence, head) of the attention backward: the probabilities
  * recomputed into s (T,T), the dropped ones into s + Tmax^2, their gradient
- * in s + 2 Tmax^2 */
+ * in s + 2 Tmax^2; with a relative position bias, its gradient by relative
+ * position written to drelbias + bh (2 Tmax-1) */
 static void
-attn_bwd_bh(float *dqkv, float *s, const float *dy, const float *qkv,
-    const size_t *off, const size_t *attoff, size_t C, size_t NH,
-    size_t Tmax, float p, uint64_t seed, size_t bh)
+attn_bwd_bh(float *dqkv, float *drelbias, float *s, const float *dy,
+    const float *qkv, const size_t *off, const size_t *attoff, size_t C,
+    size_t NH, size_t Tmax, float p, uint64_t seed, size_t bh,
+    const float *relbias)
 {
 	size_t HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
@@ -163,7 +176,8 @@ attn_bwd_bh(float *dqkv, float *s, const float *dy, const float *qkv,
 	const float *dyb = dy + off[b] * C + h * HS;
 	float *pr = s, *dr = s + Tmax * Tmax, *ds = dr + Tmax * Tmax;
 
-	bert_attn_probs(pr, qb, T, C, NH, h);
+	bert_attn_probs(pr, qb, T, C, NH, h, relbias ? relbias +
+	    h * (2 * Tmax - 1) + Tmax - 1 : NULL);
 	/* y = D v, D = dropout(P): dv = D^T dy */
 	if (p > 0)
 		bert_drop(dr, pr, T * T, p, seed, base);
@@ -190,19 +204,45 @@ attn_bwd_bh(float *dqkv, float *s, const float *dy, const float *qkv,
 		for (j = 0; j < T; j++)
 			r[j] = pi[j] * (r[j] - sum);
 	}
+	if (relbias) {	/* the bias was added to S: its gradient is dS's */
+		float *db = drelbias + bh * (2 * Tmax - 1) + Tmax - 1;
+		memset(db - (T - 1), 0, (2 * T - 1) * sizeof(float));
+		for (size_t i = 0; i < T; i++)
+			for (size_t j = 0; j < T; j++)
+				db[(ptrdiff_t)j - (ptrdiff_t)i] += ds[i * T + j];
+	}
 	/* S = scale q k^T */
 	blas_gemm1(BLAS_NN, dq, ds, k, T, HS, T, T, C3, C3, scale, 0.0f);
 	blas_gemm1(BLAS_TN, dk, ds, q, T, HS, T, T, C3, C3, scale, 0.0f);
 }
 
 void
-bert_attention_bwd(float *dqkv, float *scr, const float *dy, const float *qkv,
-    const size_t *off, const size_t *attoff, size_t B, size_t C, size_t NH,
-    size_t Tmax, float p, uint64_t seed)
+bert_attention_bwd(float *dqkv, float *drelbias, float *scr, const float *dy,
+    const float *qkv, const size_t *off, const size_t *attoff, size_t B,
+    size_t C, size_t NH, size_t Tmax, float p, uint64_t seed,
+    const float *relbias)
 {
 	for (size_t bh = 0; bh < B * NH; bh++)
-		attn_bwd_bh(dqkv, scr, dy, qkv, off, attoff, C, NH, Tmax, p, seed,
-		    bh);
+		attn_bwd_bh(dqkv, drelbias, scr, dy, qkv, off, attoff, C, NH,
+		    Tmax, p, seed, bh, relbias);
+}
+
+/* heads [h0, h1) of the relative bias table's gradient drelb (NB, NH) from
+ * the per-(sequence, head) gradients by relative position, summed over the
+ * sequences in order (the same sums whatever the thread count) */
+static void
+heads_relb_bwd(float *drelb, const float *drelbias, const size_t *relbkt,
+    const size_t *off, size_t B, size_t NH, size_t Tmax, size_t h0,
+    size_t h1)
+{
+	size_t nr = 2 * Tmax - 1;
+	for (size_t h = h0; h < h1; h++)
+		for (size_t b = 0; b < B; b++) {
+			size_t T = off[b + 1] - off[b];
+			const float *d = drelbias + (b * NH + h) * nr;
+			for (size_t k = Tmax - T; k < Tmax + T - 1; k++)
+				drelb[relbkt[k] * NH + h] += d[k];
+		}
 }
 
 /* dx[i] = dx[i] (accumulate ? : 0) + dy[i] gelu'(x[i]), i in [i0, i1);
@@ -333,8 +373,18 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 	else
 		memcpy(d->dpooled, dout, B * C * sizeof(float));
 	memset(d->dx, 0, N * C * sizeof(float));
-	bert_pool_bwd(d->dx, d->dpooled, bert_hidden(m, L), m->off, B, C,
-	    c->pooling);
+	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+		for (size_t b = 0; b < B; b++) {	/* as bert_forward */
+			size_t k = m->pool_skip, o2[2] = {0, 0};
+			o2[1] = m->len[b] > k ? m->len[b] - k : 0;
+			if (o2[1] > 0)
+				bert_pool_bwd(d->dx + (m->off[b] + k) * C,
+				    d->dpooled + b * C, bert_hidden(m, L) +
+				    (m->off[b] + k) * C, o2, 1, C, c->pooling);
+		}
+	else
+		bert_pool_bwd(d->dx, d->dpooled, bert_hidden(m, L), m->off, B, C,
+		    c->pooling);
 
 	/* dx: gradient of the layer's output, then of its input; d->big holds
 	 * the recomputed GELU output, d(fch), then datty | dqkv */
@@ -389,9 +439,15 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
-				attn_bwd_bh(dqkv, scr, datty, qkv, m->off,
-				    m->attoff, C, NH, m->Tmax, ap,
-				    bert_site_seed(seed, l, 1), bh);
+				attn_bwd_bh(dqkv, m->drelbias, scr, datty, qkv,
+				    m->off, m->attoff, C, NH, m->Tmax, ap,
+				    bert_site_seed(seed, l, 1), bh, m->relbias);
+			if (c->NB > 0) {	/* after the loop's barrier */
+				size_t h0, h1;
+				bert_span(NH, 1, nt, t, &h0, &h1);
+				heads_relb_bwd(g->relb, m->drelbias, m->relbkt,
+				    m->off, B, NH, m->Tmax, h0, h1);
+			}
 			part_wgrad(g->qkvw + l * 3 * C * C, g->qkvb + l * 3 * C,
 			    dqkv, x, N, C, 3 * C, nt, t);
 			rows_dx(dx, dqkv, p->qkvw + l * 3 * C * C, r0, r1, C,
@@ -410,7 +466,8 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 		cols_ln_bwd(g->emb_lng, g->emb_lnb, dx, a->emb, a->emb_mean,
 		    a->emb_rstd, N, C, c0, c1);
 		#pragma omp barrier
-		cols_embed(g->wte, g->wpe, g->wtt, dln, ids, m->off, B, C, c0,
-		    c1);
+		cols_embed(g->wte, g->wpe, c->TV ? g->wtt : NULL, dln, ids,
+		    m->off, B, C, c0, c1, m->pos, c->arch == BERT_ARCH_MPNET ?
+		    BERT_MPNET_PAD : -1);
 	}
 }

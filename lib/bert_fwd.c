@@ -25,7 +25,7 @@
 static const char *const pnames[BERT_NPARAM] = {
 	"wte", "wpe", "wtt", "emb_lng", "emb_lnb", "qkvw", "qkvb", "attprojw",
 	"attprojb", "ln1g", "ln1b", "fcw", "fcb", "fcprojw", "fcprojb", "ln2g",
-	"ln2b", "poolw", "poolb",
+	"ln2b", "poolw", "poolb", "relb",
 };
 
 const char *
@@ -76,6 +76,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	ps[BERT_LN2B] = L * C;
 	ps[BERT_POOLW] = c->has_pooler ? C * C : 0;
 	ps[BERT_POOLB] = c->has_pooler ? C : 0;
+	ps[BERT_RELB] = c->NB * c->NH;
 
 	as[BERT_A_EMB] = N * C;
 	as[BERT_A_X0] = N * C;
@@ -112,7 +113,7 @@ params_point(struct bert_params *p, float *base, const size_t *off)
 		&p->wte, &p->wpe, &p->wtt, &p->emb_lng, &p->emb_lnb, &p->qkvw,
 		&p->qkvb, &p->attprojw, &p->attprojb, &p->ln1g, &p->ln1b,
 		&p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->ln2g, &p->ln2b,
-		&p->poolw, &p->poolb,
+		&p->poolw, &p->poolb, &p->relb,
 	};
 	for (int i = 0; i < BERT_NPARAM; i++)
 		*ptr[i] = base ? base + off[i] : NULL;
@@ -127,8 +128,8 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = *cfg;
-	if (Tmax > cfg->P)
-		Tmax = cfg->P;
+	if (Tmax > bert_max_len(cfg))
+		Tmax = bert_max_len(cfg);
 	if (Bmax == 0 || Tmax == 0 || Nmax == 0 || cfg->NH == 0 ||
 	    cfg->C % cfg->NH != 0)
 		errx(EXIT_SOFTWARE, "bert_alloc: bad dimensions");
@@ -201,6 +202,40 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	m->off = xcalloc(Bmax + 1, sizeof(size_t));
 	m->attoff = xcalloc(Bmax + 1, sizeof(size_t));
 	m->pos = xcalloc(Nmax, sizeof(size_t));
+	if (cfg->NB > 0) {
+		size_t nr = 2 * Tmax - 1;
+		m->relbkt = xcalloc(nr, sizeof(size_t));
+		for (i = 0; i < nr; i++)
+			m->relbkt[i] = bert_rel_bucket((long)i - (long)(Tmax - 1),
+			    cfg->NB, BERT_MPNET_MAXDIST);
+		m->relbias = xcalloc(cfg->NH * nr, sizeof(float));
+		if (flags & BERT_GRADS)
+			m->drelbias = xcalloc(Bmax * cfg->NH * nr, sizeof(float));
+	}
+}
+
+size_t
+bert_max_len(const struct bert_config *cfg)
+{
+	if (cfg->arch == BERT_ARCH_MPNET)
+		return cfg->P > BERT_MPNET_PAD + 1 ? cfg->P - BERT_MPNET_PAD - 1 : 0;
+	return cfg->P;
+}
+
+size_t
+bert_rel_bucket(long rel, size_t NB, size_t maxdist)
+{
+	long n = -rel, half = (long)NB / 2, exact = half / 2;
+	size_t ret = n < 0 ? (size_t)half : 0;
+
+	n = n < 0 ? -n : n;
+	if (n < exact)
+		return ret + (size_t)n;
+	/* float32 throughout, as torch computes it */
+	float f = logf((float)n / (float)exact) /
+	    (float)log((double)maxdist / (double)exact) * (float)(half - exact);
+	long v = exact + (long)f;
+	return ret + (size_t)(v < half - 1 ? v : half - 1);
 }
 
 void
@@ -212,6 +247,9 @@ bert_free(struct bert_model *m)
 	free(m->off);
 	free(m->attoff);
 	free(m->pos);
+	free(m->relbkt);
+	free(m->relbias);
+	free(m->drelbias);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -360,12 +398,16 @@ softmax_rows(float *s, size_t T)
 
 void
 bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
-    size_t h)
+    size_t h, const float *bias)
 {
 	size_t HS = C / NH;
 	const float *q = qkv + h * HS;
 	blas_gemm1(BLAS_NT, s, q, q + C, T, T, HS, 3 * C, 3 * C, T,
 	    1.0f / sqrtf((float)HS), 0.0f);
+	if (bias)	/* relative position bias: row i gets bias[j - i] */
+		for (size_t i = 0; i < T; i++)
+			for (size_t j = 0; j < T; j++)
+				s[i * T + j] += bias[(ptrdiff_t)j - (ptrdiff_t)i];
 	softmax_rows(s, T);
 }
 
@@ -373,13 +415,14 @@ bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
 static void
 attn_bh(float *y, float *s, const float *qkv, const size_t *off,
     const size_t *attoff, size_t C, size_t NH, size_t Tmax, float p,
-    uint64_t seed, size_t bh)
+    uint64_t seed, size_t bh, const float *relbias)
 {
 	size_t HS = C / NH, b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
 	const float *qb = qkv + off[b] * 3 * C;
 	float *pr = s;
 
-	bert_attn_probs(s, qb, T, C, NH, h);
+	bert_attn_probs(s, qb, T, C, NH, h, relbias ? relbias +
+	    h * (2 * Tmax - 1) + Tmax - 1 : NULL);
 	if (p > 0) {
 		pr = s + Tmax * Tmax;
 		bert_drop(pr, s, T * T, p, seed, attoff[b] + h * T * T);
@@ -391,10 +434,11 @@ attn_bh(float *y, float *s, const float *qkv, const size_t *off,
 void
 bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
     const size_t *attoff, size_t B, size_t C, size_t NH, size_t Tmax, float p,
-    uint64_t seed)
+    uint64_t seed, const float *relbias)
 {
 	for (size_t bh = 0; bh < B * NH; bh++)
-		attn_bh(y, scr, qkv, off, attoff, C, NH, Tmax, p, seed, bh);
+		attn_bh(y, scr, qkv, off, attoff, C, NH, Tmax, p, seed, bh,
+		    relbias);
 }
 
 void
@@ -591,6 +635,19 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	for (b = 0; b < B; b++)
 		for (size_t r = m->off[b]; r < m->off[b + 1]; r++)
 			m->pos[r] = r - m->off[b];
+	if (c->arch == BERT_ARCH_MPNET)	/* RoBERTa's: padding_idx + 1 on,
+					 * padding ids at padding_idx */
+		for (b = 0; b < B; b++) {
+			size_t k = BERT_MPNET_PAD;
+			for (size_t r = m->off[b]; r < m->off[b + 1]; r++)
+				m->pos[r] = ids[r] == BERT_MPNET_PAD ?
+				    BERT_MPNET_PAD : ++k;
+		}
+	if (c->NB > 0)	/* the bias by relative position, for every layer */
+		for (size_t h = 0; h < NH; h++)
+			for (size_t k = 0; k < 2 * m->Tmax - 1; k++)
+				m->relbias[h * (2 * m->Tmax - 1) + k] =
+				    p->relb[m->relbkt[k] * NH + h];
 	m->B = B;
 	m->N = N;
 	m->train = train;
@@ -615,7 +672,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			const float *pp = p->wpe + m->pos[r] * C;
 			float *o = a->emb + r * C;
 			for (size_t i = 0; i < C; i++)
-				o[i] = w[i] + pp[i] + p->wtt[i];
+				o[i] = w[i] + pp[i] + (c->TV ? p->wtt[i] : 0.0f);
 		}
 		rows_ln(a->x0, a->emb_mean, a->emb_rstd, a->emb, p->emb_lng,
 		    p->emb_lnb, r0, r1, C, c->eps);
@@ -641,7 +698,8 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
 				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
-				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh);
+				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh,
+				    m->relbias);
 			rows_sublayer(res1, ln1, ln1m, ln1r, atty,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
@@ -657,7 +715,19 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		}
 	}
 	const float *x = bert_hidden(m, L);
-	bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
+	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+		for (b = 0; b < B; b++) {	/* the prompt's ids left out */
+			size_t k = m->pool_skip, o2[2] = {0, 0};
+			if (m->len[b] > k)
+				o2[1] = m->len[b] - k;
+			else	/* nothing left: sentence-transformers' 0 / 1e-9 */
+				memset(a->pooled + b * C, 0, C * sizeof(float));
+			if (o2[1] > 0)
+				bert_pool_fwd(a->pooled + b * C, x + (m->off[b] + k) * C,
+				    o2, 1, C, c->pooling);
+		}
+	else
+		bert_pool_fwd(a->pooled, x, m->off, B, C, c->pooling);
 	if (c->normalize)
 		bert_l2norm_fwd(a->out, a->norm, a->pooled, B, C);
 	else

@@ -123,6 +123,11 @@ read_pooling(struct model *md, const char *sub)
 			    "not supported", md->dir, p);
 	if (n == 0)
 		errx(EXIT_DATAERR, "%s/%s: no pooling mode set", md->dir, p);
+	json_t *ip = json_object_get(j, "include_prompt");
+	if (ip != NULL && !json_is_boolean(ip))
+		errx(EXIT_DATAERR, "%s/%s: include_prompt: not a boolean",
+		    md->dir, p);
+	md->cfg.include_prompt = ip == NULL || json_is_true(ip);
 	json_decref(j);
 	free(p);
 }
@@ -147,6 +152,23 @@ model_open(struct model *md, const char *dir)
 	md->name = xstrndup(s, (size_t)(dir + n - s));
 
 	c = load_json(dir, "config.json", 1);
+	/* the architecture: config.json's model_type (absent: BERT) */
+	{
+		static const struct { const char *type; int arch; } archs[] = {
+			{"bert", BERT_ARCH_BERT}, {"mpnet", BERT_ARCH_MPNET},
+		};
+		json_t *mt = json_object_get(c, "model_type");
+		const char *t = mt ? json_string_value(mt) : "bert";
+		size_t k, na = sizeof(archs) / sizeof(archs[0]);
+		for (k = 0; t != NULL && k < na; k++)
+			if (strcmp(t, archs[k].type) == 0)
+				break;
+		if (t == NULL || k == na)
+			errx(EXIT_DATAERR, "%s/config.json: model_type %s is not "
+			    "supported (supported: bert, mpnet)", dir,
+			    t ? t : "(not a string)");
+		cfg->arch = archs[k].arch;
+	}
 	cfg->V = cfg_int(c, dir, "vocab_size", -1);
 	cfg->C = cfg_int(c, dir, "hidden_size", -1);
 	cfg->L = cfg_int(c, dir, "num_hidden_layers", -1);
@@ -154,6 +176,18 @@ model_open(struct model *md, const char *dir)
 	cfg->F = cfg_int(c, dir, "intermediate_size", -1);
 	cfg->P = cfg_int(c, dir, "max_position_embeddings", -1);
 	cfg->TV = cfg_int(c, dir, "type_vocab_size", 2);
+	if (cfg->arch == BERT_ARCH_MPNET) {
+		cfg->TV = 0;	/* no token types */
+		cfg->NB = cfg_int(c, dir, "relative_attention_num_buckets", 32);
+		if (cfg->NB < 4 || cfg->NB % 4 != 0)
+			errx(EXIT_DATAERR, "%s/config.json: "
+			    "relative_attention_num_buckets %zu: expected a "
+			    "multiple of 4", dir, cfg->NB);
+		if (cfg->P < BERT_MPNET_PAD + 2)
+			errx(EXIT_DATAERR, "%s/config.json: "
+			    "max_position_embeddings %zu: too few for MPNet", dir,
+			    cfg->P);
+	}
 	cfg->eps = cfg_float(c, dir, "layer_norm_eps", 1e-12);
 	cfg->hidden_dropout = cfg_float(c, dir, "hidden_dropout_prob", 0.1);
 	cfg->attn_dropout = cfg_float(c, dir, "attention_probs_dropout_prob", 0.1);
@@ -169,7 +203,7 @@ model_open(struct model *md, const char *dir)
 		errx(EXIT_DATAERR, "%s/config.json: hidden_act: only \"gelu\" "
 		    "(exact erf) is supported", dir);
 	json_t *pe = json_object_get(c, "position_embedding_type");
-	if (pe && !(json_is_string(pe) &&
+	if (cfg->arch == BERT_ARCH_BERT && pe && !(json_is_string(pe) &&
 	    strcmp(json_string_value(pe), "absolute") == 0))
 		errx(EXIT_DATAERR, "%s/config.json: position_embedding_type: "
 		    "only \"absolute\" is supported", dir);
@@ -177,6 +211,7 @@ model_open(struct model *md, const char *dir)
 
 	/* modules.json: Pooling and Normalize; none -> mean, no Normalize */
 	cfg->pooling = BERT_POOL_MEAN;
+	cfg->include_prompt = 1;
 	cfg->normalize = 0;
 	p = pathcat(dir, "modules.json");
 	{
@@ -221,12 +256,12 @@ model_open(struct model *md, const char *dir)
 	}
 	free(p);
 
-	md->max_seq_length = cfg->P;
+	md->max_seq_length = bert_max_len(cfg);
 	sb = load_json(dir, "sentence_bert_config.json", 0);
 	if (sb) {
 		json_t *v = json_object_get(sb, "max_seq_length");
 		if (json_is_integer(v) && json_integer_value(v) > 0 &&
-		    (size_t)json_integer_value(v) < cfg->P)
+		    (size_t)json_integer_value(v) < md->max_seq_length)
 			md->max_seq_length = (size_t)json_integer_value(v);
 		json_decref(sb);
 	}
@@ -291,10 +326,41 @@ model_tensors(struct model_tensor *e, const struct bert_config *c,
 	e[n].data = ptr; n++; } while (0)
 	ADD("embeddings.word_embeddings.weight", 2, c->V, C, p->wte);
 	ADD("embeddings.position_embeddings.weight", 2, c->P, C, p->wpe);
-	ADD("embeddings.token_type_embeddings.weight", 2, c->TV, C, p->wtt);
+	if (c->TV > 0)
+		ADD("embeddings.token_type_embeddings.weight", 2, c->TV, C,
+		    p->wtt);
 	ADD("embeddings.LayerNorm.weight", 1, C, 0, p->emb_lng);
 	ADD("embeddings.LayerNorm.bias", 1, C, 0, p->emb_lnb);
-	for (size_t l = 0; l < c->L; l++) {
+	for (size_t l = 0; c->arch == BERT_ARCH_MPNET && l < c->L; l++) {
+		/* MPNetLayer: attention.attn.{q,k,v,o}, attention.LayerNorm */
+		const struct { const char *name; size_t s0, s1; float *ptr; } t[] = {
+			{"attention.attn.q.weight", C, C, p->qkvw + l * 3 * C * C},
+			{"attention.attn.q.bias", C, 0, p->qkvb + l * 3 * C},
+			{"attention.attn.k.weight", C, C, p->qkvw + l * 3 * C * C + C * C},
+			{"attention.attn.k.bias", C, 0, p->qkvb + l * 3 * C + C},
+			{"attention.attn.v.weight", C, C, p->qkvw + l * 3 * C * C + 2 * C * C},
+			{"attention.attn.v.bias", C, 0, p->qkvb + l * 3 * C + 2 * C},
+			{"attention.attn.o.weight", C, C, p->attprojw + l * C * C},
+			{"attention.attn.o.bias", C, 0, p->attprojb + l * C},
+			{"attention.LayerNorm.weight", C, 0, p->ln1g + l * C},
+			{"attention.LayerNorm.bias", C, 0, p->ln1b + l * C},
+			{"intermediate.dense.weight", F, C, p->fcw + l * F * C},
+			{"intermediate.dense.bias", F, 0, p->fcb + l * F},
+			{"output.dense.weight", C, F, p->fcprojw + l * C * F},
+			{"output.dense.bias", C, 0, p->fcprojb + l * C},
+			{"output.LayerNorm.weight", C, 0, p->ln2g + l * C},
+			{"output.LayerNorm.bias", C, 0, p->ln2b + l * C},
+		};
+		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			char b[96];
+			snprintf(b, sizeof(b), "encoder.layer.%zu.%s", l, t[i].name);
+			ADD(b, t[i].s1 ? 2 : 1, t[i].s0, t[i].s1, t[i].ptr);
+		}
+	}
+	if (c->NB > 0)
+		ADD("encoder.relative_attention_bias.weight", 2, c->NB, c->NH,
+		    p->relb);
+	for (size_t l = 0; c->arch == BERT_ARCH_BERT && l < c->L; l++) {
 		/* name under encoder.layer.L., rows, columns (0: a vector) */
 		const struct { const char *name; size_t s0, s1; float *ptr; } t[] = {
 			{"attention.self.query.weight", C, C, p->qkvw + l * 3 * C * C},
@@ -331,7 +397,7 @@ model_tensors(struct model_tensor *e, const struct bert_config *c,
 size_t
 model_ntensors(const struct bert_config *c)
 {
-	return 5 + 16 * c->L + 2;
+	return 5 + 16 * c->L + 2 + (c->NB > 0);
 }
 
 void
@@ -541,7 +607,7 @@ model_write_tmp(const char *out, const struct model *md,
 	    "pooling_mode_mean_sqrt_len_tokens", c->pooling == BERT_POOL_MEAN_SQRT,
 	    "pooling_mode_weightedmean_tokens", 0,
 	    "pooling_mode_lasttoken", 0,
-	    "include_prompt", 1);
+	    "include_prompt", c->include_prompt);
 	write_json(p, "config.json", j);
 	free(p);
 	if (c->normalize) {

@@ -561,6 +561,8 @@ spec_bitmap(struct tok *t)
 	}
 }
 
+/* [CLS] A [SEP] and [UNK]: BERT's defaults, when the model directory
+ * names none */
 static int
 find_core(struct tok *t)
 {
@@ -569,8 +571,9 @@ find_core(struct tok *t)
 
 	if (cls < 0 || sep < 0 || unk < 0)
 		return -1;
-	t->cls = (uint32_t)cls;
-	t->sep = (uint32_t)sep;
+	t->head[0] = (uint32_t)cls;
+	t->tail[0] = (uint32_t)sep;
+	t->nhead = t->ntail = 1;
 	t->unk = (uint32_t)unk;
 	return 0;
 }
@@ -596,6 +599,8 @@ tok_init(struct tok *t, const char *vocab, size_t n, int lower,
 	t->word = xmalloc(t->wcap);
 	return find_core(t);
 }
+
+static void norm_specials(struct tok *t);
 
 /* ---- model directory ---- */
 
@@ -646,6 +651,7 @@ load_added_tokens(struct tok *t, json_t *tj)
 	if (!json_is_array(a))
 		return;
 	t->spec = xcalloc(json_array_size(a) + 1, sizeof *t->spec);
+	t->nspec_n = xcalloc(json_array_size(a) + 1, sizeof *t->nspec_n);
 	json_array_foreach(a, i, v) {
 		json_t *c = json_object_get(v, "content");
 		json_t *id = json_object_get(v, "id");
@@ -655,17 +661,272 @@ load_added_tokens(struct tok *t, json_t *tj)
 		    json_integer_value(id) < 0 || json_string_length(c) == 0)
 			errx(EXIT_DATAERR, "tokenizer.json: added_tokens[%zu]: "
 			    "expected \"content\" and \"id\"", i);
-		if (json_is_true(norm))
-			continue;	/* matched after normalisation: not supported */
 		if ((size_t)json_integer_value(id) >= t->V)
 			errx(EXIT_DATAERR, "tokenizer.json: added token \"%s\": "
 			    "id %lld is beyond vocab.txt's %zu tokens",
 			    json_string_value(c), json_integer_value(id), t->V);
+		if (json_is_true(norm)) {	/* normalised when the options
+						 * are known (tok_load) */
+			struct tok_special *x = &t->nspec_n[t->nnorm++];
+			x->s = xstrdup(json_string_value(c));
+			x->n = json_string_length(c);
+			x->id = (uint32_t)json_integer_value(id);
+			continue;
+		}
 		t->spec[t->nspec].s = xstrdup(json_string_value(c));
 		t->spec[t->nspec].n = json_string_length(c);
 		t->spec[t->nspec].id = (uint32_t)json_integer_value(id);
 		t->nspec++;
 	}
+}
+
+/* a special token's text: "[CLS]" or {"content": "[CLS]", ...} */
+static const char *
+token_text(const json_t *v)
+{
+	if (json_is_object(v))
+		v = json_object_get(v, "content");
+	return json_string_value(v);
+}
+
+/* id of special token text s: an added token's, else the vocabulary's */
+static long
+special_id(const struct tok *t, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < t->nspec; i++)
+		if (strcmp(t->spec[i].s, s) == 0)
+			return t->spec[i].id;
+	return lookup(t, 0, s, strlen(s));
+}
+
+static void
+put_tpl(uint32_t *ids, size_t *n, long id, const char *dir, const char *what)
+{
+	if (*n == TOK_MAX_TPL)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: more than "
+		    "%d special tokens on one side of the text", dir, TOK_MAX_TPL);
+	if (id < 0)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: %s: not "
+		    "a special token id", dir, what);
+	ids[(*n)++] = (uint32_t)id;
+}
+
+/* TemplateProcessing's "single": SpecialToken pieces before and after the
+ * Sequence piece, their ids from "special_tokens" */
+static void
+template_single(struct tok *t, const char *dir, const json_t *pp)
+{
+	const json_t *single = json_object_get(pp, "single");
+	const json_t *sp = json_object_get(pp, "special_tokens"), *e;
+	size_t i, nseq = 0;
+
+	if (!json_is_array(single))
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+		    "\"single\": not an array", dir);
+	json_array_foreach(single, i, e) {
+		const json_t *tk = json_object_get(e, "SpecialToken");
+		const char *name;
+		const json_t *ids, *id;
+		size_t k;
+
+		if (json_object_get(e, "Sequence") != NULL) {
+			nseq++;
+			continue;
+		}
+		name = json_string_value(json_object_get(tk, "id"));
+		if (name == NULL)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "\"single\"[%zu]: neither Sequence nor SpecialToken",
+			    dir, i);
+		ids = json_object_get(json_object_get(sp, name), "ids");
+		if (!json_is_array(ids))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "special token \"%s\": no ids", dir, name);
+		json_array_foreach(ids, k, id)
+			put_tpl(nseq ? t->tail : t->head, nseq ? &t->ntail :
+			    &t->nhead, json_is_integer(id) ?
+			    (long)json_integer_value(id) : -1, dir, name);
+	}
+	if (nseq != 1)
+		errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: \"single\" "
+		    "has %zu sequences, expected 1", dir, nseq);
+}
+
+/* RobertaProcessing / BertProcessing: "cls": [text, id], "sep": [text, id] */
+static void
+template_clssep(struct tok *t, const char *dir, const json_t *pp)
+{
+	const json_t *cls = json_object_get(pp, "cls");
+	const json_t *sep = json_object_get(pp, "sep");
+	const json_t *ci = json_array_get(cls, 1), *si = json_array_get(sep, 1);
+
+	put_tpl(t->head, &t->nhead, json_is_integer(ci) ?
+	    (long)json_integer_value(ci) : -1, dir, "cls");
+	put_tpl(t->tail, &t->ntail, json_is_integer(si) ?
+	    (long)json_integer_value(si) : -1, dir, "sep");
+}
+
+/* The special tokens around a text and the unknown token, from the model
+ * directory: tokenizer.json's post_processor (what the fast tokenizer
+ * adds), else special_tokens_map.json's cls_token and sep_token (what
+ * BertTokenizer and MPNetTokenizer add), else [CLS] and [SEP]; the unknown
+ * token from tokenizer.json's WordPiece model, else
+ * special_tokens_map.json, else [UNK]. */
+static void
+load_template(struct tok *t, const char *dir, const json_t *tj,
+    const json_t *stm)
+{
+	const json_t *pp = tj ? json_object_get(tj, "post_processor") : NULL;
+	const json_t *mo = tj ? json_object_get(tj, "model") : NULL;
+	const char *ty, *unk = NULL;
+	long id;
+	size_t i;
+
+	if (mo != NULL) {
+		const json_t *pre = json_object_get(mo, "continuing_subword_prefix");
+		const json_t *mx = json_object_get(mo, "max_input_chars_per_word");
+
+		ty = json_string_value(json_object_get(mo, "type"));
+		if (ty != NULL && strcmp(ty, "WordPiece") != 0)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: model type %s is "
+			    "not supported (only WordPiece)", dir, ty);
+		if (pre != NULL && !(json_is_string(pre) &&
+		    strcmp(json_string_value(pre), "##") == 0))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: "
+			    "continuing_subword_prefix: only \"##\" is supported",
+			    dir);
+		if (mx != NULL && !(json_is_integer(mx) &&
+		    json_integer_value(mx) == TOK_MAX_WORD_CHARS))
+			errx(EXIT_DATAERR, "%s/tokenizer.json: "
+			    "max_input_chars_per_word: only %d is supported", dir,
+			    TOK_MAX_WORD_CHARS);
+		unk = json_string_value(json_object_get(mo, "unk_token"));
+	}
+	if (unk == NULL && stm != NULL)
+		unk = token_text(json_object_get(stm, "unk_token"));
+	if (unk == NULL)
+		unk = "[UNK]";
+	if ((id = lookup(t, 0, unk, strlen(unk))) < 0)
+		errx(EXIT_DATAERR, "%s/vocab.txt: unknown token %s missing", dir,
+		    unk);
+	t->unk = (uint32_t)id;
+
+	t->nhead = t->ntail = 0;
+	if (pp != NULL && (ty = json_string_value(json_object_get(pp, "type"))) &&
+	    strcmp(ty, "Sequence") == 0) {
+		/* e.g. ByteLevel (offsets only) + TemplateProcessing: the one
+		 * that adds tokens */
+		const json_t *ps = json_object_get(pp, "processors"), *e, *pick = NULL;
+
+		json_array_foreach(ps, i, e) {
+			const char *et = json_string_value(json_object_get(e, "type"));
+			if (et != NULL && strcmp(et, "ByteLevel") != 0)
+				pick = e;
+		}
+		pp = pick;
+	}
+	if (pp != NULL && !json_is_null(pp)) {
+		ty = json_string_value(json_object_get(pp, "type"));
+		if (ty != NULL && strcmp(ty, "TemplateProcessing") == 0)
+			template_single(t, dir, pp);
+		else if (ty != NULL && (strcmp(ty, "RobertaProcessing") == 0 ||
+		    strcmp(ty, "BertProcessing") == 0))
+			template_clssep(t, dir, pp);
+		else
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor type "
+			    "%s is not supported (TemplateProcessing, "
+			    "RobertaProcessing, BertProcessing)", dir,
+			    ty ? ty : "(none)");
+	} else if (tj == NULL || json_object_get(tj, "post_processor") == NULL) {
+		const char *cls = NULL, *sep = NULL;
+		long ci, si;
+
+		if (stm != NULL) {
+			cls = token_text(json_object_get(stm, "cls_token"));
+			sep = token_text(json_object_get(stm, "sep_token"));
+		}
+		cls = cls ? cls : "[CLS]";
+		sep = sep ? sep : "[SEP]";
+		if ((ci = special_id(t, cls)) < 0 || (si = special_id(t, sep)) < 0)
+			errx(EXIT_DATAERR, "%s/vocab.txt: %s or %s missing", dir,
+			    cls, sep);
+		put_tpl(t->head, &t->nhead, ci, dir, cls);
+		put_tpl(t->tail, &t->ntail, si, dir, sep);
+	}
+	/* an explicit "post_processor": null adds nothing */
+	for (i = 0; i < t->nhead + t->ntail; i++) {
+		uint32_t x = i < t->nhead ? t->head[i] : t->tail[i - t->nhead];
+		if (x >= t->V)
+			errx(EXIT_DATAERR, "%s/tokenizer.json: post_processor: "
+			    "special token id %u is beyond vocab.txt's %zu tokens",
+			    dir, x, t->V);
+	}
+}
+
+/* config_sentence_transformers.json: "prompts" {name: text} and
+ * "default_prompt_name" (null or one of them) */
+static void
+load_prompts(struct tok *t, const char *dir)
+{
+	json_t *c = load_json(dir, "config_sentence_transformers.json", 0);
+	json_t *ps, *v, *d;
+	const char *k;
+
+	if (c == NULL)
+		return;
+	ps = json_object_get(c, "prompts");
+	if (ps != NULL && !json_is_null(ps) && !json_is_object(ps))
+		errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+		    "\"prompts\": not an object", dir);
+	t->prompts = xcalloc(json_object_size(ps) + 1, sizeof *t->prompts);
+	json_object_foreach(ps, k, v) {
+		if (!json_is_string(v))
+			errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+			    "prompt \"%s\": not a string", dir, k);
+		t->prompts[t->nprompts].name = xstrdup(k);
+		t->prompts[t->nprompts].text = xstrndup(json_string_value(v),
+		    json_string_length(v));
+		t->nprompts++;
+	}
+	d = json_object_get(c, "default_prompt_name");
+	if (d != NULL && !json_is_null(d)) {
+		if (!json_is_string(d) ||
+		    tok_prompt(t, json_string_value(d)) == NULL)
+			errx(EXIT_DATAERR, "%s/config_sentence_transformers.json: "
+			    "\"default_prompt_name\": not one of the prompts", dir);
+		for (size_t i = 0; i < t->nprompts; i++)
+			if (strcmp(t->prompts[i].name, json_string_value(d)) == 0)
+				t->default_prompt = t->prompts[i].name;
+	}
+	json_decref(c);
+}
+
+const char *
+tok_prompt(const struct tok *t, const char *name)
+{
+	for (size_t i = 0; i < t->nprompts; i++)
+		if (strcmp(t->prompts[i].name, name) == 0)
+			return t->prompts[i].text;
+	return NULL;
+}
+
+size_t
+tok_prompt_len(struct tok *t, const char *prompt, uint32_t *ids)
+{
+	size_t n = 0, bad, i;
+
+	if (prompt == NULL || *prompt == '\0' ||
+	    tok_encode(t, prompt, strlen(prompt), ids, &n, &bad) != 0 || n == 0)
+		return 0;
+	for (i = 0; i < t->ntail; i++)
+		if (ids[n - 1] == t->tail[i])
+			return n - 1;
+	for (i = 0; i < t->nspec; i++)
+		if (ids[n - 1] == t->spec[i].id)
+			return n - 1;
+	return n;
 }
 
 void
@@ -675,7 +936,7 @@ tok_load(struct tok *t, const char *dir)
 	char *v;
 	size_t n;
 	const char *base, *end;
-	json_t *cfg, *st, *tj, *norm = NULL;
+	json_t *cfg, *st, *tj, *stm, *norm = NULL;
 	int strip;
 
 	memset(t, 0, sizeof *t);
@@ -686,9 +947,9 @@ tok_load(struct tok *t, const char *dir)
 	parse_vocab(t, v, n);
 	t->vocab_hash = util_fnv1a(v, n);
 	free(v);
+	if (t->V == 0)
+		errx(EXIT_DATAERR, "%s: no tokens", path);
 	build_table(t);
-	if (find_core(t) != 0)
-		errx(EXIT_DATAERR, "%s: [CLS], [SEP] or [UNK] missing", path);
 
 	/* model name: basename of dir, trailing slashes ignored */
 	end = dir + strlen(dir);
@@ -710,6 +971,10 @@ tok_load(struct tok *t, const char *dir)
 	if (t->spec == NULL)
 		set_specials_default(t);
 	spec_bitmap(t);
+	stm = load_json(dir, "special_tokens_map.json", 0);
+	load_template(t, dir, tj, stm);
+	json_decref(stm);
+	load_prompts(t, dir);
 	/* transformers builds the normaliser from tokenizer_config.json's
 	 * arguments (defaults: lower-case, accents follow it, CJK spacing);
 	 * clean_text comes from tokenizer.json. */
@@ -753,6 +1018,7 @@ tok_load(struct tok *t, const char *dir)
 	json_decref(st);
 	t->wcap = 4 * (TOK_MAX_WORD_CHARS + 8) * 4;
 	t->word = xmalloc(t->wcap);
+	norm_specials(t);
 }
 
 void
@@ -763,6 +1029,16 @@ tok_free(struct tok *t)
 	for (i = 0; i < t->nspec; i++)
 		free((char *)t->spec[i].s);
 	free(t->spec);
+	for (i = 0; i < t->nnorm; i++) {
+		free((char *)t->nspec_n[i].s);
+		free(t->nspec_n[i].cp);
+	}
+	free(t->nspec_n);
+	for (i = 0; i < t->nprompts; i++) {
+		free(t->prompts[i].name);
+		free(t->prompts[i].text);
+	}
+	free(t->prompts);
 	free(t->blob);
 	free(t->off);
 	free(t->len);
@@ -953,6 +1229,129 @@ codepoint(struct enc *e, int32_t c)
 		flush(e);
 }
 
+/* What the normaliser makes of code point c (clean-up, CJK spacing,
+ * accents, lower case), as codepoint() feeds it on: at most 16 code points
+ * into out, whitespace as ' '; returns how many. */
+static size_t
+norm_cp(const struct tok *t, int32_t c, int32_t out[16])
+{
+	size_t n = 0;
+	utf8proc_int32_t d[8];
+	utf8proc_ssize_t k, nd = 1;
+	int last = 0;
+
+	if (c < 0x80) {
+		switch (ascii_class[c]) {
+		case A_DROP:
+			if (t->clean)
+				return 0;
+			break;
+		case A_SPACE:
+			out[0] = ' ';
+			return 1;
+		}
+		out[0] = t->lower && c >= 'A' && c <= 'Z' ? c + 32 : c;
+		return 1;
+	}
+	if (t->clean && (c == 0xFFFD || is_control(c)))
+		return 0;
+	if (is_space(c)) {
+		out[0] = ' ';
+		return 1;
+	}
+	int chinese = t->chinese && is_chinese(c);
+	if (chinese)
+		out[n++] = ' ';
+	d[0] = c;
+	int strip = t->strip_accents && uni_kind(c) != U_LETTER;
+	if (strip) {
+		nd = utf8proc_decompose_char(c, d, 8, UTF8PROC_DECOMPOSE, &last);
+		if (nd < 0 || nd > 8) {
+			d[0] = c;
+			nd = 1;
+		}
+	}
+	for (k = 0; k < nd; k++) {
+		if (strip && is_mn(d[k]))
+			continue;
+		if (!t->lower) {
+			out[n++] = d[k];
+		} else if (d[k] == 0x130) {
+			out[n++] = 'i';
+			out[n++] = 0x307;
+		} else {
+			out[n++] = uni_tolower(d[k]);
+		}
+	}
+	if (chinese)
+		out[n++] = ' ';
+	return n;
+}
+
+/* the normalized added tokens' code points, normalised */
+static void
+norm_specials(struct tok *t)
+{
+	for (size_t i = 0; i < t->nnorm; i++) {
+		struct tok_special *x = &t->nspec_n[i];
+		const unsigned char *p = (const unsigned char *)x->s;
+		size_t j = 0, len;
+		int32_t o[16];
+
+		x->cp = xcalloc(16 * x->n + 1, sizeof *x->cp);
+		x->ncp = 0;
+		if (tok_utf8_check(x->s, x->n) != x->n)
+			continue;	/* never matches */
+		while (j < x->n) {
+			int32_t c = p[j] < 0x80 ? p[j] : utf8_get(p + j, &len);
+
+			len = p[j] < 0x80 ? 1 : len;
+			size_t k = norm_cp(t, c, o);
+			memcpy(x->cp + x->ncp, o, k * sizeof *o);
+			x->ncp += k;
+			j += len;
+		}
+	}
+}
+
+/* the longest normalized added token that the normalised text from p on
+ * starts with, ending at a code point boundary; *used: its raw bytes */
+static const struct tok_special *
+special_norm_at(const struct tok *t, const unsigned char *p, size_t left,
+    size_t *used)
+{
+	const struct tok_special *best = NULL;
+
+	for (size_t i = 0; i < t->nnorm; i++) {
+		const struct tok_special *x = &t->nspec_n[i];
+		size_t j = 0, m = 0, len;
+		int32_t o[16];
+
+		if (x->ncp == 0)
+			continue;
+		while (j < left && m < x->ncp) {
+			int32_t c = p[j] < 0x80 ? p[j] : utf8_get(p + j, &len);
+			size_t k = norm_cp(t, c, o), q;
+
+			len = p[j] < 0x80 ? 1 : len;
+			if (m == 0 && k == 0)
+				break;	/* a match starts where text does */
+			for (q = 0; q < k && m + q < x->ncp; q++)
+				if (o[q] != x->cp[m + q])
+					break;
+			if (q < k)
+				break;	/* mismatch, or the token ends inside */
+			m += k;
+			j += len;
+		}
+		if (m == x->ncp && (best == NULL || j > *used)) {
+			best = x;
+			*used = j;
+		}
+	}
+	return best;
+}
+
 static const struct tok_special *
 special_at(const struct tok *t, const unsigned char *p, size_t left)
 {
@@ -990,6 +1389,21 @@ run(struct enc *ep, const char *s, size_t n)
 					emit(&e, sp->id);
 				}
 				i += sp->n;
+				continue;
+			}
+		}
+		if (t->nnorm > 0) {
+			size_t used = 0;
+			const struct tok_special *sp = special_norm_at(t, p + i,
+			    n - i, &used);
+
+			if (sp != NULL) {
+				flush(&e);
+				if (e.out != NULL)
+					put_out(&e, sp->s, sp->n);
+				else
+					emit(&e, sp->id);
+				i += used;
 				continue;
 			}
 		}
@@ -1049,11 +1463,14 @@ tok_encode(struct tok *t, const char *s, size_t n, uint32_t *ids,
 	memset(&e, 0, sizeof e);
 	e.t = t;
 	e.ids = ids;
-	e.lim = t->max_len - 1;
+	e.lim = t->max_len > t->nhead + t->ntail ? t->max_len - t->ntail :
+	    t->nhead;
 	e.w = t->word;
-	ids[e.nids++] = t->cls;
+	memcpy(ids, t->head, t->nhead * sizeof *ids);
+	e.nids = t->nhead;
 	run(&e, s, n);
-	ids[e.nids++] = t->sep;
+	memcpy(ids + e.nids, t->tail, t->ntail * sizeof *ids);
+	e.nids += t->ntail;
 	*nids = e.nids;
 	return 0;
 }

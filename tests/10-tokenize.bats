@@ -3,7 +3,8 @@
 # fast tokenizer (fixtures/tok/*.ids.gz from fixtures/gen/gen_tok.py).
 load helper
 
-USAGE='usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN] [FILE ...]'
+USAGE='usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN]
+                [--prompt NAME | --prefix TEXT | --no-prompt] [FILE ...]'
 
 # "id<TAB>ids" lines of a tokens stream (awk: jq takes seconds on a corpus)
 ids_tsv() {
@@ -28,7 +29,7 @@ tok_out() {
 @test "tokenize: bad command lines exit 64 with the usage" {
 	while IFS='|' read -r args; do
 		run -64 --separate-stderr tokenize $args
-		assert_equal "${stderr_lines[-1]}" "$USAGE"
+		assert_equal "${stderr_lines[-2]}"$'\n'"${stderr_lines[-1]}" "$USAGE"
 		assert_output ''
 	done <<'T'
 -x
@@ -95,6 +96,56 @@ print("%016x" % h)' "$MODEL/vocab.txt")
 	zcat "$FIX/tok/stress.ids.gz" > "$BATS_TEST_TMPDIR/want"
 	run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 	assert_success
+}
+
+# all-mpnet-base-v2: <s> A </s>, [UNK] 104, truncation to 384, all read
+# from its files (fixtures/tok/mpnet-*.ids.gz)
+@test "tokenize: all-mpnet-base-v2 ids equal Hugging Face's for SciFact, ACORD and the stress file" {
+	need_mpnet
+	for ds in scifact acord; do
+		MODEL=$MPNET ids_tsv "$DATA/$ds/corpus.jsonl" "$DATA/$ds/queries.jsonl" > "$BATS_TEST_TMPDIR/got"
+		zcat "$FIX/tok/mpnet-$ds.ids.gz" > "$BATS_TEST_TMPDIR/want"
+		run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		assert_success
+	done
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/want")" 4045
+	for f in stress added; do	# added: "normalized" <unk>, <mask>, ...
+		MODEL=$MPNET ids_tsv "$FIX/tok/$f.jsonl" > "$BATS_TEST_TMPDIR/got"
+		zcat "$FIX/tok/mpnet-$f.ids.gz" > "$BATS_TEST_TMPDIR/want"
+		run diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+		assert_success
+	done
+}
+
+# set_pp FILE JSON: tokenizer.json FILE with the post_processor JSON
+set_pp() {
+	"$PY" -c 'import json, sys
+t = json.load(open(sys.argv[1])); t["post_processor"] = json.loads(sys.argv[2])
+json.dump(t, open(sys.argv[1], "w"))' "$@"
+}
+
+# the special tokens come from the model directory, not from its name
+@test "tokenize: the template comes from tokenizer.json, else special_tokens_map.json" {
+	d="$BATS_TEST_TMPDIR/m"
+	cp -r "$FIX/tiny" "$d"
+	ids() { MODEL=$d ids_tsv <<<'{"_id":"x","text":"a b"}' | cut -f2; }
+	assert_equal "$(ids)" '2 48 6 3'
+	set_pp "$d/tokenizer.json" '{"type": "RobertaProcessing", "sep": ["[MASK]", 4], "cls": ["[PAD]", 0]}'
+	assert_equal "$(ids)" '0 48 6 4'
+	set_pp "$d/tokenizer.json" '{"type": "TemplateProcessing",
+	    "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"SpecialToken": {"id": "[MASK]", "type_id": 0}},
+	               {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+	    "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2]}, "[MASK]": {"id": "[MASK]", "ids": [4]},
+	                       "[SEP]": {"id": "[SEP]", "ids": [3]}}}'
+	assert_equal "$(ids)" '2 4 48 6 3'
+	set_pp "$d/tokenizer.json" 'null'
+	assert_equal "$(ids)" '48 6'
+	set_pp "$d/tokenizer.json" '{"type": "ByteLevel"}'
+	run -65 --separate-stderr tokenize -m "$d" < /dev/null
+	assert_equal "$stderr" "tokenize: $d/tokenizer.json: post_processor type ByteLevel is not supported (TemplateProcessing, RobertaProcessing, BertProcessing)"
+	rm "$d/tokenizer.json"
+	echo '{"cls_token": "[MASK]", "sep_token": {"content": "[PAD]"}, "unk_token": "[UNK]"}' > "$d/special_tokens_map.json"
+	assert_equal "$(ids)" '4 48 6 0'
 }
 
 @test "tokenize: tokenizer_config.json's do_lower_case false: cased ids equal Hugging Face's" {
@@ -213,4 +264,22 @@ T
 	{ head -5 "$DATA/scifact/queries.jsonl"; printf '{"_id": "x"}\n'; } > "$BATS_TEST_TMPDIR/in"
 	run -0 bash -c "tokenize -m '$MODEL' '$BATS_TEST_TMPDIR/in' 2>/dev/null | show -H | cut -d'\"' -f4 | tr '\n' ' '"
 	assert_output '0 1 2 3 4 '
+}
+
+@test "tokenize: --prompt, --prefix, the default prompt and --no-prompt; the header records the prompt" {
+	P="$FIX/tiny-prompt"
+	hdr() { tokenize -m "$P" "$@" < /dev/null | show; }
+	assert_equal "$(hdr | grep -o '"prompt.*')" '"prompt":"claim of the court: ","prompt_len":6,"prompt_name":"query"}'
+	assert_equal "$(hdr --prompt passage | grep -o '"prompt.*')" '"prompt":"cell ","prompt_len":2,"prompt_name":"passage"}'
+	assert_equal "$(hdr --prefix 'gene of ' | grep -o '"prompt.*')" '"prompt":"gene of ","prompt_len":3}'
+	assert_equal "$(hdr --no-prompt | grep -c '"prompt')" 0
+	# the ids: <s>, the prompt's, the text's, </s>
+	assert_equal "$(echo '{"_id":"x","text":"cat"}' | tokenize -m "$P" --prefix 'gene of ' | show -H)" \
+	    '{"id":"x","ids":[0,45,47,32,2]}'
+	# a model without prompts: none by default
+	assert_equal "$(tokenize -m "$FIX/tiny-mpnet" < /dev/null | show | grep -c '"prompt')" 0
+	run -64 --separate-stderr tokenize -m "$P" --prompt nope < /dev/null
+	assert_equal "$stderr" "tokenize: --prompt: nope: not a prompt of $P/config_sentence_transformers.json (query, passage)"
+	run -64 --separate-stderr tokenize -m "$P" --prompt query --no-prompt < /dev/null
+	assert_equal "${stderr_lines[0]}" 'tokenize: --prompt, --prefix and --no-prompt exclude each other'
 }

@@ -132,3 +132,50 @@ T
 	head -n 1000 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" | encode -m "$MODEL" > "$BATS_TEST_TMPDIR/d.mp"
 	run -0 close "$BATS_TEST_TMPDIR/d.mp" "$FIX/ref/minilm-scifact.safetensors" docs
 }
+
+# MPNet: the tiny random one end to end (tokenize | encode against
+# SentenceTransformer.encode; fixtures/gen/gen_tiny_mpnet.py), every run
+@test "encode: tiny MPNet: tokenize | encode matches SentenceTransformer.encode" {
+	tokenize -m "$FIX/tiny-mpnet" "$FIX/encode/tiny-mpnet.jsonl" | encode -m "$FIX/tiny-mpnet" > "$BATS_TEST_TMPDIR/e.mp"
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-mpnet.safetensors" encode 1e-6
+}
+
+@test "encode: an unknown model_type is refused, naming it and the supported ones" {
+	m="$BATS_TEST_TMPDIR/m"
+	cp -r "$FIX/tiny" "$m"
+	sed -i 's/"model_type": "bert"/"model_type": "roberta"/' "$m/config.json"
+	run -65 --separate-stderr encode -m "$m" "$FIX/encode/tiny.mp"
+	assert_equal "$stderr" "encode: $m/config.json: model_type roberta is not supported (supported: bert, mpnet)"
+	assert_output ''
+}
+
+# Real all-mpnet-base-v2 (fixtures/ref/mpnet-scifact.safetensors); skipped
+# where the model has not been fetched
+@test "encode: all-mpnet-base-v2 matches sentence-transformers on the first 300 SciFact queries and documents" {
+	need_mpnet
+	# minutes of CPU: the normal build only (the tiny MPNet runs the same
+	# code under the sanitizers)
+	[ -z "${EMBTUNE_BIN:-}" ] || skip "all-mpnet-base-v2: normal build only"
+	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MPNET" | encode -m "$MPNET" > "$BATS_TEST_TMPDIR/q.mp"
+	run -0 close "$BATS_TEST_TMPDIR/q.mp" "$FIX/ref/mpnet-scifact.safetensors" queries
+	head -n 300 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MPNET" | encode -m "$MPNET" > "$BATS_TEST_TMPDIR/d.mp"
+	run -0 close "$BATS_TEST_TMPDIR/d.mp" "$FIX/ref/mpnet-scifact.safetensors" docs
+}
+
+# Prompts (fixtures/tiny-prompt: prompts "query" (the default) and "passage",
+# 1_Pooling's include_prompt false; fixtures/ref/tiny-prompt.safetensors from
+# SentenceTransformer.encode)
+@test "encode: prompts as SentenceTransformer.encode gives them (default, named, none, any prefix; prompt tokens out of the mean)" {
+	P="$FIX/tiny-prompt"
+	te() { tokenize -m "$P" "$@" "$FIX/encode/tiny-mpnet.jsonl" | encode -m "$P" > "$BATS_TEST_TMPDIR/e.mp"; }
+	te
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" default 1e-6
+	te --prompt query
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" query 1e-6
+	te --prompt passage
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" passage 1e-6
+	te --no-prompt
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" none 1e-6
+	te --prefix 'gene of '
+	run -0 close "$BATS_TEST_TMPDIR/e.mp" "$FIX/ref/tiny-prompt.safetensors" prefix 1e-6
+}

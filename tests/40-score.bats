@@ -335,3 +335,21 @@ cmpcompare() {
 	run awk -v x="$ndcg" 'BEGIN { exit !(x >= 0.643 && x <= 0.647) }'
 	assert_success
 }
+
+@test "SciFact test, all-mpnet-base-v2, tokenize | encode | topk | score: NDCG@10 = 0.6557 +- 0.002 (MTEB 0.6557)" {
+	# 5183 abstracts through a 110M-parameter model: most of an hour of
+	# 2-core CPU, so only on request (EMBTUNE_SLOW=1) and on the normal build
+	need_mpnet
+	[ -n "${EMBTUNE_SLOW:-}" ] || skip "all-mpnet-base-v2 quality measurement: EMBTUNE_SLOW=1"
+	[ -z "${EMBTUNE_BIN:-}" ] || skip "quality measurement: normal build only"
+	cd "$BATS_TEST_TMPDIR"
+	tokenize -m "$MPNET" "$DATA/scifact/corpus.jsonl" | encode -m "$MPNET" > corpus.emb
+	tokenize -m "$MPNET" "$DATA/scifact/queries.jsonl" | encode -m "$MPNET" |
+	    topk -k 100 -c corpus.emb > run.mp
+	run -0 --separate-stderr score -q "$DATA/scifact/qrels/test.tsv" -j -m ndcg -k 10 run.mp
+	ndcg=$(jq '.mean["ndcg@10"]' <<< "$output")
+	echo "# NDCG@10 = $ndcg" >&3
+	assert_equal "$(jq .queries <<< "$output")" 300
+	run awk -v x="$ndcg" 'BEGIN { exit !(x >= 0.6537 && x <= 0.6577) }'
+	assert_success
+}

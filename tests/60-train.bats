@@ -249,3 +249,54 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 		cmp hw/model.safetensors bf16/model.safetensors
 	fi
 }
+
+@test "train: a tuned MPNet keeps MPNet's tensor names and config, and loads in sentence-transformers" {
+	for i in 1 2 3 4 5 6 7 8; do
+		printf '{"texts":["the cat sat %d","a cat on the mat","law court %d"]}\n' "$i" "$i"
+	done > rows.jsonl
+	tokenize -m "$FIX/tiny-mpnet" rows.jsonl > rows.mp
+	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny-mpnet" -o out -b 4 --lr 1e-2 rows.mp
+	cmp out/config.json "$FIX/tiny-mpnet/config.json"
+	echo '{"_id":"q","text":"the cat sat on the mat"}' > q.jsonl
+	tokenize -m out q.jsonl | encode -m out > q.mp
+	run -0 --separate-stderr "$PY" -c '
+import sys, msgpack, numpy as np
+from safetensors import safe_open
+from sentence_transformers import SentenceTransformer
+names = set(safe_open(sys.argv[1] + "/model.safetensors", "pt").keys())
+want = set(safe_open(sys.argv[2] + "/model.safetensors", "pt").keys())
+assert names == want - {"embeddings.position_ids"}, names ^ want
+m = SentenceTransformer(sys.argv[1], device="cpu")
+assert type(m[0].auto_model).__name__ == "MPNetModel"
+a = m.encode(["the cat sat on the mat"])
+b = SentenceTransformer(sys.argv[2], device="cpu").encode(["the cat sat on the mat"])
+with open(sys.argv[3], "rb") as f:
+    recs = list(msgpack.Unpacker(f, raw=False))
+c = np.frombuffer(recs[1]["vec"], dtype="<f4")
+assert np.abs(a[0] - c).max() < 1e-5, np.abs(a[0] - c).max()
+print("changed" if np.abs(a - b).max() > 1e-4 else "same")
+' out "$FIX/tiny-mpnet" q.mp
+	assert_output 'changed'
+}
+
+@test "train: prompted examples pool without the prompt's ids; the output keeps the prompts and include_prompt" {
+	for i in 1 2 3 4 5 6 7 8; do
+		printf '{"texts":["the cat sat %d","a cat on the mat","law court %d"]}\n' "$i" "$i"
+	done > rows.jsonl
+	tokenize -m "$FIX/tiny-prompt" rows.jsonl > rows.mp
+	show < rows.mp | head -1 | grep -q '"prompt_len":6'
+	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny-prompt" -o out -b 4 --lr 1e-2 rows.mp
+	cmp out/config_sentence_transformers.json "$FIX/tiny-prompt/config_sentence_transformers.json"
+	grep -q '"include_prompt": false' out/1_Pooling/config.json
+	echo '{"_id":"q","text":"the cat sat on the mat"}' > q.jsonl
+	tokenize -m out q.jsonl | encode -m out > q.mp
+	run -0 --separate-stderr "$PY" -c '
+import sys, msgpack, numpy as np
+from sentence_transformers import SentenceTransformer
+a = SentenceTransformer(sys.argv[1], device="cpu").encode(["the cat sat on the mat"])
+with open(sys.argv[2], "rb") as f:
+    c = np.frombuffer(list(msgpack.Unpacker(f, raw=False))[1]["vec"], dtype="<f4")
+print("equal" if np.abs(a[0] - c).max() < 1e-5 else np.abs(a[0] - c).max())
+' out q.mp
+	assert_output 'equal'
+}

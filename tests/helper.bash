@@ -7,6 +7,9 @@ TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PATH="${EMBTUNE_BIN:-$TOP/bin}:$PATH"	# EMBTUNE_BIN: the sanitizer build
 FIX="$TOP/fixtures"
 MODEL="${EMBTUNE_MODEL:-$TOP/models/all-MiniLM-L6-v2}"
+# all-mpnet-base-v2 (make model MODEL=sentence-transformers/all-mpnet-base-v2):
+# its parity tests are skipped where it has not been fetched
+MPNET="${EMBTUNE_MPNET:-$TOP/models/all-mpnet-base-v2}"
 DATA="${EMBTUNE_DATA:-$TOP/../shared/data}"
 PY="$TOP/.venv/bin/python"
 export LC_ALL=C
@@ -22,4 +25,10 @@ fails() {
 	run -"$st" --separate-stderr "$@"
 	assert_regex "${stderr_lines[0]}" "$re"
 	assert_output ''
+}
+
+# skip the test unless all-mpnet-base-v2 has been fetched
+need_mpnet() {
+	[ -f "$MPNET/model.safetensors" ] ||
+		skip "no $MPNET (make model MODEL=sentence-transformers/all-mpnet-base-v2)"
 }

@@ -1,6 +1,8 @@
 /* t_bert: finite-difference checks of every bert_*_bwd kernel, and the tiny
  * model's forward, per-layer hidden states and parameter gradients against
- * fixtures/ref/tiny.safetensors (PyTorch, fixtures/gen/gen_tiny.py). */
+ * fixtures/ref/tiny.safetensors (PyTorch, fixtures/gen/gen_tiny.py); the
+ * same for the tiny MPNet (fixtures/ref/tiny-mpnet.safetensors,
+ * fixtures/gen/gen_tiny_mpnet.py), its relative position buckets and bias. */
 #include "check.h"
 
 #include "bert.h"
@@ -141,13 +143,13 @@ test_linear(void)
 }
 
 /* attention */
-struct actx { float *y, *scr, *qkv; float p; };
+struct actx { float *y, *scr, *qkv; float p; const float *rb; };
 static void
 a_fwd(void *c)
 {
 	struct actx *x = c;
 	bert_attention_fwd(x->y, x->scr, x->qkv, off, attoff, B, C, NH, 3, x->p,
-	    77);
+	    77, x->rb);
 }
 static void
 test_attention(float p)
@@ -155,7 +157,7 @@ test_attention(float p)
 	char name[64];
 	struct actx x = {zeros(N * C),
 	    zeros(bert_attn_scratch(3)),
-	    rnd(N * 3 * C, 1.5f), p};
+	    rnd(N * 3 * C, 1.5f), p, NULL};
 	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C);
 	a_fwd(&x);
 	if (p == 0) {
@@ -185,10 +187,62 @@ test_attention(float p)
 				}
 		check_close("attention_fwd vs naive", x.y, want, N * C, 1e-6, 1e-5);
 	}
-	bert_attention_bwd(dqkv, x.scr, r, x.qkv, off, attoff, B, C, NH, 3, p,
-	    77);
+	bert_attention_bwd(dqkv, NULL, x.scr, r, x.qkv, off, attoff, B, C, NH, 3,
+	    p, 77, NULL);
 	snprintf(name, sizeof(name), "attention_bwd dqkv (dropout %.1f)", p);
 	fd_check(name, x.qkv, N * 3 * C, dqkv, x.y, N * C, r, a_fwd, &x);
+}
+
+/* attention with a relative position bias (NH, 2*3-1): the bias gradient
+ * by finite differences, summed over the sequences as the model does */
+static void
+test_attention_bias(void)
+{
+	size_t nr = 2 * 3 - 1;
+	float *rb = rnd(NH * nr, 1.0f);
+	struct actx x = {zeros(N * C), zeros(bert_attn_scratch(3)),
+	    rnd(N * 3 * C, 1.5f), 0, rb};
+	float *r = rnd(N * C, 1), *dqkv = zeros(N * 3 * C);
+	float *drb = zeros(B * NH * nr), *dsum = zeros(NH * nr);
+
+	a_fwd(&x);
+	/* naive: score (i, j) of head h + rb[h][2 + j - i] */
+	float want[N * C];
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < NH; h++)
+			for (size_t i = off[b]; i < off[b + 1]; i++) {
+				double sc[3], mx = -1e30, sum = 0;
+				size_t T = off[b + 1] - off[b], qi = i - off[b];
+				for (size_t j = 0; j < T; j++) {
+					double d = 0;
+					for (size_t k = 0; k < 2; k++)
+						d += (double)x.qkv[i * 12 + h * 2 + k] *
+						    x.qkv[(off[b] + j) * 12 + 4 + h * 2 + k];
+					sc[j] = d / sqrt(2.0) + rb[h * nr + 2 + j - qi];
+					mx = sc[j] > mx ? sc[j] : mx;
+				}
+				for (size_t j = 0; j < T; j++)
+					sum += sc[j] = exp(sc[j] - mx);
+				for (size_t k = 0; k < 2; k++) {
+					double y = 0;
+					for (size_t j = 0; j < T; j++)
+						y += sc[j] / sum * x.qkv[(off[b] + j) * 12 + 8 + h * 2 + k];
+					want[i * C + h * 2 + k] = (float)y;
+				}
+			}
+	check_close("attention_fwd with relative bias vs naive", x.y, want,
+	    N * C, 1e-6, 1e-5);
+	bert_attention_bwd(dqkv, drb, x.scr, r, x.qkv, off, attoff, B, C, NH, 3,
+	    0, 77, rb);
+	for (size_t b = 0; b < B; b++)
+		for (size_t i = 0; i < NH * nr; i++)
+			dsum[i] += drb[b * NH * nr + i];
+	fd_check("attention_bwd d(relative bias)", rb, NH * nr, dsum, x.y,
+	    N * C, r, a_fwd, &x);
+	fd_check("attention_bwd dqkv (relative bias)", x.qkv, N * 3 * C, dqkv,
+	    x.y, N * C, r, a_fwd, &x);
+	free(rb), free(x.y), free(x.scr), free(x.qkv), free(r), free(dqkv);
+	free(drb), free(dsum);
 }
 
 /* gelu, dropout */
@@ -390,6 +444,127 @@ test_tiny(void)
 	model_close(&md);
 }
 
+/* the tiny MPNet: buckets, forward, every gradient (the relative bias
+ * table's included) against PyTorch, the whole backward by finite
+ * differences */
+static void
+test_tiny_mpnet(void)
+{
+	struct model md;
+	struct bert_model m;
+	struct st_file ref;
+	size_t n, nl, k, i, nrel;
+	char name[160];
+
+	model_open(&md, "fixtures/tiny-mpnet");
+	st_open(&ref, "fixtures/ref/tiny-mpnet.safetensors");
+	check_ok("tiny-mpnet: config", md.cfg.arch == BERT_ARCH_MPNET &&
+	    md.cfg.NB == 32 && md.cfg.TV == 0 && md.cfg.C == 8 &&
+	    bert_max_len(&md.cfg) == 64);
+
+	float *rel = ref_get(&ref, "rel", &nrel), *bkt = ref_get(&ref, "bucket", NULL);
+	size_t nbad = 0;
+	for (i = 0; i < nrel; i++)
+		if (bert_rel_bucket((long)rel[i], 32, 128) != (size_t)bkt[i]) {
+			if (nbad++ < 5)
+				printf("# bucket(%ld) = %zu, want %zu\n", (long)rel[i],
+				    bert_rel_bucket((long)rel[i], 32, 128),
+				    (size_t)bkt[i]);
+		}
+	check_ok("tiny-mpnet: relative position buckets -600..600", nbad == 0);
+	free(rel), free(bkt);
+
+	float *fids = ref_get(&ref, "ids", &n), *flen = ref_get(&ref, "len", &nl);
+	uint32_t *ids = xmalloc(n * sizeof(uint32_t));
+	size_t *len = xmalloc(nl * sizeof(size_t));
+	for (i = 0; i < n; i++)
+		ids[i] = (uint32_t)fids[i];
+	for (i = 0; i < nl; i++)
+		len[i] = (size_t)flen[i];
+	bert_alloc(&m, &md.cfg, nl, 64, n, BERT_GRADS);
+	model_load(&md, &m);
+
+	bert_forward(&m, ids, len, nl, 0, 0);
+	for (k = 0; k <= m.cfg.L; k++) {
+		snprintf(name, sizeof(name), "hidden.%zu", k);
+		float *want = ref_get(&ref, name, NULL);
+		snprintf(name, sizeof(name), "tiny-mpnet: hidden state %zu", k);
+		check_close(name, bert_hidden(&m, k), want, n * 8, 1e-5, 1e-5);
+		free(want);
+	}
+	float *want = ref_get(&ref, "out", NULL);
+	check_close("tiny-mpnet: out", m.a.out, want, nl * 8, 1e-6, 1e-5);
+	free(want);
+
+	float *r = ref_get(&ref, "r", NULL);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	struct model_tensor *e = xcalloc(model_ntensors(&m.cfg), sizeof(*e));
+	size_t ne = model_tensors(e, &m.cfg, &m.g);
+	int allok = 1, sawrel = 0;
+	for (i = 0; i < ne; i++) {
+		if (strncmp(e[i].name, "pooler.", 7) == 0)
+			continue;
+		snprintf(name, sizeof(name), "gsum.%s", e[i].name);
+		size_t nw;
+		want = ref_get(&ref, name, &nw);
+		if (want == NULL) {
+			allok = 0;
+			continue;
+		}
+		sawrel |= strstr(e[i].name, "relative_attention_bias") != NULL;
+		snprintf(name, sizeof(name), "tiny-mpnet: dS/d%s", e[i].name);
+		allok &= check_close(name, e[i].data, want, nw, 1e-5, 1e-4);
+		free(want);
+	}
+	check_ok("tiny-mpnet: every parameter gradient matches PyTorch "
+	    "(relative bias table included)", allok && sawrel);
+
+	/* the whole backward with dropout on, by finite differences */
+	struct mctx x = {&m, ids, len, nl};
+	m_fwd(&x);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	fd_atol = 5e-4;
+	static const int which[] = {BERT_RELB, BERT_WTE, BERT_WPE, BERT_QKVW,
+	    BERT_LN1B, BERT_FCW};
+	for (k = 0; k < sizeof(which) / sizeof(which[0]); k++) {
+		float *pp = m.params + m.poff[which[k]];
+		float *gg = m.grads + m.poff[which[k]];
+		size_t cnt = m.psize[which[k]] < 64 ? m.psize[which[k]] : 64;
+		/* from row 2: row 1 (<pad>, and position padding_idx) gets no
+		 * gradient, by design (nn.Embedding's padding_idx; PyTorch's
+		 * zero for it is checked above) */
+		size_t start = which[k] == BERT_WTE || which[k] == BERT_WPE ?
+		    2 * 8 : 0;
+		snprintf(name, sizeof(name), "tiny-mpnet with dropout: FD d%s[%zu..]",
+		    bert_param_name(which[k]), start);
+		fd_check(name, pp + start, cnt, gg + start, m.a.out, nl * 8, r,
+		    m_fwd, &x);
+	}
+	/* a prompt of 4 ids left out of the mean (include_prompt false); the
+	 * second sequence (3 ids) has nothing left: a zero vector */
+	m.pool_skip = 4;
+	m_fwd(&x);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	check_ok("tiny-mpnet, prompt skipped: a sequence no longer than the "
+	    "prompt pools to zero", m.a.pooled[8] == 0 && m.a.pooled[15] == 0);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "tiny-mpnet, prompt skipped: FD d%s",
+		    bert_param_name(which[k]));
+		size_t st = which[k] == BERT_WTE || which[k] == BERT_WPE ? 16 : 0;
+		fd_check(name, m.params + m.poff[which[k]] + st, 32,
+		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
+	}
+	m.pool_skip = 0;
+	fd_atol = ATOL;
+	free(e), free(r), free(ids), free(len), free(fids), free(flen);
+	bert_free(&m);
+	st_close(&ref);
+	model_close(&md);
+}
+
 int
 main(void)
 {
@@ -402,5 +577,7 @@ main(void)
 	test_elementwise();
 	test_pool();
 	test_tiny();
+	test_attention_bias();
+	test_tiny_mpnet();
 	return check_done();
 }
