@@ -199,9 +199,9 @@ $(OUT)/cv/f%/top.tsv: $(OUT)/cv/f%/held.tsv $(OUT)/base/run.trec \
 # the fold's queries and documents, as text, then tokens
 # $(call PICK,TSV,COLUMN): the JSONL records of the standard input whose
 # _id is in that column (0-based) of TSV
-PICK = jq -c --rawfile ids $(1) --argjson col $(2) '(reduce ($$ids | \
+PICK = jq -nc --rawfile ids $(1) --argjson col $(2) '(reduce ($$ids | \
 	split("\n")[] | select(length > 0) | split("\t")[$$col]) as $$i \
-	({}; .[$$i] = 1)) as $$s | select($$s[._id | tostring])'
+	({}; .[$$i] = 1)) as $$s | inputs | select($$s[._id | tostring])'
 $(OUT)/cv/f%/queries.jsonl: $(OUT)/cv/f%/held.tsv $(DATA)/queries.jsonl
 	$(INTO) $(call PICK,$<,0) $(DATA)/queries.jsonl
 $(OUT)/cv/f%/corpus.jsonl: $(OUT)/cv/f%/top.tsv $(DATA)/corpus.jsonl
