@@ -167,6 +167,11 @@ $(OUT)/train-log.tsv: $(TUNED)/model.safetensors
 # model's top CV_K (query, document) pairs of fold N, the only documents
 # the fold encodes and re-ranks.
 FOLDNUMS := $(shell seq 1 $(FOLDS) 2>/dev/null)
+ifeq ($(RECIPE),auto)
+ifeq ($(filter-out 1,$(FOLDNUMS)),)
+$(error FOLDS=$(FOLDS): must be 2 or more)
+endif
+endif
 $(OUT)/cv/folds.tsv: $(TRAIN_QRELS) $(OUT)/cv/.folds.opts
 	LC_ALL=C awk -F'\t' -v seed=$(CV_SEED) 'BEGIN { for (i = 1; i < 256; i++) \
 	    ord[sprintf("%c", i)] = i } \
@@ -226,6 +231,11 @@ $(OUT)/cv/$(1)/f$(2)/train.mp: $(OUT)/base/run $(OUT)/cv/f$(2)/train.tsv \
 $(OUT)/cv/$(1)/f$(2)/model/model.safetensors: $(OUT)/cv/$(1)/f$(2)/train.mp \
     $(MODEL)/model.safetensors | $(TRAIN)
 	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): training" >&2
+	if grep -q ' 0 rows$$$$' $(OUT)/cv/$(1)/f$(2)/mine.txt; then \
+	    echo "beir.mk: cv: recipe $(1), fold $(2): no training row;" \
+	    "the fold keeps the base model" >&2; rm -rf $$(@D) && \
+	    mkdir -p $$(@D) && cp -RL $(MODEL)/. $$(@D)/ && touch $$@; exit 0; \
+	fi; \
 	$(TRAIN) -m $(MODEL) -o $$(@D) $$$$(sed -n 3p $(OUT)/cv/$(1)/.opts) \
 	    --log $(OUT)/cv/$(1)/f$(2)/train-log.tsv $$<
 $(OUT)/cv/$(1)/f$(2)/%.emb: $(OUT)/cv/f$(2)/%.tok \
@@ -261,16 +271,24 @@ $(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec \
 	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/run.trec) > $(@D)/run.trec
 	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
 	    -m ndcg,mrr,recall $< $(@D)/run.trec
-# the table (recipe, NDCG@10, its change from the base model, p) and the
-# winner: the best recipe that beats the base model, else the base model
+# the table (recipe, the base model's NDCG@10, the recipe's, the change, p,
+# cost: the texts its training steps took over all folds, steps x columns)
+# and the winner: the best recipe that beats the base model, of equal ones
+# the cheaper, else the base model
 $(OUT)/cv/table.tsv: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt)
 	for r in $(CANDIDATES); do \
-	    awk -v r=$$r '$$1 == "ndcg@10" { print r "\t" $$2 "\t" $$3 "\t" \
-	    $$4 "\t" $$5 }' $(OUT)/cv/$$r/compare.txt; done > $@.tmp
+	    cost=0; for f in $(FOLDNUMS); do \
+	    d=$(OUT)/cv/$$r/f$$f; [ -s $$d/train-log.tsv ] || continue; \
+	    c=$$($(BIN)/show $$d/train.mp | head -1 | jq .columns); \
+	    cost=$$((cost + c * ($$(wc -l < $$d/train-log.tsv) - 1))); done; \
+	    awk -v r=$$r -v c=$$cost '$$1 == "ndcg@10" { print r "\t" $$2 "\t" \
+	    $$3 "\t" $$4 "\t" $$5 "\t" c }' $(OUT)/cv/$$r/compare.txt; \
+	    done > $@.tmp
 	mv $@.tmp $@
 $(OUT)/cv/winner: $(OUT)/cv/table.tsv $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts)
-	w=$$(awk -F'\t' '$$4 + 0 > 0 && (best == "" || $$3 + 0 > b) \
-	    { best = $$1; b = $$3 + 0 } END { print best == "" ? "base" : best }' $<); \
+	w=$$(awk -F'\t' '$$4 + 0 > 0 && (best == "" || $$3 + 0 > b || \
+	    ($$3 + 0 == b && $$6 + 0 < bc)) { best = $$1; b = $$3 + 0; bc = $$6 + 0 } \
+	    END { print best == "" ? "base" : best }' $<); \
 	if [ $$w = base ]; then printf 'base\n'; else cat $(OUT)/cv/$$w/.opts; fi | \
 	    cmp -s - $@ || { if [ $$w = base ]; then printf 'base\n'; \
 	    else cat $(OUT)/cv/$$w/.opts; fi > $@; }

@@ -3,7 +3,8 @@
 # The cross-validation section of summary.md (beir.mk RECIPE=auto): each
 # candidate recipe's held-out NDCG@10 against the base model's, the winner,
 # and what was measured.  TABLE.tsv: recipe, base, recipe's NDCG@10, change,
-# p, from score --compare over the held-out runs; WINNER: the chosen recipe's
+# p (score --compare over the held-out runs), cost (texts trained over all
+# folds); WINNER: the chosen recipe's
 # name, mining and training options (or "base").
 set -eu -o pipefail
 usage() {
@@ -31,21 +32,23 @@ echo "folds' queries and scored on the held-out fold by re-ranking the base"
 echo "model's top $K for each held-out query. NDCG@10 over all held-out queries,"
 echo "change from the base model on the same queries, p from score --compare."
 echo
-echo "| recipe | mining | training | rows | NDCG@10 | Δ | p |"
-echo "|---|---|---|---:|---:|---:|---:|"
+echo "| recipe | mining | training | rows | texts trained | NDCG@10 | Δ | p |"
+echo "|---|---|---|---:|---:|---:|---:|---:|"
 base=
-while IFS=$'\t' read -r r b v d p; do
+while IFS=$'\t' read -r r b v d p cost; do
 	base=$b
 	mine=$(sed -n 2p "$dir/$r/.opts")
 	train=$(sed -n 3p "$dir/$r/.opts")
 	rows=$(cat "$dir/$r"/f*/mine.txt 2>/dev/null | sed -n \
 	    's/^mine-negatives: .* \([0-9]*\) rows$/\1/p' |
 	    awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n }')
-	echo "| $r | \`$mine\` | \`$train\` | ${rows:-?} | $v | $d | $p |"
+	echo "| $r | \`$mine\` | \`$train\` | ${rows:-?} | $cost | $v | $d | $p |"
 done < "$tab"
-echo "| (base model) | | | | $base | | |"
+echo "| (base model) | | | | | $base | | |"
 echo
-echo "Rows: the mean over the folds of the rows each fold's training read."
+echo "Rows: the mean over the folds of the rows each fold's training read;"
+echo "texts trained: training steps times texts a row, summed over the folds"
+echo "(the cost: equal NDCG@10 goes to the cheaper recipe)."
 w=$(sed -n 1p "$win")
 if [ "$w" = base ]; then
 	echo "**No recipe beat the base model in cross-validation**: the result is"

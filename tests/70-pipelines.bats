@@ -184,3 +184,18 @@ auto() {
 	run -2 beir RECIPE=best
 	assert_output --partial 'RECIPE=best: must be fixed or auto'
 }
+
+@test "beir.mk RECIPE=auto: a fold whose mining gives no row keeps the base model for that fold" {
+	O=$BATS_TEST_TMPDIR/out
+	# a margin of 100 leaves no negative: no row on any fold
+	run -0 --separate-stderr auto CANDIDATES=none \
+	    MINE_none="-n 1 --range-max 8 --margin 100" TRAIN_none="--loss mnrl -b 4 -e 1"
+	assert_equal "$(grep -c '^beir.mk: cv: recipe none, fold [123]: no training row; the fold keeps the base model$' <<< "$stderr")" 3
+	assert_equal "$(cat "$O/cv/winner")" base
+	assert_equal "$(cut -f4,6 "$O/cv/table.tsv")" $'+0.0000\t0'
+}
+
+@test "beir.mk RECIPE=auto: FOLDS must be 2 or more" {
+	run -2 auto FOLDS=1
+	assert_output --partial 'FOLDS=1: must be 2 or more'
+}
