@@ -249,6 +249,15 @@ $(OUT)/cv/$(1)/f$(2)/run.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
 	    { top[$$$$1 "\t" $$$$2]; next } ($$$$1 "\t" $$$$3) in top' \
 	    $(OUT)/cv/f$(2)/top.tsv - > $$@.tmp
 	mv $$@.tmp $$@
+# (make cv-full) the same fold model over the whole corpus
+$(OUT)/cv/$(1)/f$(2)/full-corpus.emb: $(OUT)/corpus.tok \
+    $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
+	@echo "beir.mk: cv-full: recipe $(1), fold $(2) of $(FOLDS): encoding" \
+	    "the corpus" >&2
+	$$(INTO) $(ENCODE) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+$(OUT)/cv/$(1)/f$(2)/full.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
+    $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $(OUT)/.run.opts | $(TOPK)
+	$$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $$<
 endef
 $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
     $(eval $(call CV_FOLD,$(r),$(f)))))
@@ -293,6 +302,24 @@ $(OUT)/cv/winner: $(OUT)/cv/table.tsv $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.
 	    cmp -s - $@ || { if [ $$w = base ]; then printf 'base\n'; \
 	    else cat $(OUT)/cv/$$w/.opts; fi > $@; }
 	@echo "beir.mk: cv: winner: $$(head -1 $@)" >&2
+# make cv-full: each recipe scored as the re-ranking does, but with its fold
+# models ranking the whole corpus (top K), against the base model's top K;
+# to measure how far the re-ranking's figures are from full-corpus scoring
+$(OUT)/cv/%/compare-full.txt: $(OUT)/cv/base-full.trec \
+    $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/full.trec) $(OUT)/.score.opts \
+    | $(SCORE)
+	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/full.trec) > $(@D)/full.trec
+	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	    -m ndcg,mrr,recall $< $(@D)/full.trec
+$(OUT)/cv/base-full.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv
+	awk 'NR == FNR { q[$$1]; next } $$1 in q' $(OUT)/cv/folds.tsv $< > $@.tmp
+	mv $@.tmp $@
+cv-full: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt \
+    $(OUT)/cv/$(r)/compare-full.txt)
+	@printf 'recipe\tbase\tre-ranked\tfull corpus\n'; for r in $(CANDIDATES); do \
+	    awk -v r=$$r 'FNR == 1 { f++ } $$1 == "ndcg@10" { v[f] = $$3; b = $$2 } \
+	    END { print r "\t" b "\t" v[1] "\t" v[2] }' \
+	    $(OUT)/cv/$$r/compare.txt $(OUT)/cv/$$r/compare-full.txt; done
 $(OUT)/cv/summary.md: $(OUT)/cv/table.tsv $(OUT)/cv/winner
 	$(INTO) $(PIPE)/cv-summary.sh -k $(FOLDS) -K $(CV_K) -w $(OUT)/cv/winner \
 	    -d $(OUT)/cv $<
@@ -322,4 +349,4 @@ $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all clean FORCE
+.PHONY: all clean cv-full FORCE

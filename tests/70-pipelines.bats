@@ -199,3 +199,16 @@ auto() {
 	run -2 auto FOLDS=1
 	assert_output --partial 'FOLDS=1: must be 2 or more'
 }
+
+@test "beir.mk cv-full: the fold models also rank the whole corpus, beside the re-ranked figures" {
+	O=$BATS_TEST_TMPDIR/out
+	auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1" cv-full > /dev/null 2>&1
+	# once built, it only prints the table
+	run -0 --separate-stderr auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1" cv-full
+	assert_line --index 0 $'recipe\tbase\tre-ranked\tfull corpus'
+	assert_regex "${lines[1]}" $'^pairs\t0\\.[0-9]{4}\t0\\.[0-9]{4}\t0\\.[0-9]{4}$'
+	assert_regex "${lines[2]}" $'^mined\t0\\.[0-9]{4}\t0\\.[0-9]{4}\t0\\.[0-9]{4}$'
+	# the whole corpus (24 documents) encoded, the top K=10 of each query kept
+	assert_equal "$(show -H "$O/cv/pairs/f1/full-corpus.emb" | wc -l)" 24
+	assert_equal "$(cut -d' ' -f1 "$O/cv/pairs/f1/full.trec" | uniq -c | awk '{ print $1 }' | sort -u)" 10
+}
