@@ -20,9 +20,9 @@
 # the other folds' queries, trained, and scored on the held-out fold by
 # re-ranking the base model's top CV_K for those queries (so a fold encodes
 # only those documents).  The recipe with the best mean held-out NDCG@10
-# (ties: the earlier in CANDIDATES, which lists the cheaper first) is trained
-# on all train queries; when none beats the base model, the base model is the
-# result.  cv/summary.md has the table, and summary.md shows it.
+# (ties: the cheaper, by the texts its training took) is trained on all train
+# queries; when none beats the base model, the base model is the result.
+# cv/summary.md has the table, and summary.md shows it.
 
 PIPE := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 BIN ?= $(PIPE)/../bin
@@ -43,7 +43,7 @@ TRAIN_OPTS ?= --loss mnrl -e 3 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 
 SCORE_OPTS ?=
 RECIPE ?= fixed
 
-# --- RECIPE=auto: the candidates, cheapest first, and the cross-validation
+# --- RECIPE=auto: the candidate recipes and the cross-validation
 FOLDS ?= 5
 CV_SEED ?= 1
 CV_K ?= $(K)
@@ -91,8 +91,6 @@ $(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN))
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
 $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS))
 $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K))
-$(OUT)/cv/%/.opts: FORCE
-	$(call STAMP,$(MODEL) $(MINE_LEVEL) $(MINE_$*) | $(TRAIN_$*))
 FORCE:
 
 # --- text -> tokens (the tuned model keeps the base model's vocabulary)
