@@ -260,8 +260,10 @@ endef
 $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
     $(eval $(call CV_FOLD,$(r),$(f)))))
 
-# a recipe's options: name, mining, training options, model (one a line)
-$(OUT)/cv/%/.opts: FORCE
+# a recipe's options: name, mining, training options, model (one a line);
+# a static pattern rule, so that the stamps are explicit targets: a stamp
+# left unchanged does not redo its recipe's folds (an intermediate one would)
+$(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
 	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
 	    '$(TRAIN_$*)' '$(MODEL)' | cmp -s - $@ || printf '%s\n' $* \
 	    '-l $(MINE_LEVEL) $(MINE_$*)' '$(TRAIN_$*)' '$(MODEL)' > $@
