@@ -288,7 +288,7 @@ $(OUT)/cv/table.tsv: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt)
 	for r in $(CANDIDATES); do \
 	    cost=0; for f in $(FOLDNUMS); do \
 	    d=$(OUT)/cv/$$r/f$$f; [ -s $$d/train-log.tsv ] || continue; \
-	    c=$$($(BIN)/show $$d/train.mp | head -1 | jq .columns); \
+	    c=$$($(BIN)/show $$d/train.mp | sed -n 1p | jq .columns); \
 	    cost=$$((cost + c * ($$(wc -l < $$d/train-log.tsv) - 1))); done; \
 	    awk -v r=$$r -v c=$$cost '$$1 == "ndcg@10" { print r "\t" $$2 "\t" \
 	    $$3 "\t" $$4 "\t" $$5 "\t" c }' $(OUT)/cv/$$r/compare.txt; \
