@@ -16,6 +16,7 @@ static const char usage_text[] =
     "                      [--range-min R] [--range-max R] [--margin M]\n"
     "                      [--relative-margin M] [--max-score S] [--min-score S]\n"
     "                      [--sampling top|random] [--seed S] [--judged]\n"
+    "                      [--per-positive-margin] [--keep-pairs]\n"
     "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n";
 
 enum { FMT_TRIPLET, FMT_NTUPLE, FMT_PAIR };
@@ -198,7 +199,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RMIN = 256, O_RMAX, O_MARGIN, O_REL, O_MAXS, O_MINS,
-	    O_SAMPLING, O_SEED, O_FORMAT, O_JUDGED };
+	    O_SAMPLING, O_SEED, O_FORMAT, O_JUDGED, O_PERPOS, O_KEEP };
 	static const struct option longopts[] = {
 		{ "range-min", required_argument, NULL, O_RMIN },
 		{ "range-max", required_argument, NULL, O_RMAX },
@@ -210,6 +211,8 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "judged", no_argument, NULL, O_JUDGED },
+		{ "per-positive-margin", no_argument, NULL, O_PERPOS },
+		{ "keep-pairs", no_argument, NULL, O_KEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -217,17 +220,20 @@ main(int argc, char **argv)
 	struct mine_counts cnt = { 0 };
 	const char *qpath = NULL, *Qpath = NULL, *Cpath = NULL;
 	int c, fmt = FMT_TRIPLET, level = 1, has_rmax = 0, judged = 0;
+	int perpos = 0, keep = 0;
 	uint64_t rng = 0;
 	struct qrels q;
 	struct run r;
 	struct texts Q, C;
 	struct rec_writer w;
 	msgpack_packer *pk;
-	size_t *out, *tmp, *hidx, *posdoc, cap = 0, pcap = 0;
+	size_t *out, *tmp, *hidx, *posdoc, *kp, *row, cap = 0, pcap = 0,
+	    ocap = 0;
 	double *score, *possc;
 	unsigned char *ispos, *posknown;
 	size_t nq = 0, nnopos = 0, nshort = 0, nnone = 0, nunranked = 0,
-	    nrows = 0, nposall = 0, nunjudged = 0;
+	    nrows = 0, nposall = 0, nunjudged = 0, nkept = 0, npshort = 0,
+	    npnone = 0;
 	struct dvec spos = { 0 }, sneg = { 0 }, sdiff = { 0 };
 
 	while ((c = getopt_long(argc, argv, "hq:Q:C:n:l:", longopts,
@@ -238,7 +244,7 @@ main(int argc, char **argv)
 		case 'Q': Qpath = optarg; break;
 		case 'C': Cpath = optarg; break;
 		case 'n':
-			o.num = (size_t)util_parse_int("-n", optarg, 1, 10000);
+			o.num = (size_t)util_parse_int("-n", optarg, 0, 10000);
 			break;
 		case 'l':
 			level = (int)util_parse_int("-l", optarg, 1, 1000000);
@@ -288,6 +294,12 @@ main(int argc, char **argv)
 		case O_JUDGED:
 			judged = 1;
 			break;
+		case O_PERPOS:
+			perpos = 1;
+			break;
+		case O_KEEP:
+			keep = 1;
+			break;
 		case O_FORMAT:
 			if (strcmp(optarg, "triplet") == 0)
 				fmt = FMT_TRIPLET;
@@ -309,10 +321,12 @@ main(int argc, char **argv)
 		usage(stderr, EXIT_USAGE);
 	if (!has_rmax)
 		o.range_max = mine_default_range_max(&o);
-	if (o.range_min >= o.range_max)
+	if (o.num == 0)
+		;	/* pairs: no window to check */
+	else if (o.range_min >= o.range_max)
 		errx(EXIT_USAGE, "--range-min %zu: must be smaller than "
 		    "--range-max %zu", o.range_min, o.range_max);
-	if (o.num > o.range_max - o.range_min)
+	if (o.num > 0 && o.num > o.range_max - o.range_min)
 		errx(EXIT_USAGE, "-n %zu: only %zu candidates remain after "
 		    "skipping the first %zu of --range-max %zu", o.num,
 		    o.range_max - o.range_min, o.range_min, o.range_max);
@@ -357,12 +371,12 @@ main(int argc, char **argv)
 	    rec_pack_kv_str(pk, "vocab", C.vocab) ||
 	    rec_pack_kv_uint(pk, "max_len", Q.max_len > C.max_len ?
 	    Q.max_len : C.max_len) ||
-	    rec_pack_kv_uint(pk, "columns", fmt == FMT_TRIPLET ? 3 :
-	    fmt == FMT_NTUPLE ? 2 + o.num : 2))
+	    rec_pack_kv_uint(pk, "columns", o.num == 0 || fmt == FMT_PAIR ? 2 :
+	    fmt == FMT_TRIPLET ? 3 : 2 + o.num))
 		errx(EXIT_SOFTWARE, "stdout: cannot pack the header");
 	rec_end(&w);
 
-	out = xmalloc(o.num * sizeof *out);
+	out = kp = row = NULL;
 	tmp = hidx = NULL;
 	score = NULL;
 	ispos = NULL;
@@ -445,51 +459,87 @@ main(int argc, char **argv)
 				nunranked++;
 		}
 
-		k = mine_select(out, tmp, score, ispos, n, P, &o, &rng, &cnt);
-		if (k < o.num)
-			nshort++;
-		if (k == 0)
-			nnone++;
-		for (size_t i = 0; i < k; i++) {
-			for (size_t p = 0; p < np; p++) {
-				dpush(&sneg, score[out[i]]);
-				if (posknown[p])
-					dpush(&sdiff, possc[p] - score[out[i]]);
-			}
-			out[i] = (size_t)text_find(&C, h[hidx[out[i]]].doc);
+		/* negatives of positive p: kp[p] of them at neg(p), hit
+		 * indices first, then corpus indices; one set shared by the
+		 * query's positives unless --per-positive-margin */
+#define NEG(p) (out + (perpos ? (p) * o.num : 0))
+		if (np * (o.num ? o.num : 1) > ocap) {
+			ocap = np * (o.num ? o.num : 1);
+			out = xrealloc(out, ocap * sizeof *out);
+			kp = xrealloc(kp, ocap * sizeof *kp);
+			row = xrealloc(row, (1 + ocap) * sizeof *row);
 		}
-
-		switch (fmt) {
-		case FMT_TRIPLET:
-			for (size_t p = 0; p < np; p++)
-				for (size_t i = 0; i < k; i++) {
-					size_t d[2] = { posdoc[p], out[i] };
-					write_row(&w, &Q, (size_t)qt, &C, d, 2,
-					    NAN);
-					nrows++;
-				}
-			break;
-		case FMT_NTUPLE:
-			if (k < o.num)
-				break;
-			for (size_t p = 0; p < np; p++) {
-				size_t *d = xmalloc((1 + k) * sizeof *d);
-				d[0] = posdoc[p];
-				memcpy(d + 1, out, k * sizeof *d);
-				write_row(&w, &Q, (size_t)qt, &C, d, 1 + k, NAN);
-				free(d);
-				nrows++;
+		for (size_t p = 0; p < np; p++) {
+			if (o.num == 0)
+				kp[p] = 0;
+			else if (perpos || p == 0)
+				kp[p] = mine_select(NEG(p), tmp, score, ispos,
+				    n, perpos ? possc[p] : P, &o, &rng, &cnt);
+			else
+				kp[p] = kp[0];
+			if (perpos && kp[p] < o.num)
+				npshort++;
+			if (perpos && kp[p] == 0)
+				npnone++;
+		}
+		k = np ? kp[0] : 0;
+		if (!perpos && k < o.num)
+			nshort++;
+		if (!perpos && k == 0)
+			nnone++;
+		for (size_t p = 0; p < np; p++)
+			for (size_t i = 0; i < kp[p]; i++) {
+				size_t x = NEG(p)[i];
+				dpush(&sneg, score[x]);
+				if (posknown[p])
+					dpush(&sdiff, possc[p] - score[x]);
 			}
-			break;
-		case FMT_PAIR:
-			for (size_t p = 0; p < np; p++, nrows++)
+		for (size_t p = 0; p < (perpos ? np : 1); p++)
+			for (size_t i = 0; i < kp[p]; i++)
+				NEG(p)[i] = (size_t)text_find(&C,
+				    h[hidx[NEG(p)[i]]].doc);
+
+		for (size_t p = 0, nd = 0; p < np; p++) {
+			int full = fmt == FMT_TRIPLET ? kp[p] > 0 :
+			    kp[p] == o.num;
+			if (fmt == FMT_PAIR) {
 				write_row(&w, &Q, (size_t)qt, &C, &posdoc[p], 1,
 				    1.0);
-			for (size_t i = 0; i < k; i++, nrows++)
-				write_row(&w, &Q, (size_t)qt, &C, &out[i], 1,
-				    0.0);
-			break;
+				nrows++;
+				/* each negative once per query */
+				for (size_t i = 0; i < kp[p]; i++) {
+					size_t d = NEG(p)[i], j = 0;
+					while (j < nd && row[j] != d)
+						j++;
+					if (j < nd)
+						continue;
+					row[nd++] = d;
+				}
+				if (p + 1 < np)
+					continue;
+				for (size_t j = 0; j < nd; j++, nrows++)
+					write_row(&w, &Q, (size_t)qt, &C,
+					    &row[j], 1, 0.0);
+			} else if (o.num > 0 && full && fmt == FMT_TRIPLET) {
+				for (size_t i = 0; i < kp[p]; i++, nrows++) {
+					size_t d[2] = { posdoc[p], NEG(p)[i] };
+					write_row(&w, &Q, (size_t)qt, &C, d, 2,
+					    NAN);
+				}
+			} else if (o.num > 0 && full) {
+				row[0] = posdoc[p];
+				memcpy(row + 1, NEG(p), kp[p] * sizeof *row);
+				write_row(&w, &Q, (size_t)qt, &C, row, 1 + kp[p],
+				    NAN);
+				nrows++;
+			} else if (o.num == 0 || keep) {
+				write_row(&w, &Q, (size_t)qt, &C, &posdoc[p], 1,
+				    NAN);
+				nkept += o.num > 0;
+				nrows++;
+			}
 		}
+#undef NEG
 	}
 
 	fprintf(stderr, "mine-negatives: %zu queries with positives (relevance "
@@ -512,10 +562,21 @@ main(int argc, char **argv)
 	if (o.has_min)
 		fprintf(stderr, "mine-negatives: skipped %zu of %zu candidates "
 		    "for --min-score %g\n", cnt.min, cnt.cand, o.min_score);
-	fprintf(stderr, "mine-negatives: %zu of %zu queries got fewer than %zu "
-	    "negatives (%zu got none)\n", nshort, nq, o.num, nnone);
+	if (o.num > 0 && perpos)
+		fprintf(stderr, "mine-negatives: %zu of %zu positives got fewer "
+		    "than %zu negatives (%zu got none)\n", npshort, nposall,
+		    o.num, npnone);
+	else if (o.num > 0)
+		fprintf(stderr, "mine-negatives: %zu of %zu queries got fewer "
+		    "than %zu negatives (%zu got none)\n", nshort, nq, o.num,
+		    nnone);
+	if (keep && o.num > 0)
+		fprintf(stderr, "mine-negatives: --keep-pairs: %zu positives "
+		    "kept as (query, positive) rows\n", nkept);
 
 	free(out);
+	free(kp);
+	free(row);
 	free(tmp);
 	free(hidx);
 	free(score);

@@ -16,6 +16,16 @@
 # prerequisites: rebuilding bin/ does not redo the stages (make clean does).
 # Test queries never reach mining or training: mine-negatives reads only
 # the queries of $(TRAIN_QRELS).
+#
+# RECIPE=auto chooses MINE_OPTS and TRAIN_OPTS by cross-validation over the
+# train queries instead: they are split into FOLDS folds (by a seeded hash of
+# the query id), and each recipe of CANDIDATES is mined from the base run on
+# the other folds' queries, trained, and scored on the held-out fold by
+# re-ranking the base model's top CV_K for those queries (so a fold encodes
+# only those documents).  The recipe with the best mean held-out NDCG@10
+# (ties: the cheaper, by the texts its training took) is trained on all train
+# queries; when none beats the base model, the base model is the result.
+# cv/summary.md has the table, and summary.md shows it.
 
 PIPE := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 BIN ?= $(PIPE)/../bin
@@ -37,6 +47,25 @@ SCORE_OPTS ?=
 # 1 when the test judgments hold explicit non-relevant documents (relevance
 # 0): the summary then shows the judged-only figures (score -J) too
 JUDGED_VIEW ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TEST_QRELS) 2>/dev/null)
+RECIPE ?= fixed
+
+# --- RECIPE=auto: the candidate recipes and the cross-validation
+FOLDS ?= 5
+CV_SEED ?= 1
+CV_K ?= $(K)
+CV_TRAIN ?= --loss mnrl -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
+# judged: only where the train qrels hold judgments below MINE_LEVEL
+HAS_JUDGED := $(shell awk -F'\t' -v l=$(MINE_LEVEL) '$$3 ~ /^-?[0-9]+$$/ && \
+	$$3 < l { print "yes"; exit }' $(TRAIN_QRELS) 2>/dev/null)
+CANDIDATES ?= pairs mined $(if $(HAS_JUDGED),judged) mined-e3
+MINE_pairs ?= -n 0
+TRAIN_pairs ?= $(CV_TRAIN) -e 1
+MINE_mined ?= -n 1 --range-max 50 --relative-margin 0.05 --per-positive-margin
+TRAIN_mined ?= $(CV_TRAIN) -e 1
+MINE_judged ?= --judged -n 1 --range-max 100
+TRAIN_judged ?= $(CV_TRAIN) -e 1
+MINE_mined-e3 ?= $(MINE_mined)
+TRAIN_mined-e3 ?= $(CV_TRAIN) -e 3
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
@@ -69,9 +98,8 @@ STAMP = @mkdir -p $(@D); printf '%s\n' '$(1)' | cmp -s - $@ || \
 	printf '%s\n' '$(1)' > $@
 $(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN))
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
-$(OUT)/.mine.opts: FORCE ; $(call STAMP,$(MINE_LEVEL) $(MINE_OPTS))
-$(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS))
 $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS))
+$(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K))
 FORCE:
 
 # --- text -> tokens (the tuned model keeps the base model's vocabulary)
@@ -87,6 +115,9 @@ $(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
 	    $(ENCODE) -m $(MODEL) $<
 
 # --- tuned model: trained on mined negatives for the train queries
+ifeq ($(RECIPE),fixed)
+$(OUT)/.mine.opts: FORCE ; $(call STAMP,$(MINE_LEVEL) $(MINE_OPTS))
+$(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS))
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(STAGE) -o $@ -e $(OUT)/mine.txt -a $(OUT)/mine.txt "mine-negatives" \
@@ -103,11 +134,208 @@ $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors \
 	    --log $(OUT)/train-log.tsv $<
 	rm -rf $(TUNED)
 	mv $(TUNED).part $(TUNED)
-$(OUT)/train-log.tsv: $(TUNED)/model.safetensors
 $(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors | $(BIN)/encode
 	@mkdir -p $(@D)
 	$(STAGE) -r -o $@ "encode: $*, tuned model, $(call LINES,$(DATA)/$*.jsonl) texts" \
 	    $(ENCODE) -m $(TUNED) $<
+else ifeq ($(RECIPE),auto)
+# cv/winner: the recipe CV chose (name, mining options, training options,
+# model: one a line), or "base"; when it is the base model, the result is a
+# copy of the base model and its embeddings, with no training step
+W = $(OUT)/cv/winner
+IF_BASE = if [ "$$(sed -n 1p $(W))" = base ]; then
+$(OUT)/train.mp: $(W) $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
+    $(OUT)/corpus.tok | $(MINE)
+	rm -f $(OUT)/mine.txt
+	$(IF_BASE) : > $@; exit 0; fi; \
+	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
+	    $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp 2> $(OUT)/mine.txt || \
+	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }; \
+	cat $(OUT)/mine.txt >&2; mv $@.tmp $@
+$(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors | $(TRAIN)
+	$(IF_BASE) rm -rf $(TUNED) && mkdir -p $(TUNED) && \
+	    cp -RL $(MODEL)/. $(TUNED)/ && printf \
+	    'step\tloss\tlr\tgrad_norm\texamples_per_s\n' > $(OUT)/train-log.tsv \
+	    && touch $@; exit 0; fi; \
+	$(TRAIN) -m $(MODEL) -o $(TUNED).part $$(sed -n 3p $(W)) \
+	    --log $(OUT)/train-log.tsv $< && \
+	rm -rf $(TUNED) && mv $(TUNED).part $(TUNED)
+$(OUT)/tuned/%.emb: $(OUT)/%.tok $(TUNED)/model.safetensors \
+    $(OUT)/base/%.emb | $(BIN)/encode
+	@mkdir -p $(@D)
+	$(IF_BASE) cp $(OUT)/base/$*.emb $@; exit 0; fi; \
+	$(INTO) $(ENCODE) -m $(TUNED) $<
+else
+$(error RECIPE=$(RECIPE): must be fixed or auto)
+endif
+$(OUT)/train-log.tsv: $(TUNED)/model.safetensors
+
+# --- RECIPE=auto: cross-validation over the train queries.
+# cv/folds.tsv: qid, fold (1..FOLDS), the train queries sorted by a seeded
+# hash of their id (Lehmer steps over its bytes; exact in any awk) and dealt
+# round.  cv/fN/train.tsv: the judgments of the other folds' queries, what
+# the recipes mine from; cv/fN/held.tsv: fold N's; cv/fN/top.tsv: the base
+# model's top CV_K (query, document) pairs of fold N, the only documents
+# the fold encodes and re-ranks.
+FOLDNUMS := $(shell seq 1 $(FOLDS) 2>/dev/null)
+ifeq ($(RECIPE),auto)
+ifeq ($(filter-out 1,$(FOLDNUMS)),)
+$(error FOLDS=$(FOLDS): must be 2 or more)
+endif
+endif
+$(OUT)/cv/folds.tsv: $(TRAIN_QRELS) $(OUT)/cv/.folds.opts
+	LC_ALL=C awk -F'\t' -v seed=$(CV_SEED) 'BEGIN { for (i = 1; i < 256; i++) \
+	    ord[sprintf("%c", i)] = i } \
+	    FNR == 1 && $$1 == "query-id" { next } \
+	    NF >= 3 && !($$1 in seen) { seen[$$1]; h = seed % 2147483647 + 1; \
+	    s = $$1 "\001" seed; for (i = 1; i <= length(s); i++) \
+	    h = (h + ord[substr(s, i, 1)]) * 48271 % 2147483647; \
+	    for (i = 0; i < 3; i++) h = h * 48271 % 2147483647; \
+	    print h "\t" $$1 }' $< | sort -k1,1n -k2,2 | \
+	    awk -F'\t' -v k=$(FOLDS) '{ print $$2 "\t" (NR - 1) % k + 1 }' > $@.tmp
+	mv $@.tmp $@
+$(OUT)/cv/f%/train.tsv: $(OUT)/cv/folds.tsv $(TRAIN_QRELS)
+	@mkdir -p $(@D)
+	awk -F'\t' -v f=$* 'NR == FNR { fold[$$1] = $$2; next } \
+	    ($$1 in fold) && fold[$$1] != f' $^ > $@.tmp
+	mv $@.tmp $@
+$(OUT)/cv/f%/held.tsv: $(OUT)/cv/folds.tsv $(TRAIN_QRELS)
+	@mkdir -p $(@D)
+	awk -F'\t' -v f=$* 'NR == FNR { fold[$$1] = $$2; next } \
+	    fold[$$1] == f' $^ > $@.tmp
+	mv $@.tmp $@
+$(OUT)/base/run.trec: $(OUT)/base/queries.emb $(OUT)/base/corpus.emb \
+    $(OUT)/.run.opts | $(TOPK)
+	$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/base/corpus.emb $<
+$(OUT)/cv/f%/top.tsv: $(OUT)/cv/f%/held.tsv $(OUT)/base/run.trec \
+    $(OUT)/cv/.folds.opts
+	awk -v k=$(CV_K) 'NR == FNR { q[$$1]; next } ($$1 in q) && $$4 <= k \
+	    { print $$1 "\t" $$3 }' $< $(OUT)/base/run.trec > $@.tmp
+	mv $@.tmp $@
+# the fold's queries and documents, as text, then tokens
+# $(call PICK,TSV,COLUMN): the JSONL records of the standard input whose
+# _id is in that column (0-based) of TSV
+PICK = jq -nc --rawfile ids $(1) --argjson col $(2) '(reduce ($$ids | \
+	split("\n")[] | select(length > 0) | split("\t")[$$col]) as $$i \
+	({}; .[$$i] = 1)) as $$s | inputs | select($$s[._id | tostring])'
+$(OUT)/cv/f%/queries.jsonl: $(OUT)/cv/f%/held.tsv $(DATA)/queries.jsonl
+	$(INTO) $(call PICK,$<,0) $(DATA)/queries.jsonl
+$(OUT)/cv/f%/corpus.jsonl: $(OUT)/cv/f%/top.tsv $(DATA)/corpus.jsonl
+	$(INTO) $(call PICK,$<,1) $(DATA)/corpus.jsonl
+$(OUT)/cv/f%.tok: $(OUT)/cv/f%.jsonl $(MODEL)/vocab.txt $(OUT)/.tok.opts \
+    | $(TOKENIZE)
+	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $<
+
+# one recipe on one fold: mine from the base run with the other folds'
+# judgments, train, encode the fold's queries and documents, re-rank each
+# held-out query's base top CV_K ($(1): recipe, $(2): fold)
+define CV_FOLD
+$(OUT)/cv/$(1)/f$(2)/train.mp: $(OUT)/base/run $(OUT)/cv/f$(2)/train.tsv \
+    $(OUT)/queries.tok $(OUT)/corpus.tok $(OUT)/cv/$(1)/.opts | $(MINE)
+	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): mining" >&2
+	@mkdir -p $$(@D)
+	$(MINE) -q $(OUT)/cv/f$(2)/train.tsv -Q $(OUT)/queries.tok \
+	    -C $(OUT)/corpus.tok $$$$(sed -n 2p $(OUT)/cv/$(1)/.opts) $$< \
+	    > $$@.tmp 2> $$(@D)/mine.txt || \
+	    { cat $$(@D)/mine.txt >&2; rm -f $$@.tmp; exit 1; }
+	mv $$@.tmp $$@
+$(OUT)/cv/$(1)/f$(2)/model/model.safetensors: $(OUT)/cv/$(1)/f$(2)/train.mp \
+    $(MODEL)/model.safetensors | $(TRAIN)
+	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): training" >&2
+	if grep -q ' 0 rows$$$$' $(OUT)/cv/$(1)/f$(2)/mine.txt; then \
+	    echo "beir.mk: cv: recipe $(1), fold $(2): no training row;" \
+	    "the fold keeps the base model" >&2; rm -rf $$(@D) && \
+	    mkdir -p $$(@D) && cp -RL $(MODEL)/. $$(@D)/ && touch $$@; exit 0; \
+	fi; \
+	$(TRAIN) -m $(MODEL) -o $$(@D) $$$$(sed -n 3p $(OUT)/cv/$(1)/.opts) \
+	    --log $(OUT)/cv/$(1)/f$(2)/train-log.tsv $$<
+$(OUT)/cv/$(1)/f$(2)/%.emb: $(OUT)/cv/f$(2)/%.tok \
+    $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
+	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): encoding $$*" >&2
+	$$(INTO) $(ENCODE) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+$(OUT)/cv/$(1)/f$(2)/run.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
+    $(OUT)/cv/$(1)/f$(2)/corpus.emb $(OUT)/cv/f$(2)/top.tsv | $(TOPK)
+	$(TOPK) -t -k $$$$(wc -l < $(OUT)/cv/f$(2)/top.tsv) \
+	    -c $(OUT)/cv/$(1)/f$(2)/corpus.emb $$< | awk 'NR == FNR \
+	    { top[$$$$1 "\t" $$$$2]; next } ($$$$1 "\t" $$$$3) in top' \
+	    $(OUT)/cv/f$(2)/top.tsv - > $$@.tmp
+	mv $$@.tmp $$@
+# (make cv-full) the same fold model over the whole corpus
+$(OUT)/cv/$(1)/f$(2)/full-corpus.emb: $(OUT)/corpus.tok \
+    $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
+	@echo "beir.mk: cv-full: recipe $(1), fold $(2) of $(FOLDS): encoding" \
+	    "the corpus" >&2
+	$$(INTO) $(ENCODE) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+$(OUT)/cv/$(1)/f$(2)/full.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
+    $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $(OUT)/.run.opts | $(TOPK)
+	$$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $$<
+endef
+$(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
+    $(eval $(call CV_FOLD,$(r),$(f)))))
+
+# a recipe's options: name, mining, training options, model (one a line);
+# a static pattern rule, so that the stamps are explicit targets: a stamp
+# left unchanged does not redo its recipe's folds (an intermediate one would)
+$(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
+	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
+	    '$(TRAIN_$*)' '$(MODEL)' | cmp -s - $@ || printf '%s\n' $* \
+	    '-l $(MINE_LEVEL) $(MINE_$*)' '$(TRAIN_$*)' '$(MODEL)' > $@
+# the base model on the same (query, document) pairs: its own top CV_K
+$(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
+    $(OUT)/cv/.folds.opts
+	awk -v k=$(CV_K) 'NR == FNR { q[$$1]; next } ($$1 in q) && $$4 <= k' \
+	    $(OUT)/cv/folds.tsv $< > $@.tmp
+	mv $@.tmp $@
+# a recipe's held-out runs of every fold, against the base model's
+$(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec \
+    $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/run.trec) $(OUT)/.score.opts \
+    | $(SCORE)
+	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/run.trec) > $(@D)/run.trec
+	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	    -m ndcg,mrr,recall $< $(@D)/run.trec
+# the table (recipe, the base model's NDCG@10, the recipe's, the change, p,
+# cost: the texts its training steps took over all folds, steps x columns)
+# and the winner: the best recipe that beats the base model, of equal ones
+# the cheaper, else the base model
+$(OUT)/cv/table.tsv: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt)
+	for r in $(CANDIDATES); do \
+	    cost=0; for f in $(FOLDNUMS); do \
+	    d=$(OUT)/cv/$$r/f$$f; [ -s $$d/train-log.tsv ] || continue; \
+	    c=$$($(BIN)/show $$d/train.mp | sed -n 1p | jq .columns); \
+	    cost=$$((cost + c * ($$(wc -l < $$d/train-log.tsv) - 1))); done; \
+	    awk -v r=$$r -v c=$$cost '$$1 == "ndcg@10" { print r "\t" $$2 "\t" \
+	    $$3 "\t" $$4 "\t" $$5 "\t" c }' $(OUT)/cv/$$r/compare.txt; \
+	    done > $@.tmp
+	mv $@.tmp $@
+$(OUT)/cv/winner: $(OUT)/cv/table.tsv $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts)
+	w=$$(awk -F'\t' '$$4 + 0 > 0 && (best == "" || $$3 + 0 > b || \
+	    ($$3 + 0 == b && $$6 + 0 < bc)) { best = $$1; b = $$3 + 0; bc = $$6 + 0 } \
+	    END { print best == "" ? "base" : best }' $<); \
+	if [ $$w = base ]; then printf 'base\n'; else cat $(OUT)/cv/$$w/.opts; fi | \
+	    cmp -s - $@ || { if [ $$w = base ]; then printf 'base\n'; \
+	    else cat $(OUT)/cv/$$w/.opts; fi > $@; }
+	@echo "beir.mk: cv: winner: $$(head -1 $@)" >&2
+# make cv-full: each recipe scored as the re-ranking does, but with its fold
+# models ranking the whole corpus (top K), against the base model's top K;
+# to measure how far the re-ranking's figures are from full-corpus scoring
+$(OUT)/cv/%/compare-full.txt: $(OUT)/cv/base-full.trec \
+    $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/full.trec) $(OUT)/.score.opts \
+    | $(SCORE)
+	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/full.trec) > $(@D)/full.trec
+	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	    -m ndcg,mrr,recall $< $(@D)/full.trec
+$(OUT)/cv/base-full.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv
+	awk 'NR == FNR { q[$$1]; next } $$1 in q' $(OUT)/cv/folds.tsv $< > $@.tmp
+	mv $@.tmp $@
+cv-full: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt \
+    $(OUT)/cv/$(r)/compare-full.txt)
+	@printf 'recipe\tbase\tre-ranked\tfull corpus\n'; for r in $(CANDIDATES); do \
+	    awk -v r=$$r 'FNR == 1 { f++ } $$1 == "ndcg@10" { v[f] = $$3; b = $$2 } \
+	    END { print r "\t" b "\t" v[1] "\t" v[2] }' \
+	    $(OUT)/cv/$$r/compare.txt $(OUT)/cv/$$r/compare-full.txt; done
+$(OUT)/cv/summary.md: $(OUT)/cv/table.tsv $(OUT)/cv/winner
+	$(INTO) $(PIPE)/cv-summary.sh -k $(FOLDS) -K $(CV_K) -w $(OUT)/cv/winner \
+	    -d $(OUT)/cv $<
 
 # --- search and score, for either model
 $(OUT)/%/run: $(OUT)/%/queries.emb $(OUT)/%/corpus.emb $(OUT)/.run.opts | $(TOPK)
@@ -129,17 +357,20 @@ $(OUT)/compare-J%.txt: $(OUT)/base/run $(OUT)/tuned/run $(TEST_QRELS) | $(SCORE)
 	    -k 5,10 $(OUT)/base/run $(OUT)/tuned/run
 
 # --- report
+# (an empty chart saying so when CV kept the base model: no step was run)
 $(OUT)/loss.png: $(OUT)/train-log.tsv $(PIPE)/plot-loss.sh
 	$(PIPE)/plot-loss.sh $< $@
 $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
     $(OUT)/tuned/score.txt $(OUT)/train-log.tsv $(PIPE)/summary.sh \
+    $(if $(filter auto,$(RECIPE)),$(OUT)/cv/summary.md) \
     $(if $(JUDGED_VIEW),$(OUT)/compare-J$(LEVEL).txt)
 	$(INTO) $(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
 	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt \
+	    $(if $(filter auto,$(RECIPE)),-c $(OUT)/cv/summary.md) \
 	    $(if $(JUDGED_VIEW),-J $(OUT)/compare-J$(LEVEL).txt) $<
 	@cat $@
 
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all clean FORCE
+.PHONY: all clean cv-full FORCE

@@ -22,7 +22,7 @@ rows() {
 
 @test "mine-negatives: every option of the usage is in the man page" {
 	for o in range-min range-max margin relative-margin max-score min-score \
-	    sampling seed format judged; do
+	    sampling seed format judged per-positive-margin keep-pairs; do
 		grep -q "Fl \\\\-$o" "$TOP/man/mine-negatives.1" ||
 			grep -q "Fl -$o" "$TOP/man/mine-negatives.1" || {
 			echo "--$o missing from the man page"; return 1; }
@@ -91,6 +91,70 @@ rows() {
 	assert_output ''
 }
 
+@test "mine-negatives -n 0: one (query, positive) pair per positive, no negatives" {
+	mine -n 0 "$M/hits.mp" 2> "$BATS_TEST_TMPDIR/err" > "$BATS_TEST_TMPDIR/o.mp"
+	run -0 bash -c "show '$BATS_TEST_TMPDIR/o.mp' | head -1 | jq -c .columns"
+	assert_output 2
+	# the positives of qrels.tsv, in its order, each once with its query
+	want=$(awk -F'\t' 'NR > 1 && $3 >= 1 { q = substr($1, 2); d = substr($2, 2)
+	    printf "[[101,%d,102],[101,%d,102]]\n", 2000 + q, 1000 + d }' "$M/qrels.tsv")
+	assert_equal "$(show -H "$BATS_TEST_TMPDIR/o.mp" | jq -c .texts)" "$want"
+	grep -q '^mine-negatives: 5 queries with positives (relevance >= 1; 0 without), 9 positives (0 not ranked), 9 rows$' "$BATS_TEST_TMPDIR/err"
+}
+
+# q3's hits, best first (positives *): d01 .965, d06 .951, d13 .928, d08 .727,
+# d11* .458, d04 .317, d00 .235, d09 .233, d07* .006, d05 -.030, d10 -.162,
+# d03 -.202, d12 -.501, d02* -.640
+q3() {
+	printf 'q3\td11\t1\nq3\td02\t1\nq3\td07\t1\n' > "$BATS_TEST_TMPDIR/q3.tsv"
+	mine-negatives -q "$BATS_TEST_TMPDIR/q3.tsv" -Q "$M/queries.mp" -C "$M/corpus.mp" \
+	    --range-max 14 "$@" "$M/hits.mp" 2> "$BATS_TEST_TMPDIR/err" |
+	    show -H | jq -c '[.texts[1:][][1] - 1000, .label // empty]'
+}
+
+@test "mine-negatives --per-positive-margin: each positive's margin is measured from its own score" {
+	# against the lowest positive (d02, -.640) nothing is 0.05 below: no row
+	run -0 q3 -n 1 --margin 0.05
+	assert_output ''
+	# d11 gets the best hit at most .408 (d04), d07 the best at most -.044
+	# (d10: d05 at -.030 is too close); d02 none, so it has no row
+	run -0 q3 -n 1 --margin 0.05 --per-positive-margin
+	assert_output $'[11,4]\n[7,10]'
+	grep -qx 'mine-negatives: 1 of 3 positives got fewer than 1 negatives (1 got none)' "$BATS_TEST_TMPDIR/err"
+	# relative: d11 needs <= .458 * .5 = .229 (d09 at .233 is too close),
+	# d07 <= .003; both get d05; against d02 it would be <= -.960: none
+	run -0 q3 -n 1 --relative-margin 0.5
+	assert_output ''
+	run -0 q3 -n 1 --relative-margin 0.5 --per-positive-margin
+	assert_output $'[11,5]\n[7,5]'
+	# ntuple: every positive's own NUM negatives
+	run -0 q3 -n 2 --margin 0.05 --per-positive-margin --format ntuple
+	assert_output $'[11,4,0]\n[7,10,3]'
+	# labeled pairs: the positives, then each chosen negative once
+	run -0 q3 -n 2 --margin 0.05 --per-positive-margin --format labeled-pair
+	assert_output $'[11,1]\n[2,1]\n[7,1]\n[4,0]\n[0,0]\n[10,0]\n[3,0]'
+	# without a margin every positive gets the query's best non-positives
+	run -0 q3 -n 1 --per-positive-margin
+	assert_output $'[11,1]\n[2,1]\n[7,1]'
+}
+
+@test "mine-negatives --keep-pairs: a positive without enough negatives stays as a (query, positive) row" {
+	run -0 q3 -n 1 --margin 0.05 --per-positive-margin --keep-pairs
+	assert_output $'[11,4]\n[2]\n[7,10]'
+	grep -qx 'mine-negatives: --keep-pairs: 1 positives kept as (query, positive) rows' "$BATS_TEST_TMPDIR/err"
+	# ntuple: a positive short of NUM negatives keeps no partial tuple
+	run -0 q3 -n 4 --margin 0.05 --per-positive-margin --keep-pairs --format ntuple
+	assert_output $'[11,4,0,9,5]\n[2]\n[7]'
+	# with a margin against the lowest positive, the whole query is pairs
+	run -0 q3 -n 1 --margin 0.05 --keep-pairs
+	assert_output $'[11]\n[2]\n[7]'
+	# the header gives the widest row
+	printf 'q3\td11\t1\n' > "$BATS_TEST_TMPDIR/q.tsv"
+	run -0 bash -c "mine-negatives -q '$BATS_TEST_TMPDIR/q.tsv' -Q '$M/queries.mp' -C '$M/corpus.mp' \
+	    -n 2 --keep-pairs --format ntuple '$M/hits.mp' 2>/dev/null | show | head -1 | jq .columns"
+	assert_output 4
+}
+
 @test "mine-negatives: an unranked positive lets no hit pass a margin, and is reported" {
 	T=$BATS_TEST_TMPDIR
 	printf 'q0 Q0 d05 1 0.43 t\nq0 Q0 d07 2 0.41 t\nq0 Q0 d04 3 0.09 t\n' > "$T/run"
@@ -139,7 +203,7 @@ bad_cases() {
 -Q M/queries.mp -C M/corpus.mp M/hits.mp	64	usage: mine-negatives -q QRELS -Q QUERY_TOKENS -C CORPUS_TOKENS [-n NUM]
 -q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp --format pairs M/hits.mp	64	mine-negatives: --format: pairs: must be triplet, ntuple or labeled-pair
 -q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp --sampling best M/hits.mp	64	mine-negatives: --sampling: best: must be top or random
--q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp -n 0 M/hits.mp	64	mine-negatives: -n: 0: must be between 1 and 10000
+-q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp -n 10001 M/hits.mp	64	mine-negatives: -n: 10001: must be between 0 and 10000
 -q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp --range-min 5 --range-max 5 M/hits.mp	64	mine-negatives: --range-min 5: must be smaller than --range-max 5
 -q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp -n 4 --range-min 2 --range-max 5 M/hits.mp	64	mine-negatives: -n 4: only 3 candidates remain after skipping the first 2 of --range-max 5
 -q M/qrels.tsv -Q M/queries.mp -C M/corpus.mp --margin -1 M/hits.mp	64	mine-negatives: --margin: -1: must be between 0 and 1e+06

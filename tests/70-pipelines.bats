@@ -179,3 +179,126 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	[ -s "$O/base/run" ]
 	[ ! -e "$O/train.mp" ] && [ ! -e "$O/train.mp.tmp" ]
 }
+
+# RECIPE=auto on the tiny set: 3 folds of its 8 train queries, two cheap
+# candidates
+auto() {
+	make --no-print-directory -f "$TOP/pipelines/beir.mk" DATA="$D" \
+	    MODEL="$FIX/tiny" OUT="$BATS_TEST_TMPDIR/out" MAX_LEN=16 K=10 \
+	    RECIPE=auto FOLDS=3 CANDIDATES="pairs mined" \
+	    MINE_mined="-n 2 --range-max 8 --per-positive-margin" "$@"
+}
+
+@test "beir.mk RECIPE=auto: folds by query, held-out runs re-rank the base top K, the CV winner is trained on all train queries" {
+	O=$BATS_TEST_TMPDIR/out
+	run -0 --separate-stderr auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	# progress on stderr: which recipe, which fold
+	for r in pairs mined; do
+		for f in 1 2 3; do
+			grep -qx "beir.mk: cv: recipe $r, fold $f of 3: training" <<< "$stderr" ||
+				{ echo "no progress line for $r fold $f"; return 1; }
+		done
+	done
+	# every train query in exactly one fold, no test query in any
+	cut -f1 "$D/qrels/train.tsv" | grep -v query-id | sort -u > "$BATS_TEST_TMPDIR/trq"
+	run -0 bash -c "cut -f1 '$O/cv/folds.tsv' | sort"
+	assert_output "$(cat "$BATS_TEST_TMPDIR/trq")"
+	assert_equal "$(cut -f2 "$O/cv/folds.tsv" | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')" '3 3 2 '
+	for f in 1 2 3; do
+		# a fold mines from the other folds' judgments only
+		run -0 bash -c "cut -f1 '$O/cv/f$f/train.tsv' | sort -u | comm -12 - <(cut -f1 '$O/cv/f$f/held.tsv' | sort -u)"
+		assert_output ''
+		# its runs hold only (query, document) pairs of the base top K
+		for r in pairs mined; do
+			run -0 bash -c "awk 'NR == FNR { t[\$1 \" \" \$2]; next } !((\$1 \" \" \$3) in t)' '$O/cv/f$f/top.tsv' '$O/cv/$r/f$f/run.trec'"
+			assert_output ''
+			[ -s "$O/cv/$r/f$f/run.trec" ]
+		done
+		# the fold encodes only the documents of its queries' base top K
+		assert_equal "$(show -H "$O/cv/pairs/f$f/corpus.emb" | wc -l)" \
+		    "$(cut -f2 "$O/cv/f$f/top.tsv" | sort -u | wc -l)"
+	done
+	run -1 bash -c "cut -f1 '$O/cv/folds.tsv' '$O'/cv/f*/train.tsv '$O'/cv/f*/held.tsv |
+	    grep -xFf <(cut -f1 '$D/qrels/test.tsv' | grep -v query-id)"
+	assert_output ''
+	# the winner: the best NDCG@10 among the recipes above the base model
+	w=$(awk -F'\t' '$4 + 0 > 0 && (b == "" || $3 + 0 > b) { w = $1; b = $3 + 0 } END { print w }' "$O/cv/table.tsv")
+	[ -n "$w" ]
+	assert_equal "$(head -1 "$O/cv/winner")" "$w"
+	grep -q "^\*\*Winner: \`$w\`\*\*" "$O/summary.md"
+	grep -q '^## Recipe chosen by cross-validation (RECIPE=auto)$' "$O/summary.md"
+	assert_equal "$(grep -c '^| \(pairs\|mined\) | `-l 1 -n ' "$O/summary.md")" 2
+	grep -q '^| ndcg@10 | ' "$O/summary.md"
+	# ... trained on all train queries with its own options
+	read -ra mo <<< "$(sed -n 2p "$O/cv/winner")"
+	mine-negatives -q "$D/qrels/train.tsv" -Q "$O/queries.tok" -C "$O/corpus.tok" \
+	    "${mo[@]}" "$O/base/run" 2>/dev/null > "$BATS_TEST_TMPDIR/want.mp"
+	cmp "$BATS_TEST_TMPDIR/want.mp" "$O/train.mp"
+	run -0 bash -c "show -H '$O/train.mp' | jq -c '.texts[0]' | sort -u | wc -l"
+	assert_output 8
+	[ "$(wc -l < "$O/train-log.tsv")" -gt 1 ]
+	! cmp -s "$O/base/corpus.emb" "$O/tuned/corpus.emb"
+	# a re-run does nothing
+	run -0 auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	refute_output --partial 'bin/'
+}
+
+@test "beir.mk RECIPE=auto: when no recipe beats the base model in CV, the base model is the result and the summary says so" {
+	O=$BATS_TEST_TMPDIR/out
+	# lr 0: every candidate's model is the base model, no better on any fold
+	run -0 --separate-stderr auto CV_TRAIN="--loss mnrl -b 4 --lr 0 --seed 1"
+	grep -qx 'beir.mk: cv: winner: base' <<< "$stderr"
+	assert_equal "$(cat "$O/cv/winner")" base
+	grep -q '^\*\*No recipe beat the base model in cross-validation\*\*' "$O/summary.md"
+	grep -q '^| ndcg@10 | \([0-9.]*\) | \1 | +0.0000 | 1.0000 |' "$O/summary.md"
+	cmp "$O/base/corpus.emb" "$O/tuned/corpus.emb"
+	cmp "$FIX/tiny/model.safetensors" "$O/model/model.safetensors"
+	[ ! -s "$O/train.mp" ]
+	assert_equal "$(head -c 8 "$O/loss.png" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
+}
+
+@test "beir.mk RECIPE=auto: the folds are fixed by CV_SEED and change with it" {
+	O=$BATS_TEST_TMPDIR/out
+	auto "$O/cv/folds.tsv" > /dev/null 2>&1
+	cp "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
+	rm -rf "$O"
+	auto "$O/cv/folds.tsv" > /dev/null 2>&1
+	cmp "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
+	auto CV_SEED=2 "$O/cv/folds.tsv" > /dev/null 2>&1
+	! cmp -s "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
+	run -0 bash -c "cut -f1 '$O/cv/folds.tsv' | sort"
+	assert_output "$(cut -f1 "$BATS_TEST_TMPDIR/a" | sort)"
+}
+
+@test "beir.mk: RECIPE must be fixed or auto" {
+	run -2 beir RECIPE=best
+	assert_output --partial 'RECIPE=best: must be fixed or auto'
+}
+
+@test "beir.mk RECIPE=auto: a fold whose mining gives no row keeps the base model for that fold" {
+	O=$BATS_TEST_TMPDIR/out
+	# a margin of 100 leaves no negative: no row on any fold
+	run -0 --separate-stderr auto CANDIDATES=none \
+	    MINE_none="-n 1 --range-max 8 --margin 100" TRAIN_none="--loss mnrl -b 4 -e 1"
+	assert_equal "$(grep -c '^beir.mk: cv: recipe none, fold [123]: no training row; the fold keeps the base model$' <<< "$stderr")" 3
+	assert_equal "$(cat "$O/cv/winner")" base
+	assert_equal "$(cut -f4,6 "$O/cv/table.tsv")" $'+0.0000\t0'
+}
+
+@test "beir.mk RECIPE=auto: FOLDS must be 2 or more" {
+	run -2 auto FOLDS=1
+	assert_output --partial 'FOLDS=1: must be 2 or more'
+}
+
+@test "beir.mk cv-full: the fold models also rank the whole corpus, beside the re-ranked figures" {
+	O=$BATS_TEST_TMPDIR/out
+	auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1" cv-full > /dev/null 2>&1
+	# once built, it only prints the table
+	run -0 --separate-stderr auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1" cv-full
+	assert_line --index 0 $'recipe\tbase\tre-ranked\tfull corpus'
+	assert_regex "${lines[1]}" $'^pairs\t0\\.[0-9]{4}\t0\\.[0-9]{4}\t0\\.[0-9]{4}$'
+	assert_regex "${lines[2]}" $'^mined\t0\\.[0-9]{4}\t0\\.[0-9]{4}\t0\\.[0-9]{4}$'
+	# the whole corpus (24 documents) encoded, the top K=10 of each query kept
+	assert_equal "$(show -H "$O/cv/pairs/f1/full-corpus.emb" | wc -l)" 24
+	assert_equal "$(cut -d' ' -f1 "$O/cv/pairs/f1/full.trec" | uniq -c | awk '{ print $1 }' | sort -u)" 10
+}
