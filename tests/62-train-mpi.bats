@@ -176,7 +176,7 @@ scifact_rows() {
 }
 
 @test "train -np 2: SIGTERM to mpirun: every rank finishes the step, rank 0 saves once; --resume in one process completes it" {
-	local o=(-b 4 -e 400 --no-dropout --lr 1e-4 --seed 1 --save-every 0)
+	local o=(-b 4 -e 2000 --no-dropout --lr 1e-4 --seed 1 --save-every 0)
 	mp 2 -o straight "${o[@]}" --log straight.tsv "$T/triplets.mp"
 	local root=()
 	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
