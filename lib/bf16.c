@@ -110,45 +110,66 @@ bf16_packed_size(size_t N, size_t K)
 	return (N + NR - 1) / NR * NR * ((K + 1) / 2) * 2;
 }
 
+/* Panels of W vectors of K: the pair (k = 2 k2, 2 k2 + 1) of vector i is
+ * the word p[i / W * W * K2 + k2 * W + i % W]; vectors n.. up to the next
+ * multiple of W are zeros.  pack_rows: vector i is x[i * ld + k], one run
+ * each (converted whole, its words then W apart); pack_cols: vector i is
+ * x[k * ld + i], rows k = 2 k2 and 2 k2 + 1 converted and interleaved. */
+static void
+pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
+    size_t W)
+{
+	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
+	uint32_t *t;
+
+	tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
+	t = (uint32_t *)(void *)tbuf;
+	tbuf[K] = 0;
+	for (size_t i = 0; i < np; i++) {
+		uint32_t *q = p + i / W * W * K2 + i % W;
+		if (i < n)
+			bf16_convert(tbuf, x + i * ld, K);
+		for (size_t k2 = 0; k2 < K2; k2++)
+			q[k2 * W] = i < n ? t[k2] : 0;
+	}
+}
+
+static void
+pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
+    size_t W)
+{
+	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
+	uint16_t *t0, *t1;
+
+	tbuf = grow(tbuf, &tbuf_n, 2 * np * sizeof *tbuf);
+	t0 = tbuf;
+	t1 = tbuf + np;
+	memset(tbuf, 0, 2 * np * sizeof *tbuf);
+	for (size_t k2 = 0; k2 < K2; k2++) {
+		bf16_convert(t0, x + 2 * k2 * ld, n);
+		if (2 * k2 + 1 < K)
+			bf16_convert(t1, x + (2 * k2 + 1) * ld, n);
+		else
+			memset(t1, 0, n * sizeof *t1);
+		for (size_t i0 = 0; i0 < np; i0 += W) {
+			uint32_t *q = p + i0 * K2 + k2 * W;
+			for (size_t i = 0; i < W; i++)
+				q[i] = (uint32_t)t0[i0 + i] |
+				    (uint32_t)t1[i0 + i] << 16;
+		}
+	}
+}
+
 void
 bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb)
 {
-	size_t K2 = (K + 1) / 2, NP = (N + NR - 1) / NR * NR;
 	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
 
-	if (op == BLAS_NT) {
-		/* column j of op(b) is row j of b: convert it whole, then its
-		 * pairs go NR words apart */
-		tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
-		uint32_t *t = (uint32_t *)(void *)tbuf;
-		tbuf[K] = 0;
-		for (size_t j = 0; j < NP; j++) {
-			uint32_t *p = w + j / NR * NR * K2 + j % NR;
-			if (j < N)
-				bf16_convert(tbuf, b + j * ldb, K);
-			for (size_t k2 = 0; k2 < K2; k2++)
-				p[k2 * NR] = j < N ? t[k2] : 0;
-		}
-		return;
-	}
-	/* row k of op(b) is row k of b: rows 2k2 and 2k2+1 interleave */
-	tbuf = grow(tbuf, &tbuf_n, 2 * NP * sizeof *tbuf);
-	uint16_t *t0 = tbuf, *t1 = tbuf + NP;
-	memset(tbuf, 0, 2 * NP * sizeof *tbuf);
-	for (size_t k2 = 0; k2 < K2; k2++) {
-		bf16_convert(t0, b + 2 * k2 * ldb, N);
-		if (2 * k2 + 1 < K)
-			bf16_convert(t1, b + (2 * k2 + 1) * ldb, N);
-		else
-			memset(t1, 0, N * sizeof *t1);
-		for (size_t j0 = 0; j0 < NP; j0 += NR) {
-			uint32_t *p = w + j0 * K2 + k2 * NR;
-			for (size_t jj = 0; jj < NR; jj++)
-				p[jj] = (uint32_t)t0[j0 + jj] |
-				    (uint32_t)t1[j0 + jj] << 16;
-		}
-	}
+	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
+		pack_rows(w, b, N, K, ldb, NR);
+	else			/* row k of op(b) is row k of b */
+		pack_cols(w, b, N, K, ldb, NR);
 }
 
 /* rows [i0, i0 + m) of op(a) into micro-panels of MR rows; ap holds
@@ -157,44 +178,10 @@ static void
 pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
     size_t ai, size_t ak)
 {
-	size_t K2 = (K + 1) / 2, mp = (m + MR - 1) / MR * MR;
-
-	if (ak != 1) {
-		/* op(a) = a^T: column k of op(a) is row k of a, contiguous
-		 * over i; rows 2k2 and 2k2+1 interleave, as in bf16_pack_b */
-		tbuf = grow(tbuf, &tbuf_n, 2 * mp * sizeof *tbuf);
-		uint16_t *t0 = tbuf, *t1 = tbuf + mp;
-		memset(tbuf, 0, 2 * mp * sizeof *tbuf);
-		for (size_t k2 = 0; k2 < K2; k2++) {
-			bf16_convert(t0, a + 2 * k2 * ak + i0, m);
-			if (2 * k2 + 1 < K)
-				bf16_convert(t1, a + (2 * k2 + 1) * ak + i0, m);
-			else
-				memset(t1, 0, m * sizeof *t1);
-			for (size_t r0 = 0; r0 < mp; r0 += MR) {
-				uint32_t *p = ap + r0 * K2 + k2 * MR;
-				for (size_t r = 0; r < MR; r++)
-					p[r] = (uint32_t)t0[r0 + r] |
-					    (uint32_t)t1[r0 + r] << 16;
-			}
-		}
-		return;
-	}
-	/* row i of op(a) is row i of a: convert it whole, then its pairs go
-	 * MR words apart */
-	tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
-	uint32_t *t = (uint32_t *)(void *)tbuf;
-	tbuf[K] = 0;
-	for (size_t r0 = 0; r0 < m; r0 += MR) {
-		uint32_t *p = ap + r0 * K2;
-		for (size_t r = 0; r < MR; r++) {
-			int in = r0 + r < m;
-			if (in)
-				bf16_convert(tbuf, a + (i0 + r0 + r) * ai, K);
-			for (size_t k2 = 0; k2 < K2; k2++)
-				p[k2 * MR + r] = in ? t[k2] : 0;
-		}
-	}
+	if (ak == 1)		/* row i of op(a) is row i of a */
+		pack_rows(ap, a + i0 * ai, m, K, ai, MR);
+	else			/* op(a) = a^T: column k is row k of a */
+		pack_cols(ap, a + i0, m, K, ak, MR);
 }
 
 /* c (m,n) = alpha acc + beta c, acc an MR x NR block */

@@ -331,61 +331,59 @@ model_tensors(struct model_tensor *e, const struct bert_config *c,
 		    p->wtt);
 	ADD("embeddings.LayerNorm.weight", 1, C, 0, p->emb_lng);
 	ADD("embeddings.LayerNorm.bias", 1, C, 0, p->emb_lnb);
-	for (size_t l = 0; c->arch == BERT_ARCH_MPNET && l < c->L; l++) {
-		/* MPNetLayer: attention.attn.{q,k,v,o}, attention.LayerNorm */
-		const struct { const char *name; size_t s0, s1; float *ptr; } t[] = {
-			{"attention.attn.q.weight", C, C, p->qkvw + l * 3 * C * C},
-			{"attention.attn.q.bias", C, 0, p->qkvb + l * 3 * C},
-			{"attention.attn.k.weight", C, C, p->qkvw + l * 3 * C * C + C * C},
-			{"attention.attn.k.bias", C, 0, p->qkvb + l * 3 * C + C},
-			{"attention.attn.v.weight", C, C, p->qkvw + l * 3 * C * C + 2 * C * C},
-			{"attention.attn.v.bias", C, 0, p->qkvb + l * 3 * C + 2 * C},
-			{"attention.attn.o.weight", C, C, p->attprojw + l * C * C},
-			{"attention.attn.o.bias", C, 0, p->attprojb + l * C},
-			{"attention.LayerNorm.weight", C, 0, p->ln1g + l * C},
-			{"attention.LayerNorm.bias", C, 0, p->ln1b + l * C},
-			{"intermediate.dense.weight", F, C, p->fcw + l * F * C},
-			{"intermediate.dense.bias", F, 0, p->fcb + l * F},
-			{"output.dense.weight", C, F, p->fcprojw + l * C * F},
-			{"output.dense.bias", C, 0, p->fcprojb + l * C},
-			{"output.LayerNorm.weight", C, 0, p->ln2g + l * C},
-			{"output.LayerNorm.bias", C, 0, p->ln2b + l * C},
+	for (size_t l = 0; l < c->L; l++) {
+		/* under encoder.layer.L.: the BERT name, MPNetLayer's
+		 * (attention.attn.{q,k,v,o}, attention.LayerNorm), rows,
+		 * columns (0: a vector) */
+		const struct {
+			const char *name[2];
+			size_t s0, s1;
+			float *ptr;
+		} t[] = {
+			{{"attention.self.query.weight", "attention.attn.q.weight"},
+			    C, C, p->qkvw + l * 3 * C * C},
+			{{"attention.self.query.bias", "attention.attn.q.bias"},
+			    C, 0, p->qkvb + l * 3 * C},
+			{{"attention.self.key.weight", "attention.attn.k.weight"},
+			    C, C, p->qkvw + l * 3 * C * C + C * C},
+			{{"attention.self.key.bias", "attention.attn.k.bias"},
+			    C, 0, p->qkvb + l * 3 * C + C},
+			{{"attention.self.value.weight", "attention.attn.v.weight"},
+			    C, C, p->qkvw + l * 3 * C * C + 2 * C * C},
+			{{"attention.self.value.bias", "attention.attn.v.bias"},
+			    C, 0, p->qkvb + l * 3 * C + 2 * C},
+			{{"attention.output.dense.weight", "attention.attn.o.weight"},
+			    C, C, p->attprojw + l * C * C},
+			{{"attention.output.dense.bias", "attention.attn.o.bias"},
+			    C, 0, p->attprojb + l * C},
+			{{"attention.output.LayerNorm.weight",
+			    "attention.LayerNorm.weight"}, C, 0, p->ln1g + l * C},
+			{{"attention.output.LayerNorm.bias",
+			    "attention.LayerNorm.bias"}, C, 0, p->ln1b + l * C},
+			{{"intermediate.dense.weight", "intermediate.dense.weight"},
+			    F, C, p->fcw + l * F * C},
+			{{"intermediate.dense.bias", "intermediate.dense.bias"},
+			    F, 0, p->fcb + l * F},
+			{{"output.dense.weight", "output.dense.weight"},
+			    C, F, p->fcprojw + l * C * F},
+			{{"output.dense.bias", "output.dense.bias"},
+			    C, 0, p->fcprojb + l * C},
+			{{"output.LayerNorm.weight", "output.LayerNorm.weight"},
+			    C, 0, p->ln2g + l * C},
+			{{"output.LayerNorm.bias", "output.LayerNorm.bias"},
+			    C, 0, p->ln2b + l * C},
 		};
+		int mp = c->arch == BERT_ARCH_MPNET;
 		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 			char b[96];
-			snprintf(b, sizeof(b), "encoder.layer.%zu.%s", l, t[i].name);
+			snprintf(b, sizeof(b), "encoder.layer.%zu.%s", l,
+			    t[i].name[mp]);
 			ADD(b, t[i].s1 ? 2 : 1, t[i].s0, t[i].s1, t[i].ptr);
 		}
 	}
 	if (c->NB > 0)
 		ADD("encoder.relative_attention_bias.weight", 2, c->NB, c->NH,
 		    p->relb);
-	for (size_t l = 0; c->arch == BERT_ARCH_BERT && l < c->L; l++) {
-		/* name under encoder.layer.L., rows, columns (0: a vector) */
-		const struct { const char *name; size_t s0, s1; float *ptr; } t[] = {
-			{"attention.self.query.weight", C, C, p->qkvw + l * 3 * C * C},
-			{"attention.self.query.bias", C, 0, p->qkvb + l * 3 * C},
-			{"attention.self.key.weight", C, C, p->qkvw + l * 3 * C * C + C * C},
-			{"attention.self.key.bias", C, 0, p->qkvb + l * 3 * C + C},
-			{"attention.self.value.weight", C, C, p->qkvw + l * 3 * C * C + 2 * C * C},
-			{"attention.self.value.bias", C, 0, p->qkvb + l * 3 * C + 2 * C},
-			{"attention.output.dense.weight", C, C, p->attprojw + l * C * C},
-			{"attention.output.dense.bias", C, 0, p->attprojb + l * C},
-			{"attention.output.LayerNorm.weight", C, 0, p->ln1g + l * C},
-			{"attention.output.LayerNorm.bias", C, 0, p->ln1b + l * C},
-			{"intermediate.dense.weight", F, C, p->fcw + l * F * C},
-			{"intermediate.dense.bias", F, 0, p->fcb + l * F},
-			{"output.dense.weight", C, F, p->fcprojw + l * C * F},
-			{"output.dense.bias", C, 0, p->fcprojb + l * C},
-			{"output.LayerNorm.weight", C, 0, p->ln2g + l * C},
-			{"output.LayerNorm.bias", C, 0, p->ln2b + l * C},
-		};
-		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-			char b[96];
-			snprintf(b, sizeof(b), "encoder.layer.%zu.%s", l, t[i].name);
-			ADD(b, t[i].s1 ? 2 : 1, t[i].s0, t[i].s1, t[i].ptr);
-		}
-	}
 	if (c->has_pooler) {
 		ADD("pooler.dense.weight", 2, C, C, p->poolw);
 		ADD("pooler.dense.bias", 1, C, 0, p->poolb);

@@ -69,28 +69,10 @@ train_seed(uint64_t seed, long step, size_t j)
 }
 
 /* Embed S sequences (ids, len) into emb (S, C), mini at a time; forward j
- * draws its dropout from seed (step, j0 + j). */
+ * draws its dropout from seed (step, j0 + j).  With demb (S, C) instead
+ * (emb NULL): forward each again with that dropout, and backpropagate. */
 static void
-embed(struct train *t, float *emb, const uint32_t *ids, const size_t *len,
-    size_t S, size_t mini, long step, size_t j0)
-{
-	struct bert_model *m = t->m;
-	size_t C = m->cfg.C, s0, j, tok;
-
-	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
-		size_t n = S - s0 < mini ? S - s0 : mini;
-		bert_forward(m, ids + tok, len + s0, n, t->dropout,
-		    train_seed(t->seed, step, j0 + j));
-		memcpy(emb + s0 * C, m->a.out, n * C * sizeof *emb);
-		for (size_t i = 0; i < n; i++)
-			tok += len[s0 + i];
-	}
-}
-
-/* Backpropagate demb (S, C) through S sequences, mini at a time, each
- * forwarded again with the dropout of embed. */
-static void
-reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
+passes(struct train *t, float *emb, const float *demb, const uint32_t *ids,
     const size_t *len, size_t S, size_t mini, long step, size_t j0)
 {
 	struct bert_model *m = t->m;
@@ -100,10 +82,27 @@ reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
 		size_t n = S - s0 < mini ? S - s0 : mini;
 		bert_forward(m, ids + tok, len + s0, n, t->dropout,
 		    train_seed(t->seed, step, j0 + j));
-		bert_backward(m, ids + tok, demb + s0 * C);
+		if (demb)
+			bert_backward(m, ids + tok, demb + s0 * C);
+		else
+			memcpy(emb + s0 * C, m->a.out, n * C * sizeof *emb);
 		for (size_t i = 0; i < n; i++)
 			tok += len[s0 + i];
 	}
+}
+
+static void
+embed(struct train *t, float *emb, const uint32_t *ids, const size_t *len,
+    size_t S, size_t mini, long step, size_t j0)
+{
+	passes(t, emb, NULL, ids, len, S, mini, step, j0);
+}
+
+static void
+reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
+    const size_t *len, size_t S, size_t mini, long step, size_t j0)
+{
+	passes(t, NULL, demb, ids, len, S, mini, step, j0);
 }
 
 /* train_grad over nproc ranks: this rank's rows [lo, hi) of each column
