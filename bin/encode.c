@@ -171,7 +171,7 @@ main(int argc, char *argv[])
 		case 'u': unbuffered = 1; break;
 		case 'N': raw = 1; break;
 		case 'P': blas_precision_opt(optarg); break;
-		case 'V': blas_version("encode"); break;
+		case 'V': util_version("encode", blas_sysinfo); break;
 		default: usage(stderr, EXIT_USAGE);
 		}
 	argc -= optind;

@@ -17,7 +17,8 @@ static const char usage_text[] =
     "                      [--relative-margin M] [--max-score S] [--min-score S]\n"
     "                      [--sampling top|random] [--seed S] [--judged]\n"
     "                      [--per-positive-margin] [--keep-pairs]\n"
-    "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n";
+    "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n"
+    "       mine-negatives --version\n";
 
 enum { FMT_TRIPLET, FMT_NTUPLE, FMT_PAIR };
 
@@ -214,6 +215,7 @@ main(int argc, char **argv)
 		{ "per-positive-margin", no_argument, NULL, O_PERPOS },
 		{ "keep-pairs", no_argument, NULL, O_KEEP },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mine_opts o = { .num = 3, .sampling = MINE_TOP };
@@ -240,6 +242,7 @@ main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout, 0); break;
+		case 'V': util_version("mine-negatives", NULL); break;
 		case 'q': qpath = optarg; break;
 		case 'Q': Qpath = optarg; break;
 		case 'C': Cpath = optarg; break;

@@ -15,7 +15,8 @@ static const char usage_text[] =
     "usage: score -q QRELS [-Jjp] [-k K,...] [-m METRIC,...] [-l LEVEL] [RUN]\n"
     "       score --compare -q QRELS [-Jj] [-k K,...] [-m METRIC,...] "
     "[-l LEVEL] [-s SEED]\n"
-    "             RUN_A RUN_B\n";
+    "             RUN_A RUN_B\n"
+    "       score --version\n";
 
 #define NRESAMPLE 10000	/* permutations and bootstrap resamples */
 #define MAXK 32
@@ -307,6 +308,7 @@ main(int argc, char **argv)
 		{ "compare", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "judged-only", no_argument, NULL, 'J' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts o = { .nk = 0, .level = 1, .seed = 1 };
@@ -321,6 +323,7 @@ main(int argc, char **argv)
 		case 'C': cmp = 1; break;
 		case 'h': usage(stdout, 0); break;
 		case 'J': o.judged_only = 1; break;
+		case 'V': util_version("score", NULL); break;
 		case 'j': o.json = 1; break;
 		case 'k': parse_ks(&o, optarg); break;
 		case 'l': o.level = (int)util_parse_int("-l", optarg, 1,

@@ -1,5 +1,6 @@
 /* show: decode any embtune stream into JSON lines, for people and jq. */
 #include <err.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@
 #include "tok.h"
 #include "util.h"
 
-static const char usage_text[] = "usage: show [-H] [FILE]\n";
+static const char usage_text[] = "usage: show [-H] [FILE]\n"
+    "       show --version\n";
 
 static void
 usage(FILE *fp, int status)
@@ -164,10 +166,17 @@ main(int argc, char **argv)
 	msgpack_object m;
 	int c, noheader = 0;
 
-	while ((c = getopt(argc, argv, "hH")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((c = getopt_long(argc, argv, "hH", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout, 0); break;
 		case 'H': noheader = 1; break;
+		case 'V': util_version("show", NULL); break;
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}

@@ -15,7 +15,8 @@
 static const char usage_text[] =
     "usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN]\n"
     "                [--prompt NAME | --prefix TEXT | --no-prompt] "
-    "[FILE ...]\n";
+    "[FILE ...]\n"
+    "       tokenize --version\n";
 
 static void
 usage(FILE *fp, int status)
@@ -155,6 +156,7 @@ main(int argc, char *argv[])
 		{"prefix", required_argument, NULL, 'X'},
 		{"no-prompt", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *pname = NULL, *prefix = NULL;
@@ -183,6 +185,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(stdout, 0);
+			break;
+		case 'V':
+			util_version("tokenize", NULL);
 			break;
 		case 'm':
 			model = optarg;

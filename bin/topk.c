@@ -369,7 +369,7 @@ main(int argc, char **argv)
 		case 't': o.trec = 1; break;
 		case 'x': exself = 1; break;
 		case 'P': blas_precision_opt(optarg); prec = 1; break;
-		case 'V': blas_version("topk"); break;
+		case 'V': util_version("topk", blas_sysinfo); break;
 		default: usage(stderr, EXIT_USAGE);
 		}
 	argc -= optind;

@@ -363,7 +363,7 @@ main(int argc, char *argv[])
 			blas_precision_opt(optarg);
 			break;
 		case 'V':
-			blas_version("train");
+			util_version("train", blas_sysinfo);
 			break;
 		case 'h':
 			usage(stdout, 0);

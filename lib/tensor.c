@@ -216,15 +216,6 @@ blas_sysinfo(FILE *fp)
 #endif
 }
 
-void
-blas_version(const char *tool)
-{
-	printf("%s (embtune) %s\n", tool, EMBTUNE_VERSION);
-	blas_sysinfo(stdout);
-	util_fshut();
-	exit(0);
-}
-
 static void
 sgemm(int op, float *c, const float *a, const float *b, size_t M, size_t N,
     size_t K, size_t lda, size_t ldb, size_t ldc, float alpha, float beta)

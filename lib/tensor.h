@@ -69,8 +69,6 @@ void blas_gemm_ref(int op, float *c, const float *a, const float *b,
 /* What runs here, as --version prints it: the CPU, its features, and the
  * kernel chosen for each precision. */
 void blas_sysinfo(FILE *fp);
-/* "tool (embtune) VERSION" and blas_sysinfo, on stdout; exits 0 */
-void blas_version(const char *tool);
 
 /* the kernel names, for tests: "openblas:Haswell", "avx512bf16", ... */
 const char *blas_kernel(int prec);

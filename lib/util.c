@@ -307,6 +307,16 @@ util_fshut(void)
 }
 
 void
+util_version(const char *tool, void (*more)(FILE *))
+{
+	printf("%s (embtune) %s\n", tool, EMBTUNE_VERSION);
+	if (more)
+		more(stdout);
+	util_fshut();
+	exit(0);
+}
+
+void
 util_no_tty_stdout(void)
 {
 	if (isatty(STDOUT_FILENO))

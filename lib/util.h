@@ -49,6 +49,11 @@ void util_commit_dir(const char *tmp, const char *path);
 /* Check fflush/ferror/fclose on stdout; exit 74 on failure (sbase fshut). */
 void util_fshut(void);
 
+/* --version: print "TOOL (embtune) VERSION" and, if more is not NULL, what
+ * more(stdout) adds (the CPU and kernels, for the tools that multiply
+ * matrices); then exit 0. */
+void util_version(const char *tool, void (*more)(FILE *));
+
 /* Refuse to write binary data to a terminal. */
 void util_no_tty_stdout(void);
 

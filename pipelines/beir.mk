@@ -39,6 +39,13 @@ TEST_QRELS ?= $(DATA)/qrels/test.tsv
 LEVEL ?= 1
 MINE_LEVEL ?= $(LEVEL)
 MAX_LEN ?= 256
+# prompts (tokenize --prompt NAME: one of the model's named prompts; or
+# --prefix TEXT: any text) for the queries and the documents; unset: the
+# model's default prompt, if it names one
+QUERY_PROMPT ?=
+CORPUS_PROMPT ?=
+QUERY_PREFIX ?=
+CORPUS_PREFIX ?=
 K ?= 100
 THREADS ?=
 MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
@@ -47,6 +54,9 @@ SCORE_OPTS ?=
 # 1 when the test judgments hold explicit non-relevant documents (relevance
 # 0): the summary then shows the judged-only figures (score -J) too
 JUDGED_VIEW ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TEST_QRELS) 2>/dev/null)
+# the same for the train judgments: RECIPE=auto then scores its folds on the
+# judged documents only (score -J), as the collection's owners do
+CV_JUDGED ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TRAIN_QRELS) 2>/dev/null)
 RECIPE ?= fixed
 
 # --- RECIPE=auto: the candidate recipes and the cross-validation
@@ -94,19 +104,27 @@ all: $(OUT)/summary.md $(OUT)/loss.png
 
 # Options are remembered in stamp files, rewritten only when they change, so
 # that new options redo exactly the stages they affect.
-STAMP = @mkdir -p $(@D); printf '%s\n' '$(1)' | cmp -s - $@ || \
-	printf '%s\n' '$(1)' > $@
-$(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN))
+# $(call SQ,TEXT): TEXT single-quoted for the shell
+SQ = '$(subst ','\'',$(1))'
+STAMP = @mkdir -p $(@D); printf '%s\n' $(call SQ,$(1)) | cmp -s - $@ || \
+	printf '%s\n' $(call SQ,$(1)) > $@
+$(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN) $(TOK_queries) \
+	$(TOK_corpus))
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
-$(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS))
+$(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS) $(CV_JUDGED))
 $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K))
 FORCE:
 
-# --- text -> tokens (the tuned model keeps the base model's vocabulary)
+# --- text -> tokens (the tuned model keeps the base model's vocabulary);
+# $(TOK_queries), $(TOK_corpus): the prompt options of each
+TOK_queries = $(if $(QUERY_PROMPT),--prompt $(call SQ,$(QUERY_PROMPT))) \
+	$(if $(QUERY_PREFIX),--prefix $(call SQ,$(QUERY_PREFIX)))
+TOK_corpus = $(if $(CORPUS_PROMPT),--prompt $(call SQ,$(CORPUS_PROMPT))) \
+	$(if $(CORPUS_PREFIX),--prefix $(call SQ,$(CORPUS_PREFIX)))
 $(OUT)/%.tok: $(DATA)/%.jsonl $(MODEL)/vocab.txt $(OUT)/.tok.opts | $(TOKENIZE)
 	@mkdir -p $(@D)
 	$(STAGE) -r -o $@ "tokenize: $*, $(call LINES,$<) texts" \
-	    $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $<
+	    $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $(TOK_$*) $<
 
 # --- base model
 $(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
@@ -224,7 +242,7 @@ $(OUT)/cv/f%/corpus.jsonl: $(OUT)/cv/f%/top.tsv $(DATA)/corpus.jsonl
 	$(INTO) $(call PICK,$<,1) $(DATA)/corpus.jsonl
 $(OUT)/cv/f%.tok: $(OUT)/cv/f%.jsonl $(MODEL)/vocab.txt $(OUT)/.tok.opts \
     | $(TOKENIZE)
-	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $<
+	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $(TOK_$(notdir $*)) $<
 
 # one recipe on one fold: mine from the base run with the other folds'
 # judgments, train, encode the fold's queries and documents, re-rank each
@@ -292,6 +310,7 @@ $(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec \
     | $(SCORE)
 	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/run.trec) > $(@D)/run.trec
 	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	    $(if $(CV_JUDGED),-J) \
 	    -m ndcg,mrr,recall $< $(@D)/run.trec
 # the table (recipe, the base model's NDCG@10, the recipe's, the change, p,
 # cost: the texts its training steps took over all folds, steps x columns)
@@ -323,6 +342,7 @@ $(OUT)/cv/%/compare-full.txt: $(OUT)/cv/base-full.trec \
     | $(SCORE)
 	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/full.trec) > $(@D)/full.trec
 	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	    $(if $(CV_JUDGED),-J) \
 	    -m ndcg,mrr,recall $< $(@D)/full.trec
 $(OUT)/cv/base-full.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv
 	awk 'NR == FNR { q[$$1]; next } $$1 in q' $(OUT)/cv/folds.tsv $< > $@.tmp
@@ -334,7 +354,8 @@ cv-full: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt \
 	    END { print r "\t" b "\t" v[1] "\t" v[2] }' \
 	    $(OUT)/cv/$$r/compare.txt $(OUT)/cv/$$r/compare-full.txt; done
 $(OUT)/cv/summary.md: $(OUT)/cv/table.tsv $(OUT)/cv/winner
-	$(INTO) $(PIPE)/cv-summary.sh -k $(FOLDS) -K $(CV_K) -w $(OUT)/cv/winner \
+	$(INTO) $(PIPE)/cv-summary.sh $(if $(CV_JUDGED),-J) -k $(FOLDS) -K $(CV_K) \
+	    -w $(OUT)/cv/winner \
 	    -d $(OUT)/cv $<
 
 # --- search and score, for either model

@@ -1,19 +1,21 @@
 #!/bin/bash
-# cv-summary.sh [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv
+# cv-summary.sh [-J] [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv
 # The cross-validation section of summary.md (beir.mk RECIPE=auto): each
 # candidate recipe's held-out NDCG@10 against the base model's, the winner,
 # and what was measured.  TABLE.tsv: recipe, base, recipe's NDCG@10, change,
 # p (score --compare over the held-out runs), cost (texts trained over all
 # folds); WINNER: the chosen recipe's
-# name, mining and training options (or "base").
+# name, mining and training options (or "base").  -J: the folds were scored
+# on the judged documents only (score -J).
 set -eu -o pipefail
 usage() {
-	echo "usage: cv-summary.sh [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv" >&2
+	echo "usage: cv-summary.sh [-J] [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv" >&2
 	exit 64
 }
-k=5 K=100 win= dir=
-while getopts k:K:w:d: c; do
+k=5 K=100 win= dir= judged=
+while getopts Jk:K:w:d: c; do
 	case $c in
+	J) judged=1 ;;
 	k) k=$OPTARG ;; K) K=$OPTARG ;; w) win=$OPTARG ;; d) dir=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -31,6 +33,11 @@ echo "$k folds of the $nq train queries; each recipe is trained on the other"
 echo "folds' queries and scored on the held-out fold by re-ranking the base"
 echo "model's top $K for each held-out query. NDCG@10 over all held-out queries,"
 echo "change from the base model on the same queries, p from score --compare."
+if [ -n "$judged" ]; then
+	echo "The train judgments hold explicit non-relevant documents, so each"
+	echo "held-out query ranks only its judged documents (score -J), as the"
+	echo "collection's owners score it."
+fi
 echo
 echo "| recipe | mining | training | rows | texts trained | NDCG@10 | Δ | p |"
 echo "|---|---|---|---:|---:|---:|---:|---:|"

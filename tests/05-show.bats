@@ -4,12 +4,12 @@ load helper
 
 @test "show -h prints the usage on stdout and exits 0" {
 	run -0 --separate-stderr show -h
-	assert_output 'usage: show [-H] [FILE]'
+	assert_output $'usage: show [-H] [FILE]\n       show --version'
 }
 
 @test "show rejects an unknown option with the usage and exit 64" {
 	run -64 --separate-stderr show -x
-	assert_equal "${stderr_lines[-1]}" 'usage: show [-H] [FILE]'
+	assert_equal "${stderr_lines[-2]}" 'usage: show [-H] [FILE]'
 	assert_output ''
 }
 

@@ -4,7 +4,8 @@
 load helper
 
 USAGE='usage: tokenize -m MODEL_DIR [-u] [-f jsonl|tsv|text] [-n MAX_LEN]
-                [--prompt NAME | --prefix TEXT | --no-prompt] [FILE ...]'
+                [--prompt NAME | --prefix TEXT | --no-prompt] [FILE ...]
+       tokenize --version'
 
 # "id<TAB>ids" lines of a tokens stream (awk: jq takes seconds on a corpus)
 ids_tsv() {
@@ -29,7 +30,7 @@ tok_out() {
 @test "tokenize: bad command lines exit 64 with the usage" {
 	while IFS='|' read -r args; do
 		run -64 --separate-stderr tokenize $args
-		assert_equal "${stderr_lines[-2]}"$'\n'"${stderr_lines[-1]}" "$USAGE"
+		assert_equal "${stderr_lines[-3]}"$'\n'"${stderr_lines[-2]}"$'\n'"${stderr_lines[-1]}" "$USAGE"
 		assert_output ''
 	done <<'T'
 -x

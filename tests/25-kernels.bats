@@ -21,7 +21,7 @@ line() {	# line PREFIX: that line of encode --version
 	encode --version | sed -n "s/^$1: //p"
 }
 
-@test "--version names the tool, the CPU, its features and each kernel" {
+@test "--version names the tool; encode, train and topk the CPU, its features and each kernel" {
 	for t in encode train topk; do
 		run -0 --separate-stderr "$t" --version
 		assert_line --index 0 --regexp "^$t \(embtune\) [0-9]+\.[0-9]+\.[0-9]+$"
@@ -29,6 +29,11 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 2 --regexp '^features: '
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
 		assert_line --index 4 --regexp '^bf16 kernel: (avx512bf16, vdpbf16ps|portable C) \('
+		assert_equal "$stderr" ''
+	done
+	for t in tokenize score show mine-negatives; do
+		run -0 --separate-stderr "$t" --version
+		assert_output --regexp "^$t \(embtune\) [0-9]+\.[0-9]+\.[0-9]+$"
 		assert_equal "$stderr" ''
 	done
 }

@@ -302,3 +302,47 @@ auto() {
 	assert_equal "$(show -H "$O/cv/pairs/f1/full-corpus.emb" | wc -l)" 24
 	assert_equal "$(cut -d' ' -f1 "$O/cv/pairs/f1/full.trec" | uniq -c | awk '{ print $1 }' | sort -u)" 10
 }
+
+@test "beir.mk: QUERY_PROMPT, CORPUS_PROMPT and the _PREFIX variables reach tokenize; the model's default prompt otherwise" {
+	O=$BATS_TEST_TMPDIR/out
+	P="$FIX/tiny-prompt"
+	prompt() {	# FILE: the prompt fields of a tokens header
+		show "$1" | head -1 | jq -c '[.prompt_name, .prompt]'
+	}
+	beir MODEL="$P" "$O/queries.tok" "$O/corpus.tok" 2>/dev/null
+	assert_equal "$(prompt "$O/queries.tok")" '["query","claim of the court: "]'
+	assert_equal "$(prompt "$O/corpus.tok")" '["query","claim of the court: "]'
+	beir MODEL="$P" QUERY_PROMPT=passage CORPUS_PREFIX='gene of ' \
+	    "$O/queries.tok" "$O/corpus.tok" 2>/dev/null
+	assert_equal "$(prompt "$O/queries.tok")" '["passage","cell "]'
+	assert_equal "$(prompt "$O/corpus.tok")" '[null,"gene of "]'
+	tokenize -m "$P" -n 16 --prefix 'gene of ' "$D/corpus.jsonl" | cmp - "$O/corpus.tok"
+	# a prompt the model does not name fails the stage, leaving no tokens
+	rm "$O/queries.tok"
+	run -2 beir MODEL="$P" QUERY_PROMPT=nope "$O/queries.tok"
+	assert_output --partial "tokenize: --prompt: nope: not a prompt of $P/config_sentence_transformers.json (query, passage)"
+	[ ! -e "$O/queries.tok" ]
+}
+
+@test "beir.mk RECIPE=auto: with explicit non-relevant train judgments the folds are scored on judged documents only" {
+	O=$BATS_TEST_TMPDIR/out
+	J=$BATS_TEST_TMPDIR/j
+	mkdir -p "$J/qrels"
+	cp "$D/corpus.jsonl" "$D/queries.jsonl" "$D/qrels/test.tsv" "$J/"
+	mv "$J/test.tsv" "$J/qrels/"
+	# every train query judges two documents no train query finds relevant 0
+	awk -F'\t' '{ print } NR > 1 && !s[$1]++ { printf "%s\td%02d\t0\n%s\td%02d\t0\n",
+	    $1, NR % 2 ? 5 : 6, $1, NR % 2 ? 9 : 10 }' "$D/qrels/train.tsv" > "$J/qrels/train.tsv"
+	run -0 --separate-stderr auto DATA="$J" CANDIDATES=pairs \
+	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	score --compare -J -q "$J/qrels/train.tsv" -l 1 -k 10 -m ndcg,mrr,recall \
+	    "$O/cv/base.trec" "$O/cv/pairs/run.trec" > "$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/want" "$O/cv/pairs/compare.txt"
+	grep -q '^held-out query ranks only its judged documents (score -J)' "$O/summary.md"
+	# CV_JUDGED= turns it off
+	run -0 --separate-stderr auto DATA="$J" CANDIDATES=pairs CV_JUDGED= \
+	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	score --compare -q "$J/qrels/train.tsv" -l 1 -k 10 -m ndcg,mrr,recall \
+	    "$O/cv/base.trec" "$O/cv/pairs/run.trec" | cmp - "$O/cv/pairs/compare.txt"
+	! grep -q 'score -J' "$O/cv/summary.md"
+}
