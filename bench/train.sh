@@ -20,28 +20,7 @@ P=${PRECISION:-fp32}
 O=bench/out/train
 mkdir -p "$O"
 
-# the rows: BEIR title + " " + text, as BEIR joins a document
-"$PY" - "$DATA/scifact" $((B * STEPS)) > "$O/rows.jsonl" <<'PY'
-import json, random, sys
-d, n = sys.argv[1], int(sys.argv[2])
-doc = {}
-for l in open(d + "/corpus.jsonl"):
-    r = json.loads(l)
-    doc[r["_id"]] = (r.get("title", "") + " " + r["text"]).strip()
-q = {json.loads(l)["_id"]: json.loads(l)["text"] for l in open(d + "/queries.jsonl")}
-rng, ids, seen, k = random.Random(1), sorted(doc), set(), 0
-# no text twice, so that every batch is full (NO_DUPLICATES on both sides)
-for i, l in enumerate(open(d + "/qrels/train.tsv")):
-    qid, did, s = l.rstrip("\n").split("\t")
-    neg = rng.choice(ids)
-    if i == 0 or int(s) <= 0 or {qid, "d" + did, "d" + neg} & seen or did == neg:
-        continue
-    seen |= {qid, "d" + did, "d" + neg}
-    print(json.dumps({"anchor": q[qid], "positive": doc[did], "negative": doc[neg]}))
-    k += 1
-    if k == n:
-        break
-PY
+rows $((B * STEPS)) > "$O/rows.jsonl"
 /usr/bin/time -v -o "$O/tok.time" bin/tokenize -m "$M" -n "$MAXLEN" \
     "$O/rows.jsonl" > "$O/rows.mp"
 
