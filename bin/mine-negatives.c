@@ -244,8 +244,8 @@ main(int argc, char **argv)
 
 	/* all input is read (and checked) before the first output record */
 	qrels_read(&q, qpath);
-	texts_read(&Q, Qpath, UINT32_MAX);
-	texts_read(&C, Cpath, UINT32_MAX);
+	texts_read(&Q, Qpath);
+	texts_read(&C, Cpath);
 	if (strcmp(Q.vocab, C.vocab) != 0)
 		errx(EXIT_DATAERR, "%s: vocab %s (model \"%s\") does not match "
 		    "%s: vocab %s (model \"%s\")", Qpath, Q.vocab, Q.model,

@@ -606,7 +606,8 @@ main(int argc, char *argv[])
 			if (v == NULL || strcmp(v, meta[2 * k + 1]) != 0)
 				errx(EXIT_USAGE, "--resume: %s: %s is %s here, "
 				    "%s in the checkpoint", o.out, meta[2 * k],
-				    meta[2 * k + 1], v ? v : "absent");
+				    meta[2 * k + 1][0] ? meta[2 * k + 1] : "unset",
+				    v == NULL ? "absent" : v[0] ? v : "unset");
 		}
 		const char *ss = meta_str(mt, "step"), *ms = meta_str(mm,
 		    "step");

@@ -15,7 +15,7 @@ read_texts(struct texts *t, const char *path, const struct model *md)
 {
 	size_t P = bert_max_len(&md->cfg);
 
-	texts_read(t, path, md->cfg.V);
+	texts_read(t, path);
 	if (strcmp(t->vocab, md->vocab) != 0)
 		errx(EXIT_DATAERR, "%s: tokens of model \"%s\" (vocab %s) do "
 		    "not match model \"%s\" (vocab %s)", path, t->model,
@@ -27,6 +27,11 @@ read_texts(struct texts *t, const char *path, const struct model *md)
 			    "tokens: %s", path, i + 1, texts_id(t, i), n,
 			    n ? "longer than the model's positions" :
 			    "empty sequence");
+		for (size_t j = t->off[i]; j < t->off[i + 1]; j++)
+			if (t->ids[j] >= md->cfg.V)
+				errx(EXIT_DATAERR, "%s: record %zu: id \"%s\": "
+				    "token id %u >= vocabulary size %zu", path,
+				    i + 1, texts_id(t, i), t->ids[j], md->cfg.V);
 	}
 	if (t->n == 0)
 		errx(EXIT_DATAERR, "%s: no texts", path);

@@ -19,7 +19,7 @@ header_str(struct rec_reader *rd, const msgpack_object *h, const char *key)
 }
 
 void
-texts_read(struct texts *t, const char *path, uint64_t lim)
+texts_read(struct texts *t, const char *path)
 {
 	struct rec_reader rd;
 	msgpack_object m;
@@ -56,18 +56,9 @@ texts_read(struct texts *t, const char *path, uint64_t lim)
 				t->idscap = t->idscap ? 2 * t->idscap : 65536;
 			t->ids = xrealloc(t->ids, t->idscap * sizeof *t->ids);
 		}
-		if (rec_ids(rec_get(&m, "ids"), t->ids + t->nids, na, lim, &n,
-		    &bad) != 0) {
-			const msgpack_object *x = &a[bad];
-			if (lim < UINT32_MAX &&
-			    x->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-				rec_fail(&rd, "id \"%.*s\": \"ids\"[%zu]: token "
-				    "id %llu >= vocabulary size %llu",
-				    (int)idn, id, bad,
-				    (unsigned long long)x->via.u64,
-				    (unsigned long long)lim);
+		if (rec_ids(rec_get(&m, "ids"), t->ids + t->nids, na,
+		    UINT32_MAX, &n, &bad) != 0)
 			rec_fail(&rd, "\"ids\"[%zu]: not a uint32", bad);
-		}
 		if (t->pooln + idn + 1 > t->poolcap) {
 			while (t->pooln + idn + 1 > t->poolcap)
 				t->poolcap = t->poolcap ? 2 * t->poolcap : 65536;

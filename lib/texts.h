@@ -24,10 +24,9 @@ struct texts {
 	struct mine_idmap map;
 };
 
-/* Read the stream at path (NULL or "-": stdin).  Token ids must be below
- * lim.  Exits 65 naming the record on bad data or a repeated id, 66 if
+/* Read the stream at path (NULL or "-": stdin).  Exits 65 naming the record on bad data or a repeated id, 66 if
  * path cannot be opened. */
-void texts_read(struct texts *t, const char *path, uint64_t lim);
+void texts_read(struct texts *t, const char *path);
 void texts_free(struct texts *t);
 /* Index of the text with this id, or -1 */
 long texts_find(const struct texts *t, const char *id);
