@@ -166,7 +166,7 @@ best_of() {
 
 @test "train: every --eval option of the usage is in the man page" {
 	for o in $(train -h | grep -o -- '--eval-[a-z-]*' | sort -u); do
-		grep -q -- "${o//-/\\\\-}" "$TOP/man/train.1" ||
+		grep -Eq "^\.It Fl Fl ${o#--}( |$)" "$TOP/man/train.1" ||
 			fail "$o missing from man/train.1"
 	done
 }
