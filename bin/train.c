@@ -681,14 +681,17 @@ main(int argc, char *argv[])
 			double v = o.ev.q && (step % every == 0 ||
 			    step == total) ? evaluate(&bst, &m, step, total) :
 			    NAN;
-			if (logf)
+			if (logf) {
 				fprintf(logf, "%ld\t%.6g\t%.6g\t%.6g\t%.2f",
 				    step, loss, lr, tr.grad_norm,
 				    dt > 0 ? b / dt : 0);
-			if (logf && o.ev.q)
-				fprintf(logf, isnan(v) ? "\t" : "\t%.9g", v);
-			if (logf)
-				fputc('\n', logf), fflush(logf);
+				if (o.ev.q && !isnan(v))
+					fprintf(logf, "\t%.9g", v);
+				else if (o.ev.q)
+					fputc('\t', logf);
+				fputc('\n', logf);
+				fflush(logf);
+			}
 			progress(&o, e, step, total, run, lr, eps, t0, &tlast,
 			    0);
 			if (o.stop_after && step >= o.stop_after)
