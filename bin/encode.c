@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "bert.h"
+#include "embed.h"
 #include "model.h"
 #include "rec.h"
 #include "tensor.h"
@@ -24,34 +25,16 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-/* One window of records, grouped by length into batches and written back
- * in input order. */
+/* One window of records (embed.h), written back in input order. */
 struct window {
-	size_t cap_rec, cap_tok;	/* limits */
 	size_t nrec, ntok;
 	uint32_t *ids;			/* (cap_tok) token ids, record after record */
-	size_t *start, *len;		/* (cap_rec) */
-	size_t *order;			/* (cap_rec) sorted by length */
+	size_t *off;			/* (cap_rec + 1) */
 	char *names;			/* record ids, NUL-separated */
-	size_t *name_off;		/* (cap_rec) */
+	size_t *name_off;		/* (cap_rec + 1) */
 	size_t names_len, names_cap;
 	float *vec;			/* (cap_rec, C) outputs */
-	/* batch staging */
-	uint32_t *bids;			/* (Nmax) */
-	size_t *blen;			/* (Bmax) */
 };
-
-static const struct window *sort_w;
-
-static int
-by_len(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	size_t lx = sort_w->len[x], ly = sort_w->len[y];
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
 
 struct opts {
 	size_t dim;		/* output components */
@@ -85,34 +68,12 @@ write_header(struct rec_writer *wr, const struct opts *o)
 }
 
 static void
-run_window(struct window *w, struct bert_model *m, const struct opts *o,
+run_window(struct window *w, struct embed *e, const struct opts *o,
     struct rec_writer *wr)
 {
-	size_t C = m->cfg.C, i, j;
+	size_t C = e->m->cfg.C, i, j;
 
-	sort_w = w;
-	for (i = 0; i < w->nrec; i++)
-		w->order[i] = i;
-	qsort(w->order, w->nrec, sizeof(size_t), by_len);
-	for (i = 0; i < w->nrec;) {
-		size_t B = 0, N = 0;
-		j = i;
-		while (j < w->nrec && B < m->Bmax &&
-		    N + w->len[w->order[j]] <= m->Nmax) {
-			size_t r = w->order[j];
-			memcpy(w->bids + N, w->ids + w->start[r],
-			    w->len[r] * sizeof(uint32_t));
-			w->blen[B++] = w->len[r];
-			N += w->len[r];
-			j++;
-		}
-		bert_forward(m, w->bids, w->blen, B, 0, 0);
-		const float *src = o->raw ? m->a.pooled : m->a.out;
-		for (size_t b = 0; b < B; b++)
-			memcpy(w->vec + w->order[i + b] * C, src + b * C,
-			    C * sizeof(float));
-		i = j;
-	}
+	embed_run(e, w->vec, w->ids, w->off, w->nrec, o->raw);
 	write_header(wr, o);
 	for (i = 0; i < w->nrec; i++) {
 		float *v = w->vec + i * C;
@@ -156,6 +117,7 @@ main(int argc, char *argv[])
 	struct rec_reader rd;
 	struct rec_writer wr;
 	struct window w;
+	struct embed e;
 	struct opts o;
 	msgpack_object h, rec;
 	struct progress pg;
@@ -198,19 +160,14 @@ main(int argc, char *argv[])
 	bert_alloc(&m, &md.cfg, Bmax, P, Nmax, 0);
 	model_load(&md, &m);
 	st_close(&md.st);	/* weights copied: let the file's pages go */
+	embed_init(&e, &m);
 	memset(&w, 0, sizeof(w));
-	w.cap_tok = 4 * Nmax;
-	w.cap_rec = 2048;
-	w.ids = xmalloc(w.cap_tok * sizeof(uint32_t));
-	w.start = xmalloc(w.cap_rec * sizeof(size_t));
-	w.len = xmalloc(w.cap_rec * sizeof(size_t));
-	w.order = xmalloc(w.cap_rec * sizeof(size_t));
-	w.name_off = xmalloc((w.cap_rec + 1) * sizeof(size_t));
+	w.ids = xmalloc(e.cap_tok * sizeof(uint32_t));
+	w.off = xmalloc((e.cap_rec + 1) * sizeof(size_t));
+	w.name_off = xmalloc((e.cap_rec + 1) * sizeof(size_t));
 	w.names_cap = 65536;
 	w.names = xmalloc(w.names_cap);
-	w.vec = xaligned(w.cap_rec * C * sizeof(float));
-	w.bids = xmalloc(Nmax * sizeof(uint32_t));
-	w.blen = xmalloc(Bmax * sizeof(size_t));
+	w.vec = xaligned(e.cap_rec * C * sizeof(float));
 
 	util_no_tty_stdout();
 	rec_open(&rd, path);
@@ -268,8 +225,8 @@ main(int argc, char *argv[])
 		if (n > P)
 			rec_fail(&rd, "id \"%.*s\": %zu tokens: longer than the "
 			    "model's %zu positions", (int)idn, id, n, P);
-		if (w.nrec == w.cap_rec || w.ntok + n > w.cap_tok) {
-			run_window(&w, &m, &o, &wr);
+		if (embed_full(&e, w.nrec, w.ntok, n)) {
+			run_window(&w, &e, &o, &wr);
 			util_progress(&pg, done);
 		}
 		if (rec_ids(a, w.ids + w.ntok, P, md.cfg.V, &n, &bad) != 0) {
@@ -282,9 +239,9 @@ main(int argc, char *argv[])
 			rec_fail(&rd, "id \"%.*s\": \"ids\"[%zu]: expected uint, "
 			    "got %s", (int)idn, id, bad, rec_typename(x));
 		}
-		w.start[w.nrec] = w.ntok;
-		w.len[w.nrec] = n;
+		w.off[w.nrec] = w.ntok;
 		w.ntok += n;
+		w.off[w.nrec + 1] = w.ntok;
 		if (w.names_len + idn + 1 > w.names_cap) {
 			while (w.names_len + idn + 1 > w.names_cap)
 				w.names_cap *= 2;
@@ -298,12 +255,13 @@ main(int argc, char *argv[])
 		done++;
 	}
 	if (w.nrec)
-		run_window(&w, &m, &o, &wr);
+		run_window(&w, &e, &o, &wr);
 	write_header(&wr, &o);
 	util_progress_end(&pg, done);
 	rec_close(&rd);
 	rec_writer_free(&wr);
 	util_fshut();
+	embed_free(&e);
 	bert_free(&m);
 	model_close(&md);
 	return 0;

@@ -9,6 +9,7 @@
 #include "mine.h"
 #include "qrels.h"
 #include "rec.h"
+#include "texts.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -22,102 +23,11 @@ static const char usage_text[] =
 
 enum { FMT_TRIPLET, FMT_NTUPLE, FMT_PAIR };
 
-/* A token stream held in memory: text i has ids[off[i] .. off[i+1]). */
-struct texts {
-	const char *path;
-	char *model, *vocab;
-	uint64_t max_len;
-	size_t n, cap;
-	size_t *off, *idoff;
-	uint32_t *ids;
-	size_t nids, idscap;
-	char *pool;
-	size_t pooln, poolcap;
-	struct mine_idmap map;
-};
-
 static void
 usage(FILE *fp, int status)
 {
 	fputs(usage_text, fp);
 	exit(status);
-}
-
-static char *
-header_str(struct rec_reader *rd, const msgpack_object *h, const char *key)
-{
-	const char *s;
-	size_t n;
-
-	if (rec_str(h, key, &s, &n) != 0)
-		rec_fail(rd, "\"%s\": missing or not a str", key);
-	return xstrndup(s, n);
-}
-
-static void
-load_texts(struct texts *t, const char *path)
-{
-	struct rec_reader rd;
-	msgpack_object m;
-	const msgpack_object *a;
-	const char *id;
-	size_t idn, na, bad, n, old;
-
-	memset(t, 0, sizeof *t);
-	t->path = path;
-	rec_open(&rd, path);
-	rec_header(&rd, "tokens", &m);
-	t->model = header_str(&rd, &m, "model");
-	t->vocab = header_str(&rd, &m, "vocab");
-	if (rec_uint(&m, "max_len", &t->max_len) != 0)
-		rec_fail(&rd, "\"max_len\": missing or not a uint");
-	t->off = xmalloc(sizeof *t->off);
-	t->off[0] = 0;
-	while (rec_next(&rd, &m) == REC_OK) {
-		if (rec_str(&m, "id", &id, &idn) != 0)
-			rec_fail(&rd, "\"id\": missing or not a str");
-		if (rec_array(&m, "ids", &a, &na) != 0)
-			rec_fail(&rd, "\"ids\": missing or not an array");
-		if (t->n + 1 >= t->cap) {
-			t->cap = t->cap ? 2 * t->cap : 1024;
-			t->off = xrealloc(t->off, (t->cap + 1) * sizeof *t->off);
-			t->idoff = xrealloc(t->idoff, t->cap * sizeof *t->idoff);
-		}
-		if (t->nids + na > t->idscap) {
-			while (t->nids + na > t->idscap)
-				t->idscap = t->idscap ? 2 * t->idscap : 65536;
-			t->ids = xrealloc(t->ids, t->idscap * sizeof *t->ids);
-		}
-		if (rec_ids(rec_get(&m, "ids"), t->ids + t->nids, na,
-		    UINT32_MAX, &n, &bad) != 0)
-			rec_fail(&rd, "\"ids\"[%zu]: not a uint32", bad);
-		if (t->pooln + idn + 1 > t->poolcap) {
-			while (t->pooln + idn + 1 > t->poolcap)
-				t->poolcap = t->poolcap ? 2 * t->poolcap : 65536;
-			t->pool = xrealloc(t->pool, t->poolcap);
-		}
-		memcpy(t->pool + t->pooln, id, idn);
-		t->pool[t->pooln + idn] = '\0';
-		t->idoff[t->n] = t->pooln;
-		t->pooln += idn + 1;
-		t->nids += n;
-		t->off[++t->n] = t->nids;
-	}
-	rec_close(&rd);
-	/* the pool no longer moves: index it */
-	mine_idmap_init(&t->map);
-	for (size_t i = 0; i < t->n; i++) {
-		const char *s = t->pool + t->idoff[i];
-		if (mine_idmap_put(&t->map, s, strlen(s), i, &old) != 0)
-			errx(EXIT_DATAERR, "%s: id \"%s\" appears twice "
-			    "(records %zu and %zu)", path, s, old + 1, i + 1);
-	}
-}
-
-static long
-text_find(const struct texts *t, const char *id)
-{
-	return mine_idmap_get(&t->map, id, strlen(id));
 }
 
 static int
@@ -337,8 +247,8 @@ main(int argc, char **argv)
 
 	/* all input is read (and checked) before the first output record */
 	qrels_read(&q, qpath);
-	load_texts(&Q, Qpath);
-	load_texts(&C, Cpath);
+	texts_read(&Q, Qpath);
+	texts_read(&C, Cpath);
 	if (strcmp(Q.vocab, C.vocab) != 0)
 		errx(EXIT_DATAERR, "%s: vocab %s (model \"%s\") does not match "
 		    "%s: vocab %s (model \"%s\")", Qpath, Q.vocab, Q.model,
@@ -352,17 +262,17 @@ main(int argc, char **argv)
 			if (q.j[j].rel < level)
 				continue;
 			any = 1;
-			if (text_find(&C, q.j[j].doc) < 0)
+			if (texts_find(&C, q.j[j].doc) < 0)
 				errx(EXIT_DATAERR, "%s: query \"%s\": positive "
 				    "\"%s\" is not in %s", qpath, q.qid[qi],
 				    q.j[j].doc, Cpath);
 		}
-		if (any && text_find(&Q, q.qid[qi]) < 0)
+		if (any && texts_find(&Q, q.qid[qi]) < 0)
 			errx(EXIT_DATAERR, "%s: query \"%s\" is not in %s",
 			    qpath, q.qid[qi], Qpath);
 	}
 	for (size_t i = 0; i < r.nh; i++)
-		if (text_find(&C, r.h[i].doc) < 0)
+		if (texts_find(&C, r.h[i].doc) < 0)
 			errx(EXIT_DATAERR, "%s: %s %zu: document \"%s\" is "
 			    "not in %s", r.name, strcmp(r.format, "hits") == 0 ?
 			    "record" : "line", r.h[i].at, r.h[i].doc, Cpath);
@@ -402,7 +312,7 @@ main(int argc, char **argv)
 				possc = xrealloc(possc, pcap * sizeof *possc);
 				posknown = xrealloc(posknown, pcap);
 			}
-			posdoc[np] = (size_t)text_find(&C, q.j[j].doc);
+			posdoc[np] = (size_t)texts_find(&C, q.j[j].doc);
 			posknown[np] = 0;
 			possc[np++] = -INFINITY;
 		}
@@ -412,7 +322,7 @@ main(int argc, char **argv)
 		}
 		nq++;
 		nposall += np;
-		qt = text_find(&Q, qid);
+		qt = texts_find(&Q, qid);
 		if (ri >= 0) {
 			h = r.h + r.start[ri];
 			n = r.start[ri + 1] - r.start[ri];
@@ -439,7 +349,7 @@ main(int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++) {
 			const struct run_hit *hi = &h[hidx[i]];
-			size_t d = (size_t)text_find(&C, hi->doc);
+			size_t d = (size_t)texts_find(&C, hi->doc);
 			score[i] = hi->score;
 			int rel = qrels_rel(&q, qi, hi->doc);
 			/* 1: a positive; 2: unjudged, not a candidate either
@@ -499,7 +409,7 @@ main(int argc, char **argv)
 			}
 		for (size_t p = 0; p < (perpos ? np : 1); p++)
 			for (size_t i = 0; i < kp[p]; i++)
-				NEG(p)[i] = (size_t)text_find(&C,
+				NEG(p)[i] = (size_t)texts_find(&C,
 				    h[hidx[NEG(p)[i]]].doc);
 
 		for (size_t p = 0, nd = 0; p < np; p++) {

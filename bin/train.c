@@ -19,6 +19,7 @@
 #include "batch.h"
 #include "bert.h"
 #include "dist.h"
+#include "eval.h"
 #include "loss.h"
 #include "model.h"
 #include "st.h"
@@ -40,7 +41,10 @@ static const char usage_text[] =
     "[--save-every STEPS]\n"
     "             [--resume] [--log FILE.tsv] [-t THREADS] "
     "[--precision fp32|bf16|auto]\n"
-    "             [FILE]\n"
+    "             [--eval-queries Q.tok --eval-corpus C.tok --eval-qrels "
+    "QRELS\n"
+    "             [--eval-every STEPS] [--eval-judged-only] "
+    "[--eval-level L]] [FILE]\n"
     "       train --version\n";
 
 static void
@@ -67,12 +71,25 @@ struct opts {
 	int warmup_ratio;
 	unsigned long long seed;
 	const char *dims;	/* --matryoshka as given */
+	struct {		/* --eval-*: files, steps apart, -J, level */
+		const char *q, *d, *qrels;
+		long every;
+		int judged, level;
+	} ev;
+};
+
+/* the best evaluation so far (rank 0 keeps its weights) */
+struct best {
+	struct eval e;
+	float *w;		/* (nparams) */
+	long step;		/* -1: none yet */
+	double v;
 };
 
 /* The options a resumed run must share with the checkpoint, as
  * key, value pairs for the state file's metadata. */
-#define NKEEP 16
-static void
+#define NKEEP 20
+static int
 opts_meta(const struct opts *o, uint64_t fp, long step, long total,
     char buf[NKEEP][2][48], const char *meta[2 * NKEEP + 1])
 {
@@ -95,12 +112,18 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 	KV("seed", "%llu", o->seed);
 	KV("data", "%016llx", (unsigned long long)fp);
 	KV("total_steps", "%ld", total);
+	if (o->ev.q)	/* the same evaluation, so the best stays comparable */
+		KV("eval", "every %ld level %d judged-only %d", o->ev.every,
+		    o->ev.level, o->ev.judged);
+	else
+		KV("eval", "%s", "");
 #undef KV
 	for (int i = 0; i < n; i++) {
 		meta[2 * i] = buf[i][0];
 		meta[2 * i + 1] = buf[i][1];
 	}
 	meta[2 * n] = NULL;
+	return n;
 }
 
 /* The safetensors file's __metadata__ (a JSON object; NULL if none). */
@@ -200,16 +223,20 @@ max_tokens(const struct examples *ex, size_t B, size_t S)
 	return total;
 }
 
+/* the optimizer state, and the best evaluation's weights (best: NULL
+ * without --eval-*) */
 static void
-save_state(const char *out, const struct bert_model *m, const char **meta)
+save_state(const char *out, const struct bert_model *m, const float *best,
+    const char **meta)
 {
 	char *p = xmalloc(strlen(out) + sizeof STATE + 2);
-	struct st_out t[2] = {
+	struct st_out t[3] = {
 		{"adam_m", 1, {m->nparams}, m->adam_m},
 		{"adam_v", 1, {m->nparams}, m->adam_v},
+		{"best", 1, {m->nparams}, (float *)best},
 	};
 	sprintf(p, "%s/%s", out, STATE);
-	st_write(p, t, 2, meta);
+	st_write(p, t, best ? 3 : 2, meta);
 	free(p);
 }
 
@@ -218,7 +245,7 @@ save_state(const char *out, const struct bert_model *m, const char **meta)
  * checkpoint or this one, never a model without its state). */
 static void
 save(const struct opts *o, const struct model *md, const struct bert_model *m,
-    uint64_t fp, long step, long total, int final)
+    const struct best *b, uint64_t fp, long step, long total, int final)
 {
 	char buf[NKEEP][2][48], sbuf[32];
 	const char *meta[2 * NKEEP + 1];
@@ -227,10 +254,46 @@ save(const struct opts *o, const struct model *md, const struct bert_model *m,
 	snprintf(sbuf, sizeof sbuf, "%ld", step);
 	char *tmp = model_write_tmp(o->out, md, m, mmeta);
 	if (!final) {
-		opts_meta(o, fp, step, total, buf, meta);
-		save_state(tmp, m, meta);
+		int n = opts_meta(o, fp, step, total, buf, meta);
+		if (o->ev.q) {	/* the best so far: its step and figure */
+			snprintf(buf[n][0], 48, "best_step");
+			snprintf(buf[n][1], 48, "%ld", b->step);
+			snprintf(buf[n + 1][0], 48, "best_ndcg@10");
+			snprintf(buf[n + 1][1], 48, "%.17g", b->v);
+			for (int i = n; i < n + 2; i++) {
+				meta[2 * i] = buf[i][0];
+				meta[2 * i + 1] = buf[i][1];
+			}
+			meta[2 * n + 4] = NULL;
+		}
+		save_state(tmp, m, o->ev.q ? b->w : NULL, meta);
 	}
 	util_commit_dir(tmp, o->out);
+}
+
+/* Evaluate the weights after `step` steps: rank 0 does, every rank gets
+ * the figure and so agrees on the best (ties: the earlier step).  A line
+ * on stderr; returns the figure for the log. */
+static double
+evaluate(struct best *b, const struct bert_model *m, long step, long total)
+{
+	double v = 0, t = util_now();
+
+	if (dist_rank() == 0)
+		v = eval_run(&b->e);
+	dist_bcast(&v, sizeof v);
+	if (v > b->v) {
+		b->v = v;
+		b->step = step;
+		if (b->w)
+			memcpy(b->w, m->params, m->nparams * sizeof *b->w);
+	}
+	if (dist_rank() == 0)
+		fprintf(stderr, "%strain: eval at step %ld/%ld: ndcg@10 %.4f "
+		    "(best %.4f at step %ld), %.1f s\n", isatty(2) ?
+		    "\r\033[K" : "", step, total, v, b->v, b->step,
+		    util_now() - t);
+	return v;
 }
 
 static void
@@ -269,6 +332,12 @@ main(int argc, char *argv[])
 		{"log", required_argument, NULL, 'l'},
 		{"stop-after", required_argument, NULL, 'X'},	/* tests */
 		{"precision", required_argument, NULL, 'P'},
+		{"eval-queries", required_argument, NULL, 0x100},
+		{"eval-corpus", required_argument, NULL, 0x101},
+		{"eval-qrels", required_argument, NULL, 0x102},
+		{"eval-every", required_argument, NULL, 0x103},
+		{"eval-judged-only", no_argument, NULL, 0x104},
+		{"eval-level", required_argument, NULL, 0x105},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -277,8 +346,9 @@ main(int argc, char *argv[])
 		.loss = LOSS_MNRL, .epochs = 1, .dropout = 1, .batch = 32,
 		.lr = 2e-5, .warmup = 0.1, .warmup_ratio = 1, .wd = 0.01,
 		.max_grad_norm = 1.0, .save_every = 500, .seed = 42,
+		.ev.level = 1,
 	};
-	int c, mini_set = 0, threads = 0;
+	int c, mini_set = 0, threads = 0, ev_set = 0;
 
 	/* under mpirun: one of P ranks (rank 0 alone writes); see dist.h */
 	dist_init(&argc, &argv, "train");
@@ -362,6 +432,20 @@ main(int argc, char *argv[])
 		case 'P':
 			blas_precision_opt(optarg);
 			break;
+		case 0x100: o.ev.q = optarg; break;
+		case 0x101: o.ev.d = optarg; break;
+		case 0x102: o.ev.qrels = optarg; break;
+		case 0x103:
+			o.ev.every = util_parse_int("--eval-every", optarg, 1,
+			    0x7fffffffL);
+			ev_set = 1;
+			break;
+		case 0x104: o.ev.judged = ev_set = 1; break;
+		case 0x105:
+			o.ev.level = (int)util_parse_int("--eval-level", optarg,
+			    1, 1000000);
+			ev_set = 1;
+			break;
 		case 'V':
 			util_version("train", blas_sysinfo);
 			break;
@@ -385,6 +469,10 @@ main(int argc, char *argv[])
 		errx(EXIT_USAGE, "--symmetric: only with --loss mnrl or cmnrl");
 	if (o.tcos && o.loss != LOSS_TRIPLET)
 		errx(EXIT_USAGE, "--triplet-cosine: only with --loss triplet");
+	if ((o.ev.q || o.ev.d || o.ev.qrels || ev_set) &&
+	    !(o.ev.q && o.ev.d && o.ev.qrels))
+		errx(EXIT_USAGE, "--eval-*: --eval-queries, --eval-corpus and "
+		    "--eval-qrels go together");
 
 	signal(SIGINT, onsig);
 	signal(SIGTERM, onsig);
@@ -484,6 +572,13 @@ main(int argc, char *argv[])
 	tr.dropout = o.dropout;
 	tr.seed = o.seed;
 	train_dist(&tr, max_tokens(&ex, Bl, 0));
+	struct best bst = {.step = -1, .v = -1};
+	long every = o.ev.every ? o.ev.every : spe;	/* default: each epoch */
+	if (o.ev.q && rank == 0) {
+		eval_open(&bst.e, o.ev.q, o.ev.d, o.ev.qrels, o.ev.level,
+		    o.ev.judged, &md, &m);
+		bst.w = xaligned(m.nparams * sizeof *bst.w);
+	}
 
 	long step = 0;
 	if (o.resume) {
@@ -505,10 +600,14 @@ main(int argc, char *argv[])
 		opts_meta(&o, ex.fingerprint, 0, total, buf, meta);
 		for (int k = 1; meta[2 * k]; k++) {
 			const char *v = meta_str(mt, meta[2 * k]);
+			/* absent: an option added since, at its default */
+			if (v == NULL && meta[2 * k + 1][0] == '\0')
+				continue;
 			if (v == NULL || strcmp(v, meta[2 * k + 1]) != 0)
 				errx(EXIT_USAGE, "--resume: %s: %s is %s here, "
 				    "%s in the checkpoint", o.out, meta[2 * k],
-				    meta[2 * k + 1], v ? v : "absent");
+				    meta[2 * k + 1][0] ? meta[2 * k + 1] : "unset",
+				    v == NULL ? "absent" : v[0] ? v : "unset");
 		}
 		const char *ss = meta_str(mt, "step"), *ms = meta_str(mm,
 		    "step");
@@ -517,6 +616,17 @@ main(int argc, char *argv[])
 			    "(step %s) does not match the model (step %s)",
 			    o.out, ss ? ss : "?", ms ? ms : "?");
 		step = util_parse_int("step", ss, 1, total - 1);
+		if (o.ev.q) {	/* the best so far, as the run left it */
+			const char *bs = meta_str(mt, "best_step"),
+			    *bv = meta_str(mt, "best_ndcg@10");
+			const struct st_tensor *tb = st_find(&sf, "best");
+			if (!bs || !bv || !tb || tb->numel != m.nparams ||
+			    (bst.w && st_read_f32(bst.w, tb)))
+				errx(EXIT_DATAERR, "%s: no best evaluation in "
+				    "the training state", sp);
+			bst.step = util_parse_int("best_step", bs, 0, step);
+			bst.v = util_parse_float("best_ndcg@10", bv, 0, 1);
+		}
 		json_decref(mt);
 		json_decref(mm);
 		st_close(&sf);
@@ -529,7 +639,12 @@ main(int argc, char *argv[])
 			err(EXIT_CANTCREAT, "%s", o.log);
 		if (!o.resume)
 			fprintf(logf, "step\tloss\tlr\tgrad_norm\t"
-			    "examples_per_s\n");
+			    "examples_per_s%s\n", o.ev.q ? "\tndcg@10" : "");
+	}
+	if (o.ev.q && !o.resume) {	/* the base model */
+		double v = evaluate(&bst, &m, 0, total);
+		if (logf)
+			fprintf(logf, "0\t\t\t\t\t%.9g\n", v);
 	}
 
 	double t0 = util_now(), tlast = 0, run = 0;
@@ -563,12 +678,20 @@ main(int argc, char *argv[])
 			double dt = util_now() - ts;
 			double eps = (double)(step - first) * B /
 			    (util_now() - t0);
-			if (logf)
-				fprintf(logf, "%ld\t%.6g\t%.6g\t%.6g\t%.2f\n",
+			double v = o.ev.q && (step % every == 0 ||
+			    step == total) ? evaluate(&bst, &m, step, total) :
+			    NAN;
+			if (logf) {
+				fprintf(logf, "%ld\t%.6g\t%.6g\t%.6g\t%.2f",
 				    step, loss, lr, tr.grad_norm,
 				    dt > 0 ? b / dt : 0);
-			if (logf)
+				if (o.ev.q && !isnan(v))
+					fprintf(logf, "\t%.9g", v);
+				else if (o.ev.q)
+					fputc('\t', logf);
+				fputc('\n', logf);
 				fflush(logf);
+			}
 			progress(&o, e, step, total, run, lr, eps, t0, &tlast,
 			    0);
 			if (o.stop_after && step >= o.stop_after)
@@ -584,8 +707,8 @@ main(int argc, char *argv[])
 			}
 			if (stop && step < total) {
 				if (rank == 0)
-					save(&o, &md, &m, ex.fingerprint, step,
-					    total, 0);
+					save(&o, &md, &m, &bst, ex.fingerprint,
+					    step, total, 0);
 				if (logf && fclose(logf) != 0)
 					err(EXIT_IOERR, "%s", o.log);
 				if (rank == 0)
@@ -599,16 +722,25 @@ main(int argc, char *argv[])
 			if (o.save_every && step % o.save_every == 0 &&
 			    step < total) {
 				if (rank == 0)
-					save(&o, &md, &m, ex.fingerprint, step,
-					    total, 0);
+					save(&o, &md, &m, &bst, ex.fingerprint,
+					    step, total, 0);
 				last_save = step;
 			}
 		}
 	}
 	progress(&o, o.epochs - 1, step, total, run, 0,
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
+	long kept = step;
+	if (o.ev.q && bst.step != step) {	/* the best evaluation's weights */
+		if (rank == 0)
+			memcpy(m.params, bst.w, m.nparams * sizeof *m.params);
+		kept = bst.step;
+	}
 	if (rank == 0)
-		save(&o, &md, &m, ex.fingerprint, step, total, 1);
+		save(&o, &md, &m, &bst, ex.fingerprint, kept, total, 1);
+	if (o.ev.q && rank == 0)
+		fprintf(stderr, "train: best eval ndcg@10 %.4f at step %ld; %s "
+		    "is that model\n", bst.v, bst.step, o.out);
 	if (P > 1 && rank == 0)
 		fprintf(stderr, "train: %d processes, %ld steps in %.1f s: "
 		    "%.2f s in MPI_Allgatherv, %.2f s in MPI_Allreduce "
@@ -621,6 +753,10 @@ main(int argc, char *argv[])
 		    "batches\n", left, spe);
 	if (logf && fclose(logf) != 0)
 		err(EXIT_IOERR, "%s", o.log);
+	if (o.ev.q && rank == 0) {
+		eval_free(&bst.e);
+		free(bst.w);
+	}
 	train_free(&tr);
 	free(ids);
 	free(len);

@@ -207,6 +207,10 @@ size_t bert_rel_bucket(long rel, size_t NB, size_t maxdist);
 void bert_alloc(struct bert_model *m, const struct bert_config *cfg,
     size_t Bmax, size_t Tmax, size_t Nmax, int flags);
 void bert_free(struct bert_model *m);
+/* Make m read its weights from src's (the same config), without a copy:
+ * an inference arena beside a training one (m's own weights are left
+ * untouched, so their pages are never resident). */
+void bert_share_params(struct bert_model *m, const struct bert_model *src);
 
 /* Forward: ids (N) packed token ids (all token type 0), len (B) lengths
  * (each 1..Tmax, sum <= Nmax).  train != 0 turns dropout on, seeded by seed

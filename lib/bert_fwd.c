@@ -239,6 +239,13 @@ bert_rel_bucket(long rel, size_t NB, size_t maxdist)
 }
 
 void
+bert_share_params(struct bert_model *m, const struct bert_model *src)
+{
+	m->params = src->params;
+	params_point(&m->p, m->params, m->poff);
+}
+
+void
 bert_free(struct bert_model *m)
 {
 	if (m->mem)

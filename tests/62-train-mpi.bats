@@ -111,6 +111,26 @@ OPTS=(-b 5 --no-dropout --lr 1e-4 --seed 1)
 	same_params one r
 }
 
+@test "train -np 2 --eval-*: rank 0 evaluates; every figure, the best step and the model are one process's" {
+	tokenize -m "$FIX/tiny" "$FIX/eval/queries.jsonl" > q.tok
+	tokenize -m "$FIX/tiny" "$FIX/eval/corpus.jsonl" > c.tok
+	local o=(-b 5 -e 3 --no-dropout --lr 1e-2 --seed 1 --eval-every 1
+	    --eval-queries q.tok --eval-corpus c.tok
+	    --eval-qrels "$FIX/eval/qrels.tsv")
+	one -o one "${o[@]}" --log one.tsv "$T/triplets.mp" 2> one.err
+	mp 2 -o two "${o[@]}" --log two.tsv "$T/triplets.mp" 2> two.err
+	# the figures to 1e-6, so the same best step, inside the run
+	paste one.tsv two.tsv | awk -F'\t' 'NR > 1 { d = $6 - $12
+	    if (d < 0) d = -d; if (d > 1e-6 || ($6 == "") != ($12 == "")) {
+	    print; bad = 1 } } END { exit bad || NR != 17 }'
+	best=$(grep '^train: best eval' one.err)
+	[[ "$best" =~ 'at step '([0-9]+)';' ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+	    [ "${BASH_REMATCH[1]}" -lt 15 ] || fail "$best"
+	assert_equal "$(grep '^train: best eval' two.err)" "${best/one is/two is}"
+	assert_equal "$(grep -c '^train: eval at step' two.err)" 16
+	same_params one two
+}
+
 @test "train -np 2: -b smaller than the process count is refused" {
 	run ! --separate-stderr mp 3 -o out -b 2 "$T/triplets.mp"
 	assert_regex "$stderr" 'train: -b 2: less than one row for each of the 3 processes'
