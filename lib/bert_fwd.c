@@ -179,6 +179,8 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	}
 	params_point(&m->p, m->params, m->poff);
 	params_point(&m->g, m->grads, m->poff);
+	/* bf16 products pack the weights once, until they change */
+	blas_weights(m->params, m->nparams);
 
 	float **ap[BERT_NACT] = {
 		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
@@ -241,8 +243,10 @@ bert_rel_bucket(long rel, size_t NB, size_t maxdist)
 void
 bert_free(struct bert_model *m)
 {
-	if (m->mem)
+	if (m->mem) {
+		blas_weights(NULL, 0);
 		munmap(m->mem, m->memlen);
+	}
 	free(m->len);
 	free(m->off);
 	free(m->attoff);
