@@ -292,16 +292,35 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 	rows_ln(y, mean, rstd, x, g, b, 0, N, C, eps);
 }
 
+/* Rows at a time, of n, for a row-wise step whose widest activation has
+ * width floats.  In bf16, blocks whose activations stay in cache (about
+ * 128 KiB, a multiple of the bf16 micro-kernel's 12 rows): the weights are
+ * packed once, so a small block costs nothing more, and a pass over a
+ * thread's whole block went to memory (GELU alone took 5% of an encode).
+ * In fp32 all n: sgemm packs the weights in every call. */
+static size_t
+block_rows(size_t width, size_t n)
+{
+	size_t r = 32768 / (width ? width : 1) / 24 * 24;
+	if (blas_precision() != BLAS_PREC_BF16)
+		return n ? n : 1;
+	return r < 24 ? 24 : r;
+}
+
 /* y = x w^T + b (b may be NULL) on rows [r0, r1) */
 static void
 rows_linear(float *y, const float *x, const float *w, const float *b,
     size_t r0, size_t r1, size_t C, size_t OC)
 {
-	if (b)
-		for (size_t r = r0; r < r1; r++)
-			memcpy(y + r * OC, b, OC * sizeof(float));
-	blas_gemm1(BLAS_NT, y + r0 * OC, x + r0 * C, w, r1 - r0, OC, C, C, C,
-	    OC, 1.0f, b ? 1.0f : 0.0f);
+	size_t rb = block_rows(OC, r1 - r0);
+	for (size_t q0 = r0; q0 < r1; q0 += rb) {
+		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
+		if (b)
+			for (size_t r = q0; r < q1; r++)
+				memcpy(y + r * OC, b, OC * sizeof(float));
+		blas_gemm1(BLAS_NT, y + q0 * OC, x + q0 * C, w, q1 - q0, OC, C,
+		    C, C, OC, 1.0f, b ? 1.0f : 0.0f);
+	}
 }
 
 void
@@ -487,30 +506,20 @@ rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
     const float *lb, size_t r0, size_t r1, size_t IC, size_t C, float p,
     uint64_t ds, float eps)
 {
-	rows_linear(res, in, w, b, r0, r1, IC, C);
-	if (p > 0)
-		bert_drop(res + r0 * C, res + r0 * C, (r1 - r0) * C, p, ds,
-		    r0 * C);
-	for (size_t i = r0 * C; i < r1 * C; i++)
-		res[i] += resid[i];
-	rows_ln(y, mean, rstd, res, g, lb, r0, r1, C, eps);
+	size_t rb = block_rows(C, r1 - r0);
+	for (size_t q0 = r0; q0 < r1; q0 += rb) {
+		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
+		rows_linear(res, in, w, b, q0, q1, IC, C);
+		if (p > 0)
+			bert_drop(res + q0 * C, res + q0 * C, (q1 - q0) * C, p,
+			    ds, q0 * C);
+		for (size_t i = q0 * C; i < q1 * C; i++)
+			res[i] += resid[i];
+		rows_ln(y, mean, rstd, res, g, lb, q0, q1, C, eps);
+	}
 }
 
 /* ---- the whole forward */
-
-/* Rows of the FFN at a time: in bf16, as many as keep their (rows, F)
- * activations in about 128 KiB (the weights are packed once, so a small
- * block costs nothing more; a pass over the whole thread's block went to
- * memory: GELU alone took 5% of an encode); in fp32 all of them (sgemm
- * packs the weights in every call). */
-static size_t
-ffn_rows(size_t n, size_t F)
-{
-	size_t r = 32768 / F;
-	if (blas_precision() != BLAS_PREC_BF16 || n == 0)
-		return n ? n : 1;
-	return r < 16 ? 16 : r;
-}
 
 /* seed of dropout site k of layer l (l = L for the embeddings) */
 uint64_t
@@ -597,7 +606,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		bert_span(N, 1, nt, tid, &r0, &r1);
 		const float *xl = a->x0;
 		float *scr = a->att + tid * ascr;
-		size_t fr = ffn_rows(r1 - r0, F);
+		size_t fr = block_rows(F, r1 - r0);
 
 		for (size_t r = r0; r < r1; r++) {
 			const float *w = p->wte + (size_t)ids[r] * C;
@@ -636,7 +645,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
 			    bert_site_seed(seed, l, 2), c->eps);
-			/* the FFN by blocks of ffn_rows, its (rows, F)
+			/* the FFN by blocks of rows, its (rows, F)
 			 * activations kept in cache */
 			for (size_t q0 = r0; q0 < r1; q0 += fr) {
 				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
