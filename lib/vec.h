@@ -1,6 +1,6 @@
 /* vec: the fp32 element-wise work around the matrix products -- exp, erf,
  * a softmax row, a LayerNorm row, GELU -- on 16-lane AVX-512 where the CPU
- * has it (cpu.h: avx512f; libmvec's _ZGVeN16v_expf and _ZGVeN16v_erff),
+ * has it (cpu.h: avx512f; libmvec's _ZGVeN16v_erff, an inline exp),
  * else on the portable loops (libmvec's 8-lane AVX2 or 4-lane SSE variants
  * where glibc has them, libm otherwise).  EMBTUNE_CPU_MASK=avx512f selects
  * the portable ones.  Both compute the same functions; they differ by the

@@ -30,6 +30,8 @@ inputs(void)
 	check_fill(b, NMAX, 1);
 	x[5] = -100;	/* exp underflows to 0, erf saturates */
 	x[6] = 0;
+	x[7] = 88.5f;	/* exp near the largest float */
+	x[8] = -90;	/* exp a denormal */
 	x[9] = 12;
 }
 
