@@ -164,12 +164,23 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
 			    (__mmask16)((1u << (nf - 16)) - 1);
 			__m512i r[16], t[16];
-			for (size_t i = 0; i < MR; i++) {
-				const float *xi = x + (i0 + i) * ld + k0;
-				r[i] = i0 + i >= n ? z : (__m512i)_mm512_cvtne2ps_pbh(
-				    _mm512_maskz_loadu_ps(hi, xi + 16),
-				    _mm512_maskz_loadu_ps(lo, xi));
-			}
+			size_t m = n - i0 < MR ? n - i0 : MR;
+			for (size_t i = 0; i < MR; i++)
+				r[i] = z;
+			if (nf == 32)	/* unmasked loads, faster */
+				for (size_t i = 0; i < m; i++) {
+					const float *xi = x + (i0 + i) * ld + k0;
+					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+					    _mm512_loadu_ps(xi + 16),
+					    _mm512_loadu_ps(xi));
+				}
+			else
+				for (size_t i = 0; i < m; i++) {
+					const float *xi = x + (i0 + i) * ld + k0;
+					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+					    _mm512_maskz_loadu_ps(hi, xi + 16),
+					    _mm512_maskz_loadu_ps(lo, xi));
+				}
 			r[12] = r[13] = r[14] = r[15] = z;
 			for (int i = 0; i < 16; i += 2) {
 				t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
