@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <err.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -287,7 +288,9 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 	    b + (K ? K - 1 : 0) * ldb + N;
 	struct pack *e = NULL;
 
-	if (!wp.lo || b < wp.lo || end > wp.hi) {
+	/* as addresses: b may be in another object than the weights */
+	if (!wp.lo || (uintptr_t)b < (uintptr_t)wp.lo ||
+	    (uintptr_t)end > (uintptr_t)wp.hi) {
 		if (bbuf_n < n) {
 			free(bbuf);
 			bbuf_n = n;
