@@ -15,6 +15,7 @@
 #include "bert.h"
 #include "tensor.h"
 #include "util.h"
+#include "vec.h"
 
 /* GCC's -O2 vectorizes only loops whose trip count is a known multiple of
  * the vector width (clang's vectorizes any); the row loops here have any. */
@@ -179,6 +180,8 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	}
 	params_point(&m->p, m->params, m->poff);
 	params_point(&m->g, m->grads, m->poff);
+	/* bf16 products pack the weights once, until they change */
+	blas_weights(m->params, m->nparams);
 
 	float **ap[BERT_NACT] = {
 		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
@@ -248,8 +251,10 @@ bert_share_params(struct bert_model *m, const struct bert_model *src)
 void
 bert_free(struct bert_model *m)
 {
-	if (m->mem)
+	if (m->mem) {
+		blas_weights(NULL, 0);
 		munmap(m->mem, m->memlen);
+	}
 	free(m->len);
 	free(m->off);
 	free(m->attoff);
@@ -282,23 +287,9 @@ static void
 rows_ln(float *y, float *mean, float *rstd, const float *x, const float *g,
     const float *b, size_t r0, size_t r1, size_t C, float eps)
 {
-	for (size_t r = r0; r < r1; r++) {
-		const float *xr = x + r * C;
-		float *yr = y + r * C;
-		double s = 0, v = 0;
-		for (size_t i = 0; i < C; i++)
-			s += xr[i];
-		float mu = (float)(s / (double)C);
-		for (size_t i = 0; i < C; i++) {
-			double d = (double)xr[i] - mu;
-			v += d * d;
-		}
-		float rs = (float)(1.0 / sqrt(v / (double)C + (double)eps));
-		for (size_t i = 0; i < C; i++)
-			yr[i] = (xr[i] - mu) * rs * g[i] + b[i];
-		mean[r] = mu;
-		rstd[r] = rs;
-	}
+	for (size_t r = r0; r < r1; r++)
+		vec_layernorm(y + r * C, mean + r, rstd + r, x + r * C, g, b, C,
+		    eps);
 }
 
 void
@@ -308,16 +299,35 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 	rows_ln(y, mean, rstd, x, g, b, 0, N, C, eps);
 }
 
+/* Rows at a time, of n, for a row-wise step whose widest activation has
+ * width floats.  In bf16, blocks whose activations stay in cache (about
+ * 128 KiB, a multiple of the bf16 micro-kernel's 12 rows): the weights are
+ * packed once, so a small block costs nothing more, and a pass over a
+ * thread's whole block went to memory (GELU alone took 5% of an encode).
+ * In fp32 all n: sgemm packs the weights in every call. */
+static size_t
+block_rows(size_t width, size_t n)
+{
+	size_t r = 32768 / (width ? width : 1) / 24 * 24;
+	if (blas_precision() != BLAS_PREC_BF16)
+		return n ? n : 1;
+	return r < 24 ? 24 : r;
+}
+
 /* y = x w^T + b (b may be NULL) on rows [r0, r1) */
 static void
 rows_linear(float *y, const float *x, const float *w, const float *b,
     size_t r0, size_t r1, size_t C, size_t OC)
 {
-	if (b)
-		for (size_t r = r0; r < r1; r++)
-			memcpy(y + r * OC, b, OC * sizeof(float));
-	blas_gemm1(BLAS_NT, y + r0 * OC, x + r0 * C, w, r1 - r0, OC, C, C, C,
-	    OC, 1.0f, b ? 1.0f : 0.0f);
+	size_t rb = block_rows(OC, r1 - r0);
+	for (size_t q0 = r0; q0 < r1; q0 += rb) {
+		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
+		if (b)
+			for (size_t r = q0; r < q1; r++)
+				memcpy(y + r * OC, b, OC * sizeof(float));
+		blas_gemm1(BLAS_NT, y + q0 * OC, x + q0 * C, w, q1 - q0, OC, C,
+		    C, C, OC, 1.0f, b ? 1.0f : 0.0f);
+	}
 }
 
 void
@@ -327,80 +337,12 @@ bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
 	rows_linear(y, x, w, b, 0, N, C, OC);
 }
 
-/* ---- vector libm: glibc's libmvec, 8 lanes where the CPU has AVX2, else 4
- * (SSE); plain libm elsewhere.  y may be x. */
-#if defined(__x86_64__) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#include <immintrin.h>
-__m128 _ZGVbN4v_erff(__m128);
-__m128 _ZGVbN4v_expf(__m128);
-__attribute__((target("avx2"))) __m256 _ZGVdN8v_erff(__m256);
-__attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256);
-
-__attribute__((target("avx2")))
-static size_t
-vmath8(float *y, const float *x, size_t n, int erf)
-{
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i);
-		_mm256_storeu_ps(y + i, erf ? _ZGVdN8v_erff(v) : _ZGVdN8v_expf(v));
-	}
-	return i;
-}
-
-static void
-vmath(float *y, const float *x, size_t n, int erf)
-{
-	size_t i = 0;
-	if (__builtin_cpu_supports("avx2"))
-		i = vmath8(y, x, n, erf);
-	for (; i + 4 <= n; i += 4) {
-		__m128 v = _mm_loadu_ps(x + i);
-		_mm_storeu_ps(y + i, erf ? _ZGVbN4v_erff(v) : _ZGVbN4v_expf(v));
-	}
-	for (; i < n; i++)
-		y[i] = erf ? erff(x[i]) : expf(x[i]);
-}
-#else
-static void
-vmath(float *y, const float *x, size_t n, int erf)
-{
-	for (size_t i = 0; i < n; i++)
-		y[i] = erf ? erff(x[i]) : expf(x[i]);
-}
-#endif
-
-/* sum of x[0..n) (4 partial sums, so that it vectorizes) */
-static float
-sum4(const float *x, size_t n)
-{
-	float s4[4] = {0, 0, 0, 0}, s;
-	size_t j;
-	for (j = 0; j + 4 <= n; j += 4)
-		for (size_t u = 0; u < 4; u++)
-			s4[u] += x[j + u];
-	s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
-	for (; j < n; j++)
-		s += x[j];
-	return s;
-}
-
 /* softmax of each of T rows of length T, in place */
 static void
 softmax_rows(float *s, size_t T)
 {
-	for (size_t i = 0; i < T; i++) {
-		float *r = s + i * T, mx = r[0];
-		for (size_t j = 1; j < T; j++)
-			mx = r[j] > mx ? r[j] : mx;
-		for (size_t j = 0; j < T; j++)
-			r[j] -= mx;
-		vmath(r, r, T, 0);
-		float inv = 1.0f / sum4(r, T);
-		for (size_t j = 0; j < T; j++)
-			r[j] *= inv;
-	}
+	for (size_t i = 0; i < T; i++)
+		vec_softmax(s + i * T, T);
 }
 
 void
@@ -453,7 +395,7 @@ bert_phi(float *out, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = x[i] * (float)M_SQRT1_2;
-	vmath(out, out, n, 1);
+	vec_erf(out, out, n);
 	for (size_t i = 0; i < n; i++)
 		out[i] = 0.5f + 0.5f * out[i];
 }
@@ -463,7 +405,7 @@ bert_pdf(float *out, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = -0.5f * x[i] * x[i];
-	vmath(out, out, n, 0);
+	vec_exp(out, out, n);
 	for (size_t i = 0; i < n; i++)
 		out[i] *= 0.3989422804014327f;	/* 1/sqrt(2 pi) */
 }
@@ -471,13 +413,7 @@ bert_pdf(float *out, const float *x, size_t n)
 void
 bert_rows_gelu(float *y, const float *x, size_t i0, size_t i1)
 {
-	float phi[1024];
-	for (size_t i = i0; i < i1; i += 1024) {
-		size_t m = i1 - i < 1024 ? i1 - i : 1024;
-		bert_phi(phi, x + i, m);
-		for (size_t j = 0; j < m; j++)
-			y[i + j] = x[i + j] * phi[j];
-	}
+	vec_gelu(y + i0, x + i0, i1 - i0);
 }
 
 void
@@ -577,13 +513,17 @@ rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
     const float *lb, size_t r0, size_t r1, size_t IC, size_t C, float p,
     uint64_t ds, float eps)
 {
-	rows_linear(res, in, w, b, r0, r1, IC, C);
-	if (p > 0)
-		bert_drop(res + r0 * C, res + r0 * C, (r1 - r0) * C, p, ds,
-		    r0 * C);
-	for (size_t i = r0 * C; i < r1 * C; i++)
-		res[i] += resid[i];
-	rows_ln(y, mean, rstd, res, g, lb, r0, r1, C, eps);
+	size_t rb = block_rows(C, r1 - r0);
+	for (size_t q0 = r0; q0 < r1; q0 += rb) {
+		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
+		rows_linear(res, in, w, b, q0, q1, IC, C);
+		if (p > 0)
+			bert_drop(res + q0 * C, res + q0 * C, (q1 - q0) * C, p,
+			    ds, q0 * C);
+		for (size_t i = q0 * C; i < q1 * C; i++)
+			res[i] += resid[i];
+		rows_ln(y, mean, rstd, res, g, lb, q0, q1, C, eps);
+	}
 }
 
 /* ---- the whole forward */
@@ -673,6 +613,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		bert_span(N, 1, nt, tid, &r0, &r1);
 		const float *xl = a->x0;
 		float *scr = a->att + tid * ascr;
+		size_t fr = block_rows(F, r1 - r0);
 
 		for (size_t r = r0; r < r1; r++) {
 			const float *w = p->wte + (size_t)ids[r] * C;
@@ -711,13 +652,18 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
 			    bert_site_seed(seed, l, 2), c->eps);
-			rows_linear(fch, ln1, p->fcw + l * F * C, p->fcb + l * F,
-			    r0, r1, C, F);
-			bert_rows_gelu(fchg, fch, r0 * F, r1 * F);
-			rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
-			    p->fcprojw + l * C * F, p->fcprojb + l * C, ln1,
-			    p->ln2g + l * C, p->ln2b + l * C, r0, r1, F, C, hp,
-			    bert_site_seed(seed, l, 3), c->eps);
+			/* the FFN by blocks of rows, its (rows, F)
+			 * activations kept in cache */
+			for (size_t q0 = r0; q0 < r1; q0 += fr) {
+				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
+				rows_linear(fch, ln1, p->fcw + l * F * C,
+				    p->fcb + l * F, q0, q1, C, F);
+				bert_rows_gelu(fchg, fch, q0 * F, q1 * F);
+				rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
+				    p->fcprojw + l * C * F, p->fcprojb + l * C,
+				    ln1, p->ln2g + l * C, p->ln2b + l * C, q0, q1,
+				    F, C, hp, bert_site_seed(seed, l, 3), c->eps);
+			}
 			xl = ln2;
 		}
 	}

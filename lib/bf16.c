@@ -47,6 +47,18 @@ bf16_round(float x)
 	return rnd(u);
 }
 
+/* the CPU has AVX512_BF16 (read once) */
+static int
+avx512(void)
+{
+	static int have = -1;
+	if (have < 0) {	/* a race writes the same value */
+		const struct cpu *c = cpu_get();
+		have = c->avx512_bf16 && cpu_has_avx512(c);
+	}
+	return have;
+}
+
 #ifdef HAVE_AVX512BF16
 /* vcvtne2ps2bf16 rounds as rnd() does, NaN and denormals included
  * (t_bf16 holds them to each other) */
@@ -69,8 +81,7 @@ bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 	const uint32_t *u = (const uint32_t *)(const void *)x;
 	size_t i = 0;
 #ifdef HAVE_AVX512BF16
-	const struct cpu *c = cpu_get();
-	if (c->avx512_bf16 && cpu_has_avx512(c))
+	if (avx512())
 		i = cvt_avx512(y, x, n);
 #endif
 	#pragma omp simd
@@ -134,6 +145,83 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	}
 }
 
+#ifdef HAVE_AVX512BF16
+/* pack_rows for W = MR: MR rows converted 32 floats at a time, then the
+ * (MR, 16) words transposed with shuffles (rows MR.. as zeros) into 16 runs
+ * of MR words, instead of one scattered word at a time */
+AVX512BF16 static void
+pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
+{
+	size_t K2 = (K + 1) / 2;
+	__m512i z = _mm512_setzero_si512();
+
+	for (size_t i0 = 0; i0 < n; i0 += MR) {
+		uint32_t *q = p + i0 * K2;
+		for (size_t k0 = 0; k0 < K; k0 += 32) {
+			size_t nf = K - k0 < 32 ? K - k0 : 32;
+			__mmask16 lo = nf >= 16 ? 0xffff :
+			    (__mmask16)((1u << nf) - 1);
+			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
+			    (__mmask16)((1u << (nf - 16)) - 1);
+			__m512i r[16], t[16];
+			size_t m = n - i0 < MR ? n - i0 : MR;
+			for (size_t i = 0; i < MR; i++)
+				r[i] = z;
+			if (nf == 32)	/* unmasked loads, faster */
+				for (size_t i = 0; i < m; i++) {
+					const float *xi = x + (i0 + i) * ld + k0;
+					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+					    _mm512_loadu_ps(xi + 16),
+					    _mm512_loadu_ps(xi));
+				}
+			else
+				for (size_t i = 0; i < m; i++) {
+					const float *xi = x + (i0 + i) * ld + k0;
+					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+					    _mm512_maskz_loadu_ps(hi, xi + 16),
+					    _mm512_maskz_loadu_ps(lo, xi));
+				}
+			r[12] = r[13] = r[14] = r[15] = z;
+			for (int i = 0; i < 16; i += 2) {
+				t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+				t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+			}
+			for (int g = 0; g < 16; g += 4) {
+				r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+				r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+				r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+				r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+			}
+			/* r[4g + c], 128-bit lane L: column 4L + c of rows
+			 * 4g..4g+3 */
+			for (int c = 0; c < 4; c++) {
+				t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
+				t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
+				t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c],
+				    0x88);
+				t[12 + c] = _mm512_shuffle_i32x4(r[8 + c],
+				    r[12 + c], 0xdd);
+			}
+			size_t nk = (nf + 1) / 2;
+			uint32_t *qk = q + k0 / 2 * MR;
+			for (int c = 0; c < 4; c++) {
+				__m512i col[4] = {
+				    _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88),
+				    _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88),
+				    _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd),
+				    _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xdd),
+				};	/* columns c, 4 + c, 8 + c, 12 + c */
+				for (size_t h = 0; h < 4; h++)
+					if (4 * h + (size_t)c < nk)
+						_mm512_mask_storeu_epi32(qk +
+						    (4 * h + (size_t)c) * MR,
+						    0x0fff, col[h]);
+			}
+		}
+	}
+}
+#endif
+
 static void
 pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
     size_t W)
@@ -178,6 +266,12 @@ static void
 pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
     size_t ai, size_t ak)
 {
+#ifdef HAVE_AVX512BF16
+	if (ak == 1 && avx512()) {
+		pack_mr_avx512(ap, a + i0 * ai, m, K, ai);
+		return;
+	}
+#endif
 	if (ak == 1)		/* row i of op(a) is row i of a */
 		pack_rows(ap, a + i0 * ai, m, K, ai, MR);
 	else			/* op(a) = a^T: column k is row k of a */

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <err.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -230,15 +231,86 @@ sgemm(int op, float *c, const float *a, const float *b, size_t M, size_t N,
 static _Thread_local uint16_t *bbuf;
 static _Thread_local size_t bbuf_n;
 
-static uint16_t *
-bspace(size_t n)
+/* the packed weights: one pack per (b, op, shape), made at generation gen
+ * (blas_weights_changed counts them); mu guards the table and the packing,
+ * so that the first thread to need a pack makes it and the others wait */
+struct pack {
+	const float *b;
+	int op;
+	size_t N, K, ldb;
+	unsigned gen;
+	uint16_t *p;
+};
+static struct {
+	const float *lo, *hi;	/* the region of weights */
+	unsigned gen;
+	struct pack *v;
+	size_t n, cap;
+	pthread_mutex_t mu;
+} wp = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void
+blas_weights(const float *w, size_t n)
 {
-	if (bbuf_n < n) {
-		free(bbuf);
-		bbuf_n = n;
-		bbuf = xmalloc(n * sizeof *bbuf);
+	for (size_t i = 0; i < wp.n; i++)
+		free(wp.v[i].p);
+	free(wp.v);
+	wp.v = NULL;
+	wp.n = wp.cap = 0;
+	wp.lo = w;
+	wp.hi = w ? w + n : NULL;
+	wp.gen++;
+}
+
+void
+blas_weights_changed(void)
+{
+	wp.gen++;
+}
+
+/* op(b) packed: the shared pack if b is a weight, else packed now in this
+ * thread's buffer */
+static const uint16_t *
+bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
+{
+	size_t n = bf16_packed_size(N, K);
+	/* one past op(b)'s last element: b is (N,K) for BLAS_NT, else (K,N) */
+	const float *end = op == BLAS_NT ? b + (N - 1) * ldb + K :
+	    b + (K ? K - 1 : 0) * ldb + N;
+	struct pack *e = NULL;
+
+	/* as addresses: b may be in another object than the weights */
+	if (!wp.lo || (uintptr_t)b < (uintptr_t)wp.lo ||
+	    (uintptr_t)end > (uintptr_t)wp.hi) {
+		if (bbuf_n < n) {
+			free(bbuf);
+			bbuf_n = n;
+			bbuf = xmalloc(n * sizeof *bbuf);
+		}
+		bf16_pack_b(bbuf, op, b, N, K, ldb);
+		return bbuf;
 	}
-	return bbuf;
+	pthread_mutex_lock(&wp.mu);
+	for (size_t i = 0; i < wp.n && !e; i++)
+		if (wp.v[i].b == b && wp.v[i].op == op && wp.v[i].N == N &&
+		    wp.v[i].K == K && wp.v[i].ldb == ldb)
+			e = &wp.v[i];
+	if (!e) {
+		if (wp.n == wp.cap) {
+			wp.cap = wp.cap ? 2 * wp.cap : 64;
+			wp.v = xrealloc(wp.v, wp.cap * sizeof *wp.v);
+		}
+		e = &wp.v[wp.n++];
+		*e = (struct pack){b, op, N, K, ldb, wp.gen - 1,
+		    xmalloc(n * sizeof *e->p)};
+	}
+	if (e->gen != wp.gen) {
+		bf16_pack_b(e->p, op, b, N, K, ldb);
+		e->gen = wp.gen;
+	}
+	uint16_t *p = e->p;
+	pthread_mutex_unlock(&wp.mu);
+	return p;
 }
 
 void
@@ -256,9 +328,8 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
 		return;
 	}
-	uint16_t *bp = bspace(bf16_packed_size(N, K));
-	bf16_pack_b(bp, op, b, N, K, ldb);
-	bf16_gemm_packed(k.bf16, op, c, a, bp, M, N, K, lda, ldc, alpha, beta);
+	bf16_gemm_packed(k.bf16, op, c, a, bpack(op, b, N, K, ldb), M, N, K,
+	    lda, ldc, alpha, beta);
 }
 
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
@@ -271,16 +342,14 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 {
 	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
 	size_t nb = (size_t)nthreads, bs = (M + nb - 1) / nb;
-	uint16_t *bp = NULL;
+	const uint16_t *bp = NULL;
 
 	op &= ~BLAS_F32;
 	if (M == 0 || N == 0)
 		return;
 	ready();
-	if (bf) {
-		bp = bspace(bf16_packed_size(N, K));
-		bf16_pack_b(bp, op, b, N, K, ldb);
-	}
+	if (bf)
+		bp = bpack(op, b, N, K, ldb);
 	bs = bs ? (bs + 15) / 16 * 16 : 16;
 	nb = (M + bs - 1) / bs;
 	#pragma omp parallel for schedule(static) if (nb > 1)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dist.h"
+#include "tensor.h"
 #include "train.h"
 #include "util.h"
 
@@ -225,5 +226,6 @@ train_update(struct train *t, long step, float lr)
 		    m->grads + o, m->psize[i], &t->hp, lr, bert_param_decay(i),
 		    step + 1);
 	}
+	blas_weights_changed();	/* the bf16 packs of the weights are stale */
 	return 0;
 }

@@ -2,7 +2,7 @@
  * against the double-precision reference on bf16-rounded operands, the
  * AVX512_BF16 kernel bit for bit against the portable one (where the CPU
  * has it), both through blas_gemm/blas_gemm1, and against fp32 within what
- * bf16 rounding explains. */
+ * bf16 rounding explains; the weights' shared packs (blas_weights). */
 #include "check.h"
 
 #include "bf16.h"
@@ -196,6 +196,87 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 	free(p.c0);
 }
 
+/* c = op(a) op(b) through the interface, one thread or threaded */
+static float *
+gemm(const struct prob *p, int threaded)
+{
+	float *c = xmalloc(p->nc * 4);
+	memcpy(c, p->c0, p->nc * 4);
+	(threaded ? blas_gemm : blas_gemm1)(p->op, c, p->a, p->b, p->M, p->N,
+	    p->K, p->lda, p->ldb, p->ldc, 1.0f, 1.0f);
+	return c;
+}
+
+/* op(b) inside the region given to blas_weights: packed once, shared by
+ * threads and calls, the same results as packed in every product; made
+ * again after blas_weights_changed (and kept until then: the test that
+ * the pack is reused) */
+static void
+weight_packs(int op)
+{
+	static const char *const names[] = {"nn", "nt", "tn"};
+	struct prob p;
+	char name[160];
+	int ok = 1;
+
+	make(&p, op, 70, 40, 33);
+	blas_set_precision(BLAS_PREC_BF16);
+	float *want = gemm(&p, 0), *c;
+	blas_weights(p.b + 1, p.nb - 1);	/* op(b) not inside: per call */
+	c = gemm(&p, 0);
+	ok &= memcmp(c, want, p.nc * 4) == 0;
+	free(c);
+	blas_weights(p.b, p.nb);
+	for (int th = 0; th < 2; th++) {	/* first use, then reuse */
+		c = gemm(&p, th);
+		ok &= memcmp(c, want, p.nc * 4) == 0;
+		free(c);
+	}
+	/* each thread its rows, one pack for all */
+	c = xmalloc(p.nc * 4);
+	memcpy(c, p.c0, p.nc * 4);
+	blas_weights_changed();
+	#pragma omp parallel for schedule(static, 1)
+	for (size_t r = 0; r < p.M; r += 8) {
+		size_t m = p.M - r < 8 ? p.M - r : 8;
+		blas_gemm1(op, c + r * p.ldc, p.a + r * (op == BLAS_TN ? 1 :
+		    p.lda), p.b, m, p.N, p.K, p.lda, p.ldb, p.ldc, 1.0f, 1.0f);
+	}
+	ok &= memcmp(c, want, p.nc * 4) == 0;
+	free(c);
+	snprintf(name, sizeof name, "weights %s: a shared pack = packed in "
+	    "every product, bit for bit", names[op]);
+	check_ok(name, ok);
+
+	for (size_t i = 0; i < p.nb; i++)
+		p.b[i] = -2 * p.b[i];
+	c = gemm(&p, 0);
+	snprintf(name, sizeof name, "weights %s: changed without "
+	    "blas_weights_changed, the old pack is used", names[op]);
+	check_ok(name, memcmp(c, want, p.nc * 4) == 0);
+	free(c);
+	blas_weights_changed();
+	for (int th = 0; th < 2; th++) {
+		c = gemm(&p, th);
+		blas_weights(NULL, 0);
+		float *fresh = gemm(&p, th);
+		blas_weights(p.b, p.nb);
+		snprintf(name, sizeof name, "weights %s: after "
+		    "blas_weights_changed, the new weights (blas_gemm%s)",
+		    names[op], th ? "" : "1");
+		check_ok(name, memcmp(c, fresh, p.nc * 4) == 0 &&
+		    memcmp(c, want, p.nc * 4) != 0);
+		free(c);
+		free(fresh);
+	}
+	blas_weights(NULL, 0);
+	blas_set_precision(BLAS_PREC_FP32);
+	free(want);
+	free(p.a);
+	free(p.b);
+	free(p.c0);
+}
+
 int
 main(void)
 {
@@ -221,6 +302,8 @@ main(void)
 				one(op, shapes[i][0], shapes[i][1],
 				    shapes[i][2], op == BLAS_NT ? 0.5f : 1.0f,
 				    (float)beta, hw);
+	for (int op = BLAS_NN; op <= BLAS_TN; op++)
+		weight_packs(op);
 	check_ok("kernel named", strcmp(blas_kernel(BLAS_PREC_BF16),
 	    "portable") == 0);
 	return check_done();

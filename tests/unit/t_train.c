@@ -144,9 +144,14 @@ compare(const char *model, const char *cfg, const struct st_file *f,
 	check_ok(label, nt > 0 && worst <= tol);
 }
 
-static void
+/* how run() trains: in fp32 against the reference, or in bf16 with the
+ * weights' packs shared (made once per step) or made in every product */
+enum { FP32_REF, BF16_SHARED, BF16_PERCALL };
+
+/* the steps of c; returns a copy of the parameters after them */
+static float *
 run(const char *model, const char *dir, const char *refpath,
-    const struct cfg *c)
+    const struct cfg *c, int mode, size_t *np)
 {
 	struct model md;
 	struct bert_model m;
@@ -178,6 +183,9 @@ run(const char *model, const char *dir, const char *refpath,
 	size_t Sm = c->mini ? c->mini : S;
 	bert_alloc(&m, &md.cfg, Sm, Tmax, N, BERT_GRADS | BERT_ADAM);
 	model_load(&md, &m);
+	if (mode == BF16_PERCALL)
+		blas_weights(NULL, 0);
+	blas_set_precision(mode == FP32_REF ? BLAS_PREC_FP32 : BLAS_PREC_BF16);
 	loss_defaults(&lc, c->kind);
 	lc.symmetric = c->sym;
 	lc.ndims = c->ndims;
@@ -190,7 +198,7 @@ run(const char *model, const char *dir, const char *refpath,
 
 	for (long s = 0; s < c->steps; s++) {
 		double loss = train_grad(&t, ids, len, lab, B, s);
-		if (s == 0) {
+		if (s == 0 && mode == FP32_REF) {
 			float got = (float)loss, *want = get(need(&f, rn,
 			    "loss"));
 			snprintf(label, sizeof label, "%s %s: loss", model,
@@ -203,13 +211,48 @@ run(const char *model, const char *dir, const char *refpath,
 		    c->steps);
 		train_update(&t, s, lr);
 	}
-	if (c->steps > 1)
+	if (c->steps > 1 && mode == FP32_REF)
 		compare(model, rn, &f, "param", &m, m.params, 1e-5);
+	float *after = xmalloc(m.nparams * sizeof *after);
+	*np = m.nparams;
+	memcpy(after, m.params, m.nparams * sizeof *after);
+	blas_set_precision(BLAS_PREC_FP32);
 	train_free(&t);
 	bert_free(&m);
 	st_close(&f);
 	model_close(&md);
 	free(fid), free(flen), free(lab), free(ids), free(len);
+	return after;
+}
+
+/* bf16 steps with the weights packed once per step and shared by the
+ * threads = the same steps packing them in every product, bit for bit (a
+ * pack left stale by an AdamW update, or by the load, would differ) */
+static void
+bf16_packs(const char *model, const char *dir, const char *refpath,
+    const struct cfg *c)
+{
+	size_t n;
+	float *shared = run(model, dir, refpath, c, BF16_SHARED, &n);
+	float *percall = run(model, dir, refpath, c, BF16_PERCALL, &n);
+	float *fp32 = run(model, dir, refpath, c, FP32_REF, &n);
+	char label[160];
+
+	snprintf(label, sizeof label, "%s %s: %d bf16 steps with shared "
+	    "weight packs = packing in every product, bit for bit (and not "
+	    "the fp32 steps)", model, c->name, c->steps);
+	check_ok(label, memcmp(shared, percall, n * sizeof *shared) == 0 &&
+	    memcmp(shared, fp32, n * sizeof *shared) != 0);
+	free(shared), free(percall), free(fp32);
+}
+
+/* the steps of c in fp32 against the reference */
+static void
+parity(const char *model, const char *dir, const char *refpath,
+    const struct cfg *c)
+{
+	size_t n;
+	free(run(model, dir, refpath, c, FP32_REF, &n));
 }
 
 int
@@ -219,14 +262,22 @@ main(void)
 	(void)check_iters;
 	blas_threads(0);
 	for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++)
-		run("tiny", "fixtures/tiny", "fixtures/train/ref-tiny.safetensors",
+		parity("tiny", "fixtures/tiny", "fixtures/train/ref-tiny.safetensors",
 		    &tiny[i]);
 	for (size_t i = 0; i < sizeof tiny_mpnet / sizeof *tiny_mpnet; i++)
-		run("tiny-mpnet", "fixtures/tiny-mpnet",
+		parity("tiny-mpnet", "fixtures/tiny-mpnet",
 		    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[i]);
 	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
-		run("minilm", "models/all-MiniLM-L6-v2",
+		parity("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
+	bf16_packs("tiny", "fixtures/tiny",
+	    "fixtures/train/ref-tiny.safetensors", &tiny[0]);
+	bf16_packs("tiny", "fixtures/tiny",
+	    "fixtures/train/ref-tiny.safetensors", &tiny[1]);
+	bf16_packs("tiny-mpnet", "fixtures/tiny-mpnet",
+	    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[0]);
+	bf16_packs("minilm", "models/all-MiniLM-L6-v2",
+	    "fixtures/train/ref-minilm.safetensors", &minilm[0]);
 #if defined(__SANITIZE_ADDRESS__)
 	/* minutes under ASan for nothing the tiny MPNet does not cover */
 	printf("ok - all-mpnet-base-v2 training parity # skip sanitizer build\n");
@@ -236,7 +287,7 @@ main(void)
 		    "models/all-mpnet-base-v2\n");
 	else
 		for (size_t i = 0; i < sizeof mpnet / sizeof *mpnet; i++)
-			run("mpnet", "models/all-mpnet-base-v2",
+			parity("mpnet", "models/all-mpnet-base-v2",
 			    "fixtures/train/ref-mpnet.safetensors", &mpnet[i]);
 #endif
 	return check_done();
