@@ -734,6 +734,7 @@ main(int argc, char *argv[])
 	if (o.ev.q && bst.step != step) {	/* the best evaluation's weights */
 		if (rank == 0)
 			memcpy(m.params, bst.w, m.nparams * sizeof *m.params);
+		blas_weights_changed(m.params);
 		kept = bst.step;
 	}
 	if (rank == 0)

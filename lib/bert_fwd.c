@@ -244,6 +244,7 @@ bert_rel_bucket(long rel, size_t NB, size_t maxdist)
 void
 bert_share_params(struct bert_model *m, const struct bert_model *src)
 {
+	blas_weights_forget(m->params);	/* its own are not used now */
 	m->params = src->params;
 	params_point(&m->p, m->params, m->poff);
 }
@@ -251,8 +252,10 @@ bert_share_params(struct bert_model *m, const struct bert_model *src)
 void
 bert_free(struct bert_model *m)
 {
-	if (m->mem) {
-		blas_weights(NULL, 0);
+	if (m->mem) {	/* its weights, unless it shares another model's */
+		if ((char *)m->params >= (char *)m->mem &&
+		    (char *)m->params < (char *)m->mem + m->memlen)
+			blas_weights_forget(m->params);
 		munmap(m->mem, m->memlen);
 	}
 	free(m->len);

@@ -454,7 +454,7 @@ model_load(struct model *md, struct bert_model *m)
 		    "or unexpected", md->dir, nbad, nbad == 1 ? "" : "s");
 	free(used);
 	free(e);
-	blas_weights_changed();	/* new weights: no bf16 pack of the old */
+	blas_weights_changed(m->params);	/* new weights: no bf16 pack of the old */
 }
 
 /* ---- writing */

@@ -231,9 +231,12 @@ sgemm(int op, float *c, const float *a, const float *b, size_t M, size_t N,
 static _Thread_local uint16_t *bbuf;
 static _Thread_local size_t bbuf_n;
 
-/* the packed weights: one pack per (b, op, shape), made at generation gen
- * (blas_weights_changed counts them); mu guards the table and the packing,
- * so that the first thread to need a pack makes it and the others wait */
+/* the packed weights: regions of weights (one per model), each with its
+ * generation (blas_weights_changed counts them), and one pack per (b, op,
+ * shape), made at its region's generation gen; mu guards the tables and
+ * the packing, so that the first thread to need a pack makes it and the
+ * others wait */
+#define NREGION 8
 struct pack {
 	const float *b;
 	int op;
@@ -242,30 +245,63 @@ struct pack {
 	uint16_t *p;
 };
 static struct {
-	const float *lo, *hi;	/* the region of weights */
-	unsigned gen;
+	struct {
+		const float *lo, *hi;
+		unsigned gen;
+	} r[NREGION];
+	size_t nr;
 	struct pack *v;
 	size_t n, cap;
 	pthread_mutex_t mu;
 } wp = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-void
-blas_weights(const float *w, size_t n)
+static size_t
+region(const float *w)
 {
-	for (size_t i = 0; i < wp.n; i++)
-		free(wp.v[i].p);
-	free(wp.v);
-	wp.v = NULL;
-	wp.n = wp.cap = 0;
-	wp.lo = w;
-	wp.hi = w ? w + n : NULL;
-	wp.gen++;
+	size_t i;
+
+	for (i = 0; i < wp.nr && wp.r[i].lo != w; i++)
+		;
+	return i;
 }
 
 void
-blas_weights_changed(void)
+blas_weights(const float *w, size_t n)
 {
-	wp.gen++;
+	if (region(w) < wp.nr)
+		return;
+	if (wp.nr == NREGION)
+		errx(EXIT_SOFTWARE, "blas_weights: more than %d regions",
+		    NREGION);
+	wp.r[wp.nr].lo = w;
+	wp.r[wp.nr].hi = w + n;
+	wp.r[wp.nr++].gen = 1;
+}
+
+void
+blas_weights_forget(const float *w)
+{
+	size_t i = region(w), j, k;
+
+	if (i == wp.nr)
+		return;
+	for (j = k = 0; j < wp.n; j++)
+		if ((uintptr_t)wp.v[j].b >= (uintptr_t)wp.r[i].lo &&
+		    (uintptr_t)wp.v[j].b < (uintptr_t)wp.r[i].hi)
+			free(wp.v[j].p);
+		else
+			wp.v[k++] = wp.v[j];
+	wp.n = k;
+	wp.r[i] = wp.r[--wp.nr];
+}
+
+void
+blas_weights_changed(const float *w)
+{
+	size_t i = region(w);
+
+	if (i < wp.nr)
+		wp.r[i].gen++;
 }
 
 /* op(b) packed: the shared pack if b is a weight, else packed now in this
@@ -278,10 +314,14 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 	const float *end = op == BLAS_NT ? b + (N - 1) * ldb + K :
 	    b + (K ? K - 1 : 0) * ldb + N;
 	struct pack *e = NULL;
+	size_t r;
 
 	/* as addresses: b may be in another object than the weights */
-	if (!wp.lo || (uintptr_t)b < (uintptr_t)wp.lo ||
-	    (uintptr_t)end > (uintptr_t)wp.hi) {
+	for (r = 0; r < wp.nr; r++)
+		if ((uintptr_t)b >= (uintptr_t)wp.r[r].lo &&
+		    (uintptr_t)end <= (uintptr_t)wp.r[r].hi)
+			break;
+	if (r == wp.nr) {
 		if (bbuf_n < n) {
 			free(bbuf);
 			bbuf_n = n;
@@ -301,12 +341,12 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 			wp.v = xrealloc(wp.v, wp.cap * sizeof *wp.v);
 		}
 		e = &wp.v[wp.n++];
-		*e = (struct pack){b, op, N, K, ldb, wp.gen - 1,
+		*e = (struct pack){b, op, N, K, ldb, 0,
 		    xmalloc(n * sizeof *e->p)};
 	}
-	if (e->gen != wp.gen) {
+	if (e->gen != wp.r[r].gen) {
 		bf16_pack_b(e->p, op, b, N, K, ldb);
-		e->gen = wp.gen;
+		e->gen = wp.r[r].gen;
 	}
 	uint16_t *p = e->p;
 	pthread_mutex_unlock(&wp.mu);

@@ -61,17 +61,19 @@ void blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta);
-/* Weights: bf16 products whose op(b) lies inside [w, w + n) pack op(b) into
- * bf16 panels once (per op and shape) and share that pack among threads,
- * batches and calls, instead of packing it in every product.  Whoever
- * writes floats there (a load, an optimizer step) calls
- * blas_weights_changed() before the next product; the packs are then
- * remade at their next use.  One region at a time: a second call replaces
- * the first; w = NULL forgets it and frees the packs.  Neither may run
- * while products do (call them outside parallel regions).  fp32 products
- * are not affected. */
+/* Weights: bf16 products whose op(b) lies inside a region [w, w + n)
+ * given to blas_weights pack op(b) into bf16 panels once (per op and shape)
+ * and share that pack among threads, batches and calls, instead of packing
+ * it in every product.  Whoever writes floats there (a load, an optimizer
+ * step) calls blas_weights_changed(w) before the next product; that
+ * region's packs are then remade at their next use.  Up to 8 regions (one
+ * per model: a trained model and a frozen guide); blas_weights_forget(w)
+ * drops a region and frees its packs.  None of them may run while products
+ * do (call them outside parallel regions).  fp32 products are not
+ * affected. */
 void blas_weights(const float *w, size_t n);
-void blas_weights_changed(void);
+void blas_weights_forget(const float *w);
+void blas_weights_changed(const float *w);
 
 /* the same as a naive loop (double accumulation) */
 void blas_gemm_ref(int op, float *c, const float *a, const float *b,

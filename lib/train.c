@@ -226,6 +226,6 @@ train_update(struct train *t, long step, float lr)
 		    m->grads + o, m->psize[i], &t->hp, lr, bert_param_decay(i),
 		    step + 1);
 	}
-	blas_weights_changed();	/* the bf16 packs of the weights are stale */
+	blas_weights_changed(m->params);	/* the bf16 packs of the weights are stale */
 	return 0;
 }

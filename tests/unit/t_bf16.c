@@ -226,6 +226,7 @@ weight_packs(int op)
 	c = gemm(&p, 0);
 	ok &= memcmp(c, want, p.nc * 4) == 0;
 	free(c);
+	blas_weights_forget(p.b + 1);
 	blas_weights(p.b, p.nb);
 	for (int th = 0; th < 2; th++) {	/* first use, then reuse */
 		c = gemm(&p, th);
@@ -235,7 +236,7 @@ weight_packs(int op)
 	/* each thread its rows, one pack for all */
 	c = xmalloc(p.nc * 4);
 	memcpy(c, p.c0, p.nc * 4);
-	blas_weights_changed();
+	blas_weights_changed(p.b);
 	#pragma omp parallel for schedule(static, 1)
 	for (size_t r = 0; r < p.M; r += 8) {
 		size_t m = p.M - r < 8 ? p.M - r : 8;
@@ -255,10 +256,21 @@ weight_packs(int op)
 	    "blas_weights_changed, the old pack is used", names[op]);
 	check_ok(name, memcmp(c, want, p.nc * 4) == 0);
 	free(c);
-	blas_weights_changed();
+	/* another region, written and marked changed: this one's pack stays */
+	float *other = xmalloc(64 * sizeof *other);
+	blas_weights(other, 64);
+	blas_weights_changed(other);
+	c = gemm(&p, 0);
+	snprintf(name, sizeof name, "weights %s: another region changed, "
+	    "this region's pack is kept", names[op]);
+	check_ok(name, memcmp(c, want, p.nc * 4) == 0);
+	free(c);
+	blas_weights_forget(other);
+	free(other);
+	blas_weights_changed(p.b);
 	for (int th = 0; th < 2; th++) {
 		c = gemm(&p, th);
-		blas_weights(NULL, 0);
+		blas_weights_forget(p.b);
 		float *fresh = gemm(&p, th);
 		blas_weights(p.b, p.nb);
 		snprintf(name, sizeof name, "weights %s: after "
@@ -269,7 +281,7 @@ weight_packs(int op)
 		free(c);
 		free(fresh);
 	}
-	blas_weights(NULL, 0);
+	blas_weights_forget(p.b);
 	blas_set_precision(BLAS_PREC_FP32);
 	free(want);
 	free(p.a);

@@ -184,7 +184,7 @@ run(const char *model, const char *dir, const char *refpath,
 	bert_alloc(&m, &md.cfg, Sm, Tmax, N, BERT_GRADS | BERT_ADAM);
 	model_load(&md, &m);
 	if (mode == BF16_PERCALL)
-		blas_weights(NULL, 0);
+		blas_weights_forget(m.params);
 	blas_set_precision(mode == FP32_REF ? BLAS_PREC_FP32 : BLAS_PREC_BF16);
 	loss_defaults(&lc, c->kind);
 	lc.symmetric = c->sym;
