@@ -31,7 +31,7 @@
 
 static const char usage_text[] =
     "usage: train -m MODEL_DIR -o OUT_DIR [--loss "
-    "mnrl|cmnrl|cosine|cosent|triplet|contrastive]\n"
+    "mnrl|cmnrl|cosine|cosent|triplet|contrastive|gist|cgist]\n"
     "             [-e EPOCHS] [-b BATCH] [--lr LR] [--warmup N|RATIO] "
     "[--weight-decay W]\n"
     "             [--max-grad-norm G] [--mini-batch N] [--matryoshka DIMS] "
@@ -40,7 +40,9 @@ static const char usage_text[] =
     "[--save-every STEPS]\n"
     "             [--resume] [--log FILE.tsv] [-t THREADS] "
     "[--precision fp32|bf16|auto]\n"
-    "             [FILE]\n"
+    "             [--guide DIR] [--guide-margin M] "
+    "[--guide-margin-strategy absolute|relative]\n"
+    "             [--temperature T] [FILE]\n"
     "       train --version\n";
 
 static void
@@ -67,11 +69,16 @@ struct opts {
 	int warmup_ratio;
 	unsigned long long seed;
 	const char *dims;	/* --matryoshka as given */
+	const char *st_loss;	/* sentence-transformers' name of the loss */
+	/* gist, cgist: the guide (default: -m), margin, 1 / temperature */
+	const char *guide, *gist_opt;	/* gist_opt: the first given */
+	double gmargin, temperature;
+	int grel;
 };
 
 /* The options a resumed run must share with the checkpoint, as
  * key, value pairs for the state file's metadata. */
-#define NKEEP 16
+#define NKEEP 18
 static void
 opts_meta(const struct opts *o, uint64_t fp, long step, long total,
     char buf[NKEEP][2][48], const char *meta[2 * NKEEP + 1])
@@ -95,6 +102,11 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 	KV("seed", "%llu", o->seed);
 	KV("data", "%016llx", (unsigned long long)fp);
 	KV("total_steps", "%ld", total);
+	if (o->loss == LOSS_GIST || o->loss == LOSS_CGIST) {
+		KV("guide", "%.40s", o->guide ? o->guide : o->model);
+		KV("gist", "%.9g %s %.9g", o->gmargin, o->grel ? "relative" :
+		    "absolute", o->temperature);
+	}
 #undef KV
 	for (int i = 0; i < n; i++) {
 		meta[2 * i] = buf[i][0];
@@ -222,7 +234,8 @@ save(const struct opts *o, const struct model *md, const struct bert_model *m,
 {
 	char buf[NKEEP][2][48], sbuf[32];
 	const char *meta[2 * NKEEP + 1];
-	const char *mmeta[] = {"producer", "embtune train", "step", sbuf, NULL};
+	const char *mmeta[] = {"producer", "embtune train", "step", sbuf,
+	    "loss", o->st_loss, NULL};
 
 	snprintf(sbuf, sizeof sbuf, "%ld", step);
 	char *tmp = model_write_tmp(o->out, md, m, mmeta);
@@ -269,6 +282,10 @@ main(int argc, char *argv[])
 		{"log", required_argument, NULL, 'l'},
 		{"stop-after", required_argument, NULL, 'X'},	/* tests */
 		{"precision", required_argument, NULL, 'P'},
+		{"guide", required_argument, NULL, 'u'},
+		{"guide-margin", required_argument, NULL, 'y'},
+		{"guide-margin-strategy", required_argument, NULL, 'z'},
+		{"temperature", required_argument, NULL, 'Y'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -277,6 +294,7 @@ main(int argc, char *argv[])
 		.loss = LOSS_MNRL, .epochs = 1, .dropout = 1, .batch = 32,
 		.lr = 2e-5, .warmup = 0.1, .warmup_ratio = 1, .wd = 0.01,
 		.max_grad_norm = 1.0, .save_every = 500, .seed = 42,
+		.temperature = 0.01,
 	};
 	int c, mini_set = 0, threads = 0;
 
@@ -303,8 +321,8 @@ main(int argc, char *argv[])
 		case 'L':
 			if ((o.loss = loss_kind(optarg)) < 0)
 				errx(EXIT_USAGE, "--loss: %s: expected mnrl, "
-				    "cmnrl, cosine, cosent, triplet or "
-				    "contrastive", optarg);
+				    "cmnrl, cosine, cosent, triplet, "
+				    "contrastive, gist or cgist", optarg);
 			break;
 		case 'r':
 			o.lr = util_parse_float("--lr", optarg, 0, 1);
@@ -362,6 +380,29 @@ main(int argc, char *argv[])
 		case 'P':
 			blas_precision_opt(optarg);
 			break;
+		case 'u':
+			o.guide = optarg;
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--guide";
+			break;
+		case 'y':
+			o.gmargin = util_parse_float("--guide-margin", optarg,
+			    -10, 10);
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--guide-margin";
+			break;
+		case 'z':
+			if (strcmp(optarg, "absolute") != 0 &&
+			    strcmp(optarg, "relative") != 0)
+				errx(EXIT_USAGE, "--guide-margin-strategy: %s: "
+				    "expected absolute or relative", optarg);
+			o.grel = optarg[0] == 'r';
+			o.gist_opt = o.gist_opt ? o.gist_opt :
+			    "--guide-margin-strategy";
+			break;
+		case 'Y':
+			o.temperature = util_parse_float("--temperature",
+			    optarg, 1e-4, 100);
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--temperature";
+			break;
 		case 'V':
 			blas_version("train");
 			break;
@@ -377,10 +418,16 @@ main(int argc, char *argv[])
 	if (argc > 1 || o.model == NULL || o.out == NULL)
 		usage(stderr, EXIT_USAGE);
 	o.in = argc == 1 && strcmp(argv[0], "-") != 0 ? argv[0] : NULL;
-	if (mini_set && o.loss != LOSS_CMNRL)
-		errx(EXIT_USAGE, "--mini-batch: only with --loss cmnrl");
-	if (o.loss == LOSS_CMNRL && !mini_set)
+	int gist = o.loss == LOSS_GIST || o.loss == LOSS_CGIST,
+	    cached = o.loss == LOSS_CMNRL || o.loss == LOSS_CGIST;
+	if (mini_set && !cached)
+		errx(EXIT_USAGE, "--mini-batch: only with --loss cmnrl or "
+		    "cgist");
+	if (cached && !mini_set)
 		o.mini = 32;	/* CachedMultipleNegativesRankingLoss */
+	if (o.gist_opt && !gist)
+		errx(EXIT_USAGE, "%s: only with --loss gist or cgist",
+		    o.gist_opt);
 	if (o.symmetric && o.loss != LOSS_MNRL && o.loss != LOSS_CMNRL)
 		errx(EXIT_USAGE, "--symmetric: only with --loss mnrl or cmnrl");
 	if (o.tcos && o.loss != LOSS_TRIPLET)
@@ -418,11 +465,27 @@ main(int argc, char *argv[])
 		model_close(&md);
 		md = mo;
 	}
+	/* the guide: the model the run starts from unless --guide */
+	struct model gmd;
+	const char *gdir = o.guide ? o.guide : o.model;
+	if (gist) {
+		model_open(&gmd, gdir);
+		if (strcmp(gmd.vocab, md.vocab) != 0)
+			errx(EXIT_DATAERR, "--guide: %s: vocabulary differs "
+			    "from %s; the guide must read the same token ids",
+			    gdir, o.model);
+	}
 	size_t C = md.cfg.C;
 	struct loss_cfg lc;
 	loss_defaults(&lc, o.loss);
 	lc.symmetric = o.symmetric;
 	lc.cosine = o.tcos;
+	if (gist) {
+		lc.scale = (float)(1 / o.temperature);
+		lc.margin = (float)o.gmargin;
+		lc.relative = o.grel;
+	}
+	o.st_loss = loss_st_name(&lc);
 	if (o.dims)
 		parse_dims(&lc, o.dims, C);
 
@@ -484,6 +547,18 @@ main(int argc, char *argv[])
 	tr.dropout = o.dropout;
 	tr.seed = o.seed;
 	train_dist(&tr, max_tokens(&ex, Bl, 0));
+	struct bert_model g;
+	if (gist) {	/* frozen, forward only, as many texts at a time */
+		if (ex.Tmax > bert_max_len(&gmd.cfg))
+			errx(EXIT_DATAERR, "--guide: %s: takes at most %zu "
+			    "tokens; this data has texts of %zu", gdir,
+			    bert_max_len(&gmd.cfg), ex.Tmax);
+		bert_alloc(&g, &gmd.cfg, Smax, ex.Tmax, Nmax, 0);
+		if (!gmd.cfg.include_prompt)
+			g.pool_skip = ex.prompt_len;
+		model_load(&gmd, &g);
+		train_guide(&tr, &g);
+	}
 
 	long step = 0;
 	if (o.resume) {
@@ -622,6 +697,10 @@ main(int argc, char *argv[])
 	if (logf && fclose(logf) != 0)
 		err(EXIT_IOERR, "%s", o.log);
 	train_free(&tr);
+	if (gist) {
+		bert_free(&g);
+		model_close(&gmd);
+	}
 	free(ids);
 	free(len);
 	free(label);
