@@ -161,6 +161,20 @@ dot(const float *a, const float *b, size_t C)
 
 /* ---- MNRL ------------------------------------------------------------ */
 
+/* log sum exp s[j], j < n; some s[j] finite, others may be -inf */
+static double
+logsumexp(const float *s, size_t n)
+{
+	float mx = -INFINITY;
+	double z = 0;
+
+	for (size_t j = 0; j < n; j++)
+		mx = s[j] > mx ? s[j] : mx;
+	for (size_t j = 0; j < n; j++)
+		z += exp((double)s[j] - mx);
+	return mx + log(z);
+}
+
 /* u (K*B, C) normalized -> loss; du (K*B, C) added if not NULL.
  * S: B*(K-1)*B floats of scratch, lse: 2*B doubles' worth (4B floats). */
 static double
@@ -173,16 +187,8 @@ mnrl(float *du, float *S, double *lse, const float *u, size_t B, size_t K,
 
 	/* S (B, N) = scale ua uc^T */
 	blas_gemm(BLAS_NT | BLAS_F32, S, ua, uc, B, N, C, C, C, N, scale, 0.0f);
-	for (size_t i = 0; i < B; i++) {
-		const float *s = S + i * N;
-		float mx = s[0];
-		for (size_t j = 1; j < N; j++)
-			mx = s[j] > mx ? s[j] : mx;
-		double z = 0;
-		for (size_t j = 0; j < N; j++)
-			z += exp((double)s[j] - mx);
-		lse[i] = mx + log(z);
-	}
+	for (size_t i = 0; i < B; i++)
+		lse[i] = logsumexp(S + i * N, N);
 	if (sym) {
 		/* doc-to-query: column i of the first B columns */
 		for (size_t i = 0; i < B; i++) {
@@ -264,13 +270,7 @@ gist(float *du, float *S, float *G, double *lse, const float *u,
 		for (size_t j = 0; j < NS; j++)
 			if (j != i && gs[j] > thr)
 				s[j] = -INFINITY;
-		float mx = s[i];	/* never masked */
-		for (size_t j = 0; j < NS; j++)
-			mx = s[j] > mx ? s[j] : mx;
-		double z = 0;
-		for (size_t j = 0; j < NS; j++)
-			z += exp((double)s[j] - mx);
-		lse[i] = mx + log(z);
+		lse[i] = logsumexp(s, NS);	/* s[i] is finite */
 		loss += lse[i] - s[i];
 	}
 	loss /= (double)B;
