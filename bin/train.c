@@ -549,10 +549,11 @@ main(int argc, char *argv[])
 	train_dist(&tr, max_tokens(&ex, Bl, 0));
 	struct bert_model g;
 	if (gist) {	/* frozen, forward only, as many texts at a time */
-		if (ex.Tmax > bert_max_len(&gmd.cfg))
+		/* sentence-transformers would re-tokenize and truncate */
+		if (ex.Tmax > gmd.max_seq_length)
 			errx(EXIT_DATAERR, "--guide: %s: takes at most %zu "
 			    "tokens; this data has texts of %zu", gdir,
-			    bert_max_len(&gmd.cfg), ex.Tmax);
+			    gmd.max_seq_length, ex.Tmax);
 		bert_alloc(&g, &gmd.cfg, Smax, ex.Tmax, Nmax, 0);
 		if (!gmd.cfg.include_prompt)
 			g.pool_skip = ex.prompt_len;

@@ -149,6 +149,12 @@ tr() {
 	run -65 --separate-stderr tr -o out --loss gist --guide "$FIX/tiny-mpnet" "$T/triplets.mp"
 	assert_equal "$stderr" "train: --guide: $FIX/tiny-mpnet: vocabulary differs from $FIX/tiny; the guide must read the same token ids"
 	[ ! -e out ]
+	# a guide that takes shorter texts than the data's (10 tokens)
+	cp -RL "$FIX/tiny" short
+	printf '{"max_seq_length": 8, "do_lower_case": true}\n' > short/sentence_bert_config.json
+	run -65 --separate-stderr tr -o out --loss gist --guide short "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --guide: short: takes at most 8 tokens; this data has texts of 10'
+	[ ! -e out ]
 	run -66 --separate-stderr tr -o out --loss cgist --guide noguide "$T/triplets.mp"
 	assert_equal "${stderr%%:*}" 'train'
 	[ ! -e out ]
