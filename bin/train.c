@@ -32,7 +32,7 @@
 
 static const char usage_text[] =
     "usage: train -m MODEL_DIR -o OUT_DIR [--loss "
-    "mnrl|cmnrl|cosine|cosent|triplet|contrastive]\n"
+    "mnrl|cmnrl|cosine|cosent|triplet|contrastive|gist|cgist]\n"
     "             [-e EPOCHS] [-b BATCH] [--lr LR] [--warmup N|RATIO] "
     "[--weight-decay W]\n"
     "             [--max-grad-norm G] [--mini-batch N] [--matryoshka DIMS] "
@@ -41,6 +41,9 @@ static const char usage_text[] =
     "[--save-every STEPS]\n"
     "             [--resume] [--log FILE.tsv] [-t THREADS] "
     "[--precision fp32|bf16|auto]\n"
+    "             [--guide DIR] [--guide-margin M] "
+    "[--guide-margin-strategy absolute|relative]\n"
+    "             [--temperature T]\n"
     "             [--eval-queries Q.tok --eval-corpus C.tok --eval-qrels "
     "QRELS\n"
     "             [--eval-every STEPS] [--eval-judged-only] "
@@ -71,6 +74,11 @@ struct opts {
 	int warmup_ratio;
 	unsigned long long seed;
 	const char *dims;	/* --matryoshka as given */
+	const char *st_loss;	/* sentence-transformers' name of the loss */
+	/* gist, cgist: the guide (default: -m), margin, 1 / temperature */
+	const char *guide, *gist_opt;	/* gist_opt: the first given */
+	double gmargin, temperature;
+	int grel;
 	struct {		/* --eval-*: files, steps apart, -J, level */
 		const char *q, *d, *qrels;
 		long every;
@@ -117,6 +125,11 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 		    o->ev.level, o->ev.judged);
 	else
 		KV("eval", "%s", "");
+	if (o->loss == LOSS_GIST || o->loss == LOSS_CGIST) {
+		KV("guide", "%.40s", o->guide ? o->guide : o->model);
+		KV("gist", "%.9g %s %.9g", o->gmargin, o->grel ? "relative" :
+		    "absolute", o->temperature);
+	}
 #undef KV
 	for (int i = 0; i < n; i++) {
 		meta[2 * i] = buf[i][0];
@@ -249,7 +262,8 @@ save(const struct opts *o, const struct model *md, const struct bert_model *m,
 {
 	char buf[NKEEP][2][48], sbuf[32];
 	const char *meta[2 * NKEEP + 1];
-	const char *mmeta[] = {"producer", "embtune train", "step", sbuf, NULL};
+	const char *mmeta[] = {"producer", "embtune train", "step", sbuf,
+	    "loss", o->st_loss, NULL};
 
 	snprintf(sbuf, sizeof sbuf, "%ld", step);
 	char *tmp = model_write_tmp(o->out, md, m, mmeta);
@@ -338,6 +352,10 @@ main(int argc, char *argv[])
 		{"eval-every", required_argument, NULL, 0x103},
 		{"eval-judged-only", no_argument, NULL, 0x104},
 		{"eval-level", required_argument, NULL, 0x105},
+		{"guide", required_argument, NULL, 'u'},
+		{"guide-margin", required_argument, NULL, 'y'},
+		{"guide-margin-strategy", required_argument, NULL, 'z'},
+		{"temperature", required_argument, NULL, 'Y'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -347,6 +365,7 @@ main(int argc, char *argv[])
 		.lr = 2e-5, .warmup = 0.1, .warmup_ratio = 1, .wd = 0.01,
 		.max_grad_norm = 1.0, .save_every = 500, .seed = 42,
 		.ev.level = 1,
+		.temperature = 0.01,
 	};
 	int c, mini_set = 0, threads = 0, ev_set = 0;
 
@@ -373,8 +392,8 @@ main(int argc, char *argv[])
 		case 'L':
 			if ((o.loss = loss_kind(optarg)) < 0)
 				errx(EXIT_USAGE, "--loss: %s: expected mnrl, "
-				    "cmnrl, cosine, cosent, triplet or "
-				    "contrastive", optarg);
+				    "cmnrl, cosine, cosent, triplet, "
+				    "contrastive, gist or cgist", optarg);
 			break;
 		case 'r':
 			o.lr = util_parse_float("--lr", optarg, 0, 1);
@@ -446,6 +465,29 @@ main(int argc, char *argv[])
 			    1, 1000000);
 			ev_set = 1;
 			break;
+		case 'u':
+			o.guide = optarg;
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--guide";
+			break;
+		case 'y':
+			o.gmargin = util_parse_float("--guide-margin", optarg,
+			    -10, 10);
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--guide-margin";
+			break;
+		case 'z':
+			if (strcmp(optarg, "absolute") != 0 &&
+			    strcmp(optarg, "relative") != 0)
+				errx(EXIT_USAGE, "--guide-margin-strategy: %s: "
+				    "expected absolute or relative", optarg);
+			o.grel = optarg[0] == 'r';
+			o.gist_opt = o.gist_opt ? o.gist_opt :
+			    "--guide-margin-strategy";
+			break;
+		case 'Y':
+			o.temperature = util_parse_float("--temperature",
+			    optarg, 1e-4, 100);
+			o.gist_opt = o.gist_opt ? o.gist_opt : "--temperature";
+			break;
 		case 'V':
 			util_version("train", blas_sysinfo);
 			break;
@@ -461,10 +503,16 @@ main(int argc, char *argv[])
 	if (argc > 1 || o.model == NULL || o.out == NULL)
 		usage(stderr, EXIT_USAGE);
 	o.in = argc == 1 && strcmp(argv[0], "-") != 0 ? argv[0] : NULL;
-	if (mini_set && o.loss != LOSS_CMNRL)
-		errx(EXIT_USAGE, "--mini-batch: only with --loss cmnrl");
-	if (o.loss == LOSS_CMNRL && !mini_set)
+	int gist = o.loss == LOSS_GIST || o.loss == LOSS_CGIST,
+	    cached = o.loss == LOSS_CMNRL || o.loss == LOSS_CGIST;
+	if (mini_set && !cached)
+		errx(EXIT_USAGE, "--mini-batch: only with --loss cmnrl or "
+		    "cgist");
+	if (cached && !mini_set)
 		o.mini = 32;	/* CachedMultipleNegativesRankingLoss */
+	if (o.gist_opt && !gist)
+		errx(EXIT_USAGE, "%s: only with --loss gist or cgist",
+		    o.gist_opt);
 	if (o.symmetric && o.loss != LOSS_MNRL && o.loss != LOSS_CMNRL)
 		errx(EXIT_USAGE, "--symmetric: only with --loss mnrl or cmnrl");
 	if (o.tcos && o.loss != LOSS_TRIPLET)
@@ -506,11 +554,27 @@ main(int argc, char *argv[])
 		model_close(&md);
 		md = mo;
 	}
+	/* the guide: the model the run starts from unless --guide */
+	struct model gmd;
+	const char *gdir = o.guide ? o.guide : o.model;
+	if (gist) {
+		model_open(&gmd, gdir);
+		if (strcmp(gmd.vocab, md.vocab) != 0)
+			errx(EXIT_DATAERR, "--guide: %s: vocabulary differs "
+			    "from %s; the guide must read the same token ids",
+			    gdir, o.model);
+	}
 	size_t C = md.cfg.C;
 	struct loss_cfg lc;
 	loss_defaults(&lc, o.loss);
 	lc.symmetric = o.symmetric;
 	lc.cosine = o.tcos;
+	if (gist) {
+		lc.scale = (float)(1 / o.temperature);
+		lc.margin = (float)o.gmargin;
+		lc.relative = o.grel;
+	}
+	o.st_loss = loss_st_name(&lc);
 	if (o.dims)
 		parse_dims(&lc, o.dims, C);
 
@@ -572,6 +636,19 @@ main(int argc, char *argv[])
 	tr.dropout = o.dropout;
 	tr.seed = o.seed;
 	train_dist(&tr, max_tokens(&ex, Bl, 0));
+	struct bert_model g;
+	if (gist) {	/* frozen, forward only, as many texts at a time */
+		/* sentence-transformers would re-tokenize and truncate */
+		if (ex.Tmax > gmd.max_seq_length)
+			errx(EXIT_DATAERR, "--guide: %s: takes at most %zu "
+			    "tokens; this data has texts of %zu", gdir,
+			    gmd.max_seq_length, ex.Tmax);
+		bert_alloc(&g, &gmd.cfg, Smax, ex.Tmax, Nmax, 0);
+		if (!gmd.cfg.include_prompt)
+			g.pool_skip = ex.prompt_len;
+		model_load(&gmd, &g);
+		train_guide(&tr, &g);
+	}
 	struct best bst = {.step = -1, .v = -1};
 	long every = o.ev.every ? o.ev.every : spe;	/* default: each epoch */
 	if (o.ev.q && rank == 0) {
@@ -759,6 +836,10 @@ main(int argc, char *argv[])
 		free(bst.w);
 	}
 	train_free(&tr);
+	if (gist) {
+		bert_free(&g);
+		model_close(&gmd);
+	}
 	free(ids);
 	free(len);
 	free(label);

@@ -7,7 +7,8 @@
 #include "tensor.h"
 
 static const char *const names[LOSS_NKIND] = {
-	"mnrl", "cmnrl", "cosine", "cosent", "triplet", "contrastive",
+	"mnrl", "cmnrl", "cosine", "cosent", "triplet", "contrastive", "gist",
+	"cgist",
 };
 
 void
@@ -17,6 +18,10 @@ loss_defaults(struct loss_cfg *lc, int kind)
 	lc->kind = kind;
 	lc->scale = 20.0f;
 	lc->margin = kind == LOSS_TRIPLET ? 5.0f : 0.5f;
+	if (kind == LOSS_GIST || kind == LOSS_CGIST) {
+		lc->scale = 1 / 0.01f;	/* temperature 0.01 */
+		lc->margin = 0;
+	}
 }
 
 int
@@ -53,6 +58,10 @@ loss_st_name(const struct loss_cfg *lc)
 		return "TripletLoss";
 	case LOSS_CONTRASTIVE:
 		return "ContrastiveLoss";
+	case LOSS_GIST:
+		return "GISTEmbedLoss";
+	case LOSS_CGIST:
+		return "CachedGISTEmbedLoss";
 	}
 	return "?";
 }
@@ -63,8 +72,12 @@ loss_fits(int kind, size_t K, int has_label, const char **need)
 	switch (kind) {
 	case LOSS_MNRL:
 	case LOSS_CMNRL:
+	case LOSS_CGIST:
 		*need = "(anchor, positive[, negatives...]) rows without labels";
 		return K >= 2 && !has_label ? 0 : -1;
+	case LOSS_GIST:
+		*need = "(anchor, positive[, negative]) rows without labels";
+		return (K == 2 || K == 3) && !has_label ? 0 : -1;
 	case LOSS_TRIPLET:
 		*need = "(anchor, positive, negative) rows without labels";
 		return K == 3 && !has_label ? 0 : -1;
@@ -148,6 +161,20 @@ dot(const float *a, const float *b, size_t C)
 
 /* ---- MNRL ------------------------------------------------------------ */
 
+/* log sum exp s[j], j < n; some s[j] finite, others may be -inf */
+static double
+logsumexp(const float *s, size_t n)
+{
+	float mx = -INFINITY;
+	double z = 0;
+
+	for (size_t j = 0; j < n; j++)
+		mx = s[j] > mx ? s[j] : mx;
+	for (size_t j = 0; j < n; j++)
+		z += exp((double)s[j] - mx);
+	return mx + log(z);
+}
+
 /* u (K*B, C) normalized -> loss; du (K*B, C) added if not NULL.
  * S: B*(K-1)*B floats of scratch, lse: 2*B doubles' worth (4B floats). */
 static double
@@ -160,16 +187,8 @@ mnrl(float *du, float *S, double *lse, const float *u, size_t B, size_t K,
 
 	/* S (B, N) = scale ua uc^T */
 	blas_gemm(BLAS_NT | BLAS_F32, S, ua, uc, B, N, C, C, C, N, scale, 0.0f);
-	for (size_t i = 0; i < B; i++) {
-		const float *s = S + i * N;
-		float mx = s[0];
-		for (size_t j = 1; j < N; j++)
-			mx = s[j] > mx ? s[j] : mx;
-		double z = 0;
-		for (size_t j = 0; j < N; j++)
-			z += exp((double)s[j] - mx);
-		lse[i] = mx + log(z);
-	}
+	for (size_t i = 0; i < B; i++)
+		lse[i] = logsumexp(S + i * N, N);
 	if (sym) {
 		/* doc-to-query: column i of the first B columns */
 		for (size_t i = 0; i < B; i++) {
@@ -211,6 +230,73 @@ mnrl(float *du, float *S, double *lse, const float *u, size_t B, size_t K,
 	    1.0f);
 	blas_gemm(BLAS_TN | BLAS_F32, du + B * C, S, ua, N, C, B, N, C, C,
 	    scale, 1.0f);
+	return loss;
+}
+
+/* ---- GIST ------------------------------------------------------------ */
+
+/* The scores of anchor i, NS = (K+1)B of them, in S (B, NS): a_i . c_j for
+ * the (K-1)B positives and negatives c (as MNRL), a_i . a_j, p_i . p_j;
+ * times scale.  Those whose guide similarity G (same layout, unscaled) is
+ * above the guide's a_i . p_i less the margin become -inf (left out of the
+ * softmax), but a_i . p_i itself, as GISTEmbedLoss masks each block. */
+static double
+gist(float *du, float *S, float *G, double *lse, const float *u,
+    const float *g, size_t B, size_t K, size_t C, size_t Cg,
+    const struct loss_cfg *lc)
+{
+	size_t N = (K - 1) * B, NS = N + 2 * B;
+	const float *ua = u, *uc = u + B * C, *ga = g, *gc = g + B * Cg;
+	float sc = lc->scale;
+	double loss = 0;
+
+	blas_gemm(BLAS_NT | BLAS_F32, S, ua, uc, B, N, C, C, C, NS, sc, 0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, S + N, ua, ua, B, B, C, C, C, NS, sc,
+	    0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, S + N + B, uc, uc, B, B, C, C, C, NS, sc,
+	    0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, G, ga, gc, B, N, Cg, Cg, Cg, NS, 1.0f,
+	    0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, G + N, ga, ga, B, B, Cg, Cg, Cg, NS, 1.0f,
+	    0.0f);
+	blas_gemm(BLAS_NT | BLAS_F32, G + N + B, gc, gc, B, B, Cg, Cg, Cg, NS,
+	    1.0f, 0.0f);
+	for (size_t i = 0; i < B; i++) {
+		float *s = S + i * NS;
+		const float *gs = G + i * NS;
+		/* float arithmetic, as the reference compares */
+		float thr = lc->relative ? gs[i] - fabsf(gs[i]) * lc->margin :
+		    gs[i] - lc->margin;
+		for (size_t j = 0; j < NS; j++)
+			if (j != i && gs[j] > thr)
+				s[j] = -INFINITY;
+		lse[i] = logsumexp(s, NS);	/* s[i] is finite */
+		loss += lse[i] - s[i];
+	}
+	loss /= (double)B;
+	if (!du)
+		return loss;
+
+	/* dS in place: (softmax - onehot) / B; 0 where left out */
+	for (size_t i = 0; i < B; i++) {
+		float *s = S + i * NS;
+		for (size_t j = 0; j < NS; j++)
+			s[j] = (float)((exp((double)s[j] - lse[i]) -
+			    (j == i)) / (double)B);
+	}
+	float *dua = du, *duc = du + B * C;
+	/* a . c: as MNRL */
+	blas_gemm(BLAS_NN | BLAS_F32, dua, S, uc, B, C, N, NS, C, C, sc, 1.0f);
+	blas_gemm(BLAS_TN | BLAS_F32, duc, S, ua, N, C, B, NS, C, C, sc, 1.0f);
+	/* a . a and p . p: both sides of each product */
+	blas_gemm(BLAS_NN | BLAS_F32, dua, S + N, ua, B, C, B, NS, C, C, sc,
+	    1.0f);
+	blas_gemm(BLAS_TN | BLAS_F32, dua, S + N, ua, B, C, B, NS, C, C, sc,
+	    1.0f);
+	blas_gemm(BLAS_NN | BLAS_F32, duc, S + N + B, uc, B, C, B, NS, C, C, sc,
+	    1.0f);
+	blas_gemm(BLAS_TN | BLAS_F32, duc, S + N + B, uc, B, C, B, NS, C, C, sc,
+	    1.0f);
 	return loss;
 }
 
@@ -348,33 +434,49 @@ triplet(float *dx, const float *x, size_t B, size_t C, float margin,
 
 /* ---- one loss at one width ------------------------------------------- */
 
-static size_t
-inner_scratch(size_t B, size_t K, size_t C)
+static int
+guided(const struct loss_cfg *lc)
 {
-	/* u, du (KB, C); norm (KB); S (B, (K-1)B); doubles: 4B + 8 */
-	return 2 * K * B * C + K * B + B * (K - 1) * B + 2 * (4 * B + 8) + 16;
+	return lc->kind == LOSS_GIST || lc->kind == LOSS_CGIST;
+}
+
+/* scores per row: MNRL's (K-1)B, GIST's (K+1)B */
+static size_t
+ncand(const struct loss_cfg *lc, size_t B, size_t K)
+{
+	return (K - 1 + (guided(lc) ? 2 : 0)) * B;
+}
+
+static size_t
+inner_scratch(const struct loss_cfg *lc, size_t B, size_t K, size_t C)
+{
+	size_t KB = K * B, NS = ncand(lc, B, K);
+	/* doubles: 4B + 8; u, du (KB, C); norm (KB); S (B, NS) */
+	size_t n = 2 * (4 * B + 8) + 2 * KB * C + KB + B * NS;
+	if (guided(lc))	/* G (B, NS); the guide's u (KB, Cg), norm (KB) */
+		n += B * NS + KB * lc->guide_C + KB;
+	return n;
 }
 
 size_t
 loss_scratch(const struct loss_cfg *lc, size_t B, size_t K, size_t C)
 {
-	size_t n = inner_scratch(B, K, C);
+	size_t n = inner_scratch(lc, B, K, C);
 	if (lc->ndims)	/* truncated y, dy (KB, C); norm (KB) */
-		n += 2 * K * B * C + K * B + 16;
+		n += 2 * K * B * C + K * B;
 	return n;
 }
 
 static double
 inner(float *dx, float *scratch, const struct loss_cfg *lc, const float *x,
-    const float *label, size_t B, size_t K, size_t C)
+    const float *guide, const float *label, size_t B, size_t K, size_t C)
 {
-	size_t KB = K * B;
-	float *u = scratch, *du = u + KB * C, *norm = du + KB * C,
-	    *S = norm + KB;
-	/* doubles, 8-byte aligned */
-	size_t o = (size_t)(S + B * (K - 1) * B - scratch);
-	o = (o + 1) & ~(size_t)1;
-	double *dd = (double *)(void *)(scratch + o);
+	size_t KB = K * B, Cg = lc->guide_C;
+	/* scratch is 64-byte aligned: the doubles first */
+	double *dd = (double *)(void *)scratch;
+	float *u = scratch + 2 * (4 * B + 8), *du = u + KB * C,
+	    *norm = du + KB * C, *S = norm + KB, *G = S + B * ncand(lc, B, K),
+	    *ug = G + B * ncand(lc, B, K), *gnorm = ug + KB * Cg;
 	double loss;
 
 	if (lc->kind == LOSS_TRIPLET && !lc->cosine)
@@ -387,6 +489,11 @@ inner(float *dx, float *scratch, const struct loss_cfg *lc, const float *x,
 	case LOSS_CMNRL:
 		loss = mnrl(dx ? du : NULL, S, dd, u, B, K, C, lc->scale,
 		    lc->symmetric);
+		break;
+	case LOSS_GIST:
+	case LOSS_CGIST:
+		loss_l2norm_fwd(ug, gnorm, guide, KB, Cg, Cg);
+		loss = gist(dx ? du : NULL, S, G, dd, u, ug, B, K, C, Cg, lc);
 		break;
 	case LOSS_TRIPLET:
 		loss = triplet(dx ? du : NULL, u, B, C, lc->margin, 1);
@@ -416,15 +523,16 @@ inner(float *dx, float *scratch, const struct loss_cfg *lc, const float *x,
 
 double
 loss_fwd_bwd(float *demb, float *scratch, const struct loss_cfg *lc,
-    const float *emb, const float *label, size_t B, size_t K, size_t C)
+    const float *emb, const float *guide, const float *label, size_t B,
+    size_t K, size_t C)
 {
 	size_t KB = K * B;
 	double loss = 0;
 
 	if (!lc->ndims)
-		return inner(demb, scratch, lc, emb, label, B, K, C);
+		return inner(demb, scratch, lc, emb, guide, label, B, K, C);
 	/* Matryoshka: shrink = truncate to d, L2-normalize; weighted sum */
-	float *y = scratch + inner_scratch(B, K, C), *dy = y + KB * C,
+	float *y = scratch + inner_scratch(lc, B, K, C), *dy = y + KB * C,
 	    *norm = dy + KB * C;
 	for (size_t k = 0; k < lc->ndims; k++) {
 		size_t d = lc->dims[k];
@@ -432,8 +540,8 @@ loss_fwd_bwd(float *demb, float *scratch, const struct loss_cfg *lc,
 		loss_l2norm_fwd(y, norm, emb, KB, d, C);
 		if (demb)
 			memset(dy, 0, KB * d * sizeof *dy);
-		loss += w * inner(demb ? dy : NULL, scratch, lc, y, label, B,
-		    K, d);
+		loss += w * inner(demb ? dy : NULL, scratch, lc, y, guide,
+		    label, B, K, d);
 		if (!demb)
 			continue;
 		for (size_t i = 0; i < KB * d; i++)

@@ -12,6 +12,14 @@
  *   triplet      TripletLoss: euclidean distance (or 1 - cos), margin 5
  *   contrastive  ContrastiveLoss: cosine distance, margin 0.5,
  *                0.5 (y d^2 + (1 - y) relu(m - d)^2), mean
+ *   gist         GISTEmbedLoss: cross-entropy over cos / temperature (0.01)
+ *                of anchor i against every positive and negative, every
+ *                anchor and (from positive i) every positive; a candidate
+ *                that a frozen guide model scores above its own
+ *                cos(anchor i, positive i) less the margin (absolute:
+ *                margin 0; relative: |cos| margin) is left out, except
+ *                positive i itself
+ *   cgist        CachedGISTEmbedLoss: the same loss, GradCache as cmnrl
  *
  * and MatryoshkaLoss around any of them: the sum over dims of the loss on
  * embeddings truncated to dim and L2-normalized again.
@@ -32,6 +40,8 @@ enum loss_kind {
 	LOSS_COSENT,
 	LOSS_TRIPLET,
 	LOSS_CONTRASTIVE,
+	LOSS_GIST,
+	LOSS_CGIST,
 	LOSS_NKIND
 };
 
@@ -39,8 +49,11 @@ enum loss_kind {
 
 struct loss_cfg {
 	int kind;		/* enum loss_kind */
-	float scale;		/* mnrl, cmnrl, cosent (20) */
-	float margin;		/* triplet (5), contrastive (0.5) */
+	float scale;		/* mnrl, cmnrl, cosent (20); gist, cgist:
+				 * 1 / temperature (100) */
+	float margin;		/* triplet (5), contrastive (0.5), gist (0) */
+	int relative;		/* gist: margin relative to the guide's cos */
+	size_t guide_C;		/* gist: width of the guide's embeddings */
 	int symmetric;		/* mnrl, cmnrl: add the doc-to-query direction */
 	int cosine;		/* triplet: 1 - cos instead of euclidean */
 	size_t ndims;		/* matryoshka dims (0: off) */
@@ -67,11 +80,14 @@ const char *loss_fitting(size_t K, int has_label);
 /* Floats of scratch loss_fwd_bwd needs for B rows of K texts of width C. */
 size_t loss_scratch(const struct loss_cfg *lc, size_t B, size_t K, size_t C);
 
-/* emb (K*B, C), label (B) or NULL -> returns the loss (mean over rows, as
- * sentence-transformers); if demb is not NULL ADDS dloss/demb (K*B, C).
- * scratch: loss_scratch() floats.  Never allocates. */
+/* emb (K*B, C), label (B) or NULL, guide (K*B, lc->guide_C): the guide
+ * model's embeddings of the same texts (gist, cgist; else NULL) -> returns
+ * the loss (mean over rows, as sentence-transformers); if demb is not NULL
+ * ADDS dloss/demb (K*B, C).  scratch: loss_scratch() floats.  Never
+ * allocates. */
 double loss_fwd_bwd(float *demb, float *scratch, const struct loss_cfg *lc,
-    const float *emb, const float *label, size_t B, size_t K, size_t C);
+    const float *emb, const float *guide, const float *label, size_t B,
+    size_t K, size_t C);
 
 /* The pieces, for tests.  All ADD into their gradients (which may be NULL
  * for a forward only).  x (B, C) -> y = x / max(|x|, 1e-12); saves norm. */

@@ -30,6 +30,27 @@ train_init(struct train *t, struct bert_model *m, const struct loss_cfg *lc,
 }
 
 void
+train_guide(struct train *t, struct bert_model *g)
+{
+	size_t Cg = g->cfg.C;
+
+	t->guide = g;
+	t->lc.guide_C = Cg;
+	free(t->scratch);
+	t->scratch = xaligned(loss_scratch(&t->lc, t->B, t->K, t->m->cfg.C) *
+	    sizeof *t->scratch);
+	t->gemb = xaligned(t->K * t->B * Cg * sizeof *t->gemb);
+	if (t->nproc > 1) {	/* this rank's share, and every rank's */
+		size_t Bl = (t->B + (size_t)t->nproc - 1) / (size_t)t->nproc;
+		t->lgemb = xaligned(t->K * Bl * Cg * sizeof *t->lgemb);
+		if (Cg > t->m->cfg.C) {
+			free(t->gath);
+			t->gath = xaligned(t->K * t->B * Cg * sizeof *t->gath);
+		}
+	}
+}
+
+void
 train_dist(struct train *t, size_t Ntok)
 {
 	size_t C = t->m->cfg.C, Bl;
@@ -52,6 +73,8 @@ train_free(struct train *t)
 	free(t->emb);
 	free(t->demb);
 	free(t->scratch);
+	free(t->gemb);
+	free(t->lgemb);
 	free(t->lids);
 	free(t->llen);
 	free(t->lemb);
@@ -106,6 +129,50 @@ reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
 	passes(t, NULL, demb, ids, len, S, mini, step, j0);
 }
 
+/* The guide's embeddings of S sequences into gemb (S, guide C), as many
+ * at a time as its arena holds, dropout off. */
+static void
+guide_embed(struct train *t, float *gemb, const uint32_t *ids,
+    const size_t *len, size_t S)
+{
+	struct bert_model *g = t->guide;
+	size_t Cg = g->cfg.C, s0, n, tok;
+
+	for (s0 = 0, tok = 0; s0 < S; s0 += n) {
+		n = S - s0 < g->Bmax ? S - s0 : g->Bmax;
+		bert_forward(g, ids + tok, len + s0, n, 0, 0);
+		memcpy(gemb + s0 * Cg, g->a.out, n * Cg * sizeof *gemb);
+		for (size_t i = 0; i < n; i++)
+			tok += len[s0 + i];
+	}
+}
+
+/* Every rank's rows (src: its K*bl, W wide) into dst (K*b, W), the
+ * batch's column layout. */
+static void
+gather(struct train *t, float *dst, const float *src, size_t b, size_t W)
+{
+	const size_t K = t->K;
+	const int P = t->nproc;
+
+	for (int q = 0; q < P; q++) {
+		size_t qlo, qhi;
+		dist_share(b, q, P, &qlo, &qhi);
+		t->cnt[q] = K * (qhi - qlo) * W;
+	}
+	double t0 = util_now();
+	dist_allgatherv(t->gath, src, t->cnt);
+	t->t_gather += util_now() - t0;
+	src = t->gath;
+	for (int q = 0; q < P; q++) {
+		size_t qlo, qhi;
+		dist_share(b, q, P, &qlo, &qhi);
+		for (size_t k = 0; k < K; k++, src += (qhi - qlo) * W)
+			memcpy(dst + (k * b + qlo) * W, src,
+			    (qhi - qlo) * W * sizeof *src);
+	}
+}
+
 /* train_grad over nproc ranks: this rank's rows [lo, hi) of each column
  * block are its K*bl sequences. */
 static double
@@ -145,27 +212,15 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 		} else
 			embed(t, t->lemb, t->lids, t->llen, Sl, mini, step, j0);
 	}
-	/* every rank's embeddings, into the batch's column layout */
-	for (int q = 0; q < P; q++) {
-		size_t qlo, qhi;
-		dist_share(b, q, P, &qlo, &qhi);
-		t->cnt[q] = K * (qhi - qlo) * C;
-	}
-	double t0 = util_now();
-	dist_allgatherv(t->gath, send, t->cnt);
-	t->t_gather += util_now() - t0;
-	const float *src = t->gath;
-	for (int q = 0; q < P; q++) {
-		size_t qlo, qhi;
-		dist_share(b, q, P, &qlo, &qhi);
-		for (k = 0; k < K; k++, src += (qhi - qlo) * C)
-			memcpy(t->emb + (k * b + qlo) * C, src,
-			    (qhi - qlo) * C * sizeof *src);
+	gather(t, t->emb, send, b, C);
+	if (t->guide) {
+		guide_embed(t, t->lgemb, t->lids, t->llen, Sl);
+		gather(t, t->gemb, t->lgemb, b, t->guide->cfg.C);
 	}
 	/* the loss of the whole batch, the same on every rank */
 	memset(t->demb, 0, K * b * C * sizeof *t->demb);
-	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, label, b,
-	    K, C);
+	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, t->gemb,
+	    label, b, K, C);
 	/* this rank's slice of d(embeddings), backpropagated */
 	for (k = 0; k < K; k++)
 		memcpy(t->lemb + k * bl * C, t->demb + (k * b + lo) * C,
@@ -177,7 +232,7 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 			reembed_backward(t, t->lemb, t->lids, t->llen, Sl,
 			    mini, step, j0);
 	}
-	t0 = util_now();
+	double t0 = util_now();
 	dist_allreduce_sum(m->grads, m->nparams);
 	t->t_reduce += util_now() - t0;
 	return t->loss;
@@ -194,18 +249,20 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 		return train_grad_dist(t, ids, len, label, b, step);
 	bert_zero_grad(m);
 	memset(t->demb, 0, S * C * sizeof *t->demb);
+	if (t->guide)
+		guide_embed(t, t->gemb, ids, len, S);
 	if (mini >= S) {
 		bert_forward(m, ids, len, S, t->dropout,
 		    train_seed(t->seed, step, 0));
 		t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, m->a.out,
-		    label, b, t->K, C);
+		    t->gemb, label, b, t->K, C);
 		bert_backward(m, ids, t->demb);
 		return t->loss;
 	}
 	/* GradCache: embed, loss on the whole batch, re-forward + backward */
 	embed(t, t->emb, ids, len, S, mini, step, 0);
-	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, label, b,
-	    t->K, C);
+	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, t->gemb,
+	    label, b, t->K, C);
 	reembed_backward(t, t->demb, ids, len, S, mini, step, 0);
 	return t->loss;
 }

@@ -14,7 +14,11 @@
  * anchor sees the candidates of the whole batch; every rank computes the
  * same loss and d(embeddings) and backpropagates its own rows' slice; the
  * gradients are summed over the ranks.  Every rank then clips and steps
- * alike, and the parameters stay the same everywhere. */
+ * alike, and the parameters stay the same everywhere.
+ *
+ * GIST (gist, cgist): a frozen guide model embeds the same sequences,
+ * forward only, dropout off, as many at a time as the model's forwards;
+ * the loss masks candidates by the guide's similarities (loss.h). */
 #ifndef TRAIN_H
 #define TRAIN_H
 
@@ -36,12 +40,16 @@ struct train {
 	uint64_t seed;
 	float *emb, *demb;	/* (K*B, C) */
 	float *scratch;		/* loss scratch */
+	struct bert_model *guide;	/* gist, cgist: the guide (train_guide) */
+	float *gemb;		/* (K*B, guide C) its embeddings */
 	/* data-parallel (train_dist): this rank's share of each batch */
 	int rank, nproc;
 	uint32_t *lids;		/* its sequences' token ids */
 	size_t *llen;		/* (K*Bl) their lengths */
 	float *lemb;		/* (K*Bl, C) its embeddings, then its d(emb) */
-	float *gath;		/* (K*B, C) every rank's, rank after rank */
+	float *lgemb;		/* (K*Bl, guide C) its guide embeddings */
+	float *gath;		/* (K*B, max(C, guide C)) every rank's, rank
+				 * after rank */
 	size_t *cnt;		/* (nproc) floats each rank sends */
 	double t_gather, t_reduce;	/* seconds in the collectives */
 	/* results of the last step */
@@ -54,6 +62,10 @@ void train_init(struct train *t, struct bert_model *m,
     const struct loss_cfg *lc, const struct adamw_hp *hp, size_t B,
     size_t K, size_t mini);
 void train_free(struct train *t);
+/* The guide of a gist or cgist loss: g from bert_alloc with no flags and
+ * the same Bmax, Tmax and Nmax as the model, its weights loaded, the same
+ * token ids meaning the same tokens; after train_dist. */
+void train_guide(struct train *t, struct bert_model *g);
 /* Take part in a data-parallel run of dist_size() processes: allocate the
  * share of a batch (at most ceil(B/nproc) rows, Ntok tokens).  Without it,
  * or with one process, train_grad works on the whole batch alone. */

@@ -39,6 +39,11 @@ tr() {
 	-o out --warmup 1.5|train: --warmup: 1.5: expected a whole number
 	-o out --matryoshka 9,4|train: --matryoshka: 9:
 	-o out --matryoshka ,|train: --matryoshka: no dims
+	-o out --guide-margin 0.1|train: --guide-margin: only with --loss gist or cgist
+	-o out --loss cmnrl --guide .|train: --guide: only with --loss gist or cgist
+	-o out --loss gist --guide-margin-strategy odd|train: --guide-margin-strategy: odd: expected absolute or relative
+	-o out --loss gist --temperature 0|train: --temperature: 0:
+	-o out --loss gist --mini-batch 4|train: --mini-batch: only with --loss cmnrl or cgist
 	EOF
 }
 
@@ -57,7 +62,7 @@ tr() {
 	long||record 4 (byte 164): "texts"[0]: 17 tokens, the model takes at most 16
 	mixedlabel|--loss cosine|record 4 (byte 199): has no "label", unlike record 1
 	empty||no training rows
-	triplets|--loss cosine|--loss cosine takes (text, text) pairs with a float label; this data has 3 texts per row without labels, which fit: mnrl, cmnrl, triplet
+	triplets|--loss cosine|--loss cosine takes (text, text) pairs with a float label; this data has 3 texts per row without labels, which fit: mnrl, cmnrl, triplet, gist, cgist
 	pairs|--loss triplet|--loss triplet takes (anchor, positive, negative) rows without labels; this data has 2 texts per row with labels, which fit: cosine, cosent, contrastive
 	pairs|--loss mnrl|--loss mnrl takes (anchor, positive[, negatives...]) rows without labels
 	EOF
@@ -122,7 +127,49 @@ tr() {
 	pairs|--loss cosent
 	pairs|--loss cosent --matryoshka 4,8
 	pairs01|--loss contrastive
+	triplets|--loss gist
+	triplets|--loss gist --guide-margin 0.05 --guide-margin-strategy relative --temperature 0.05
+	triplets|--loss gist --matryoshka 8,4
+	triplets|--loss cgist --mini-batch 5
 	EOF
+}
+
+@test "train --loss gist: the guide is -m unless --guide; its vocabulary must be the model's" {
+	tr -o a -b 4 --loss gist "$T/triplets.mp"
+	tr -o b -b 4 --loss gist --guide "$FIX/tiny" "$T/triplets.mp"
+	tr -o c -b 4 --loss gist --guide "$FIX/tiny-cls" "$T/triplets.mp"
+	tr -o d -b 4 --loss mnrl "$T/triplets.mp"
+	cmp a/model.safetensors b/model.safetensors
+	! cmp -s a/model.safetensors c/model.safetensors
+	! cmp -s a/model.safetensors d/model.safetensors
+	# the model names its loss as sentence-transformers does
+	head -c 200 a/model.safetensors | grep -aq '"loss":"GISTEmbedLoss"'
+	tr -o e -b 4 --loss cgist "$T/triplets.mp"
+	head -c 200 e/model.safetensors | grep -aq '"loss":"CachedGISTEmbedLoss"'
+	run -65 --separate-stderr tr -o out --loss gist --guide "$FIX/tiny-mpnet" "$T/triplets.mp"
+	assert_equal "$stderr" "train: --guide: $FIX/tiny-mpnet: vocabulary differs from $FIX/tiny; the guide must read the same token ids"
+	[ ! -e out ]
+	# a guide that takes shorter texts than the data's (10 tokens)
+	cp -RL "$FIX/tiny" short
+	printf '{"max_seq_length": 8, "do_lower_case": true}\n' > short/sentence_bert_config.json
+	run -65 --separate-stderr tr -o out --loss gist --guide short "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --guide: short: takes at most 8 tokens; this data has texts of 10'
+	[ ! -e out ]
+	run -66 --separate-stderr tr -o out --loss cgist --guide noguide "$T/triplets.mp"
+	assert_equal "${stderr%%:*}" 'train'
+	[ ! -e out ]
+}
+
+@test "train --loss gist: interrupted and resumed equals a straight run (the guide stays -m); other guide options refused" {
+	tr -o straight -b 4 -e 2 --loss gist --save-every 4 "$T/triplets.mp"
+	run -130 --separate-stderr tr -o out -b 4 -e 2 --loss gist --save-every 4 --stop-after 7 "$T/triplets.mp"
+	run -64 --separate-stderr tr -o out -b 4 -e 2 --loss gist --guide-margin 0.1 --resume "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --resume: out: gist is 0.1 absolute 0.01 here, 0 absolute 0.01 in the checkpoint'
+	run -64 --separate-stderr tr -o out -b 4 -e 2 --loss gist --guide "$FIX/tiny-cls" --resume "$T/triplets.mp"
+	[[ "$stderr" == "train: --resume: out: guide is "*" here, "*" in the checkpoint" ]] ||
+		fail "stderr: $stderr"
+	run -0 tr -o out -b 4 -e 2 --loss gist --save-every 4 --resume "$T/triplets.mp"
+	cmp straight/model.safetensors out/model.safetensors
 }
 
 @test "train: the same seed gives the same bytes, another seed others" {
@@ -228,6 +275,10 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 	LD_PRELOAD=./shim.so tr -o b -b 4 -e 20 --save-every 0 "$T/triplets.mp" 2> b.err
 	grep -q '^mallocs [0-9]' a.err
 	assert_equal "$(grep mallocs b.err)" "$(grep mallocs a.err)"
+	# and with the guide's forwards
+	LD_PRELOAD=./shim.so tr -o c -b 4 -e 1 --save-every 0 --loss gist "$T/triplets.mp" 2> c.err
+	LD_PRELOAD=./shim.so tr -o d -b 4 -e 20 --save-every 0 --loss gist "$T/triplets.mp" 2> d.err
+	assert_equal "$(grep mallocs d.err)" "$(grep mallocs c.err)"
 }
 
 @test "train --precision bf16: the fp32 loss curve within 3%, an fp32 model, the hardware kernel = the portable one" {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # train under mpirun (make MPI=1; the tests run build/mpi/train, which
 # `make check` builds where Open MPI is installed): the same parameters as
-# one process with the same global batch, for MNRL and cached MNRL, with
+# one process with the same global batch, for MNRL, cached MNRL and GIST, with
 # even and uneven shares of the batch; stdin read by rank 0; rank 0 alone
 # writes; a run stopped under -np 2 resumes in one process; with dropout
 # the loss curve follows; all-MiniLM-L6-v2 on 16 SciFact triplets; a train built
@@ -89,6 +89,22 @@ OPTS=(-b 5 --no-dropout --lr 1e-4 --seed 1)
 	# and of plain MNRL in one process, as GradCache promises
 	one -o mnrl "${OPTS[@]}" "$T/triplets.mp"
 	same_params mnrl two
+}
+
+@test "train -np 2 and -np 3: GIST and cached GIST give the parameters of one process" {
+	# the guide's embeddings are gathered as the model's are
+	one -o one "${OPTS[@]}" --loss gist --log one.tsv "$T/triplets.mp"
+	for np in 2 3; do
+		mp $np -o np$np "${OPTS[@]}" --loss gist --log np$np.tsv "$T/triplets.mp"
+		same_params one np$np
+		# losses within 1e-5, gradient norms within 1e-4: scale 100
+		# (temperature 0.01) magnifies the rounding five times MNRL's 20
+		paste one.tsv np$np.tsv | awk -F'\t' 'NR > 1 {
+		    for (c = 2; c <= 4; c += 2) { d = $c - $(c + 5); if (d < 0) d = -d
+		        if (d > (c == 2 ? 1e-5 : 1e-4) * (1 + $c)) { print "step " $1 ": " $c " vs " $(c + 5); exit 1 } } }'
+	done
+	mp 2 -o c2 "${OPTS[@]}" --loss cgist --mini-batch 2 "$T/triplets.mp"
+	same_params one c2
 }
 
 @test "train -np 2: standard input is read by rank 0; rank 0 alone writes OUT and the log" {

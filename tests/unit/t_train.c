@@ -4,7 +4,9 @@
  * and the parameters after 5 steps (clipping, AdamW, warm-up schedule), on
  * the tiny model for every loss and on all-MiniLM-L6-v2 for MNRL, CoSENT
  * and Cached MNRL (whose gradients must equal MNRL's); the tiny MPNet for
- * MNRL and CoSENT, its relative position bias table included. */
+ * MNRL and CoSENT, its relative position bias table included; GIST and
+ * Cached GIST on the tiny model and on all-MiniLM-L6-v2, the guide a frozen
+ * copy of the base model (cgist's gradients must equal gist's). */
 #include <unistd.h>
 
 #include "check.h"
@@ -20,34 +22,50 @@ struct cfg {
 	float lr;
 	size_t mini, ndims, dims[2];
 	const char *ref;	/* reference config, if not name */
+	float gmargin;		/* gist */
+	int grel;
 };
 
 /* the same table as TINY_CFGS / MINI_CFGS in gen_train.py */
 static const struct cfg tiny[] = {
-	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-3f, 0, 0, {0}, NULL},
-	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 3, 0, {0}, NULL},
-	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-3f, 0, 0, {0}, NULL},
-	{"mnrlsym", LOSS_MNRL, 1, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL},
-	{"matryoshka", LOSS_MNRL, 0, 3, 1, 0, 1e-3f, 0, 2, {8, 4}, NULL},
-	{"cosine", LOSS_COSINE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL},
-	{"triplet", LOSS_TRIPLET, 0, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL},
-	{"contrastive", LOSS_CONTRASTIVE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL},
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-3f, 0, 0, {0}, NULL, 0, 0},
+	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 3, 0, {0}, NULL, 0, 0},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-3f, 0, 0, {0}, NULL, 0, 0},
+	{"mnrlsym", LOSS_MNRL, 1, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL, 0, 0},
+	{"matryoshka", LOSS_MNRL, 0, 3, 1, 0, 1e-3f, 0, 2, {8, 4}, NULL, 0, 0},
+	{"cosine", LOSS_COSINE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL, 0, 0},
+	{"triplet", LOSS_TRIPLET, 0, 3, 1, 0, 1e-3f, 0, 0, {0}, NULL, 0, 0},
+	{"contrastive", LOSS_CONTRASTIVE, 0, 2, 1, 0, 1e-3f, 0, 0, {0}, NULL, 0, 0},
 	/* GradCache in mini-batches of 5 sequences: MNRL's gradients */
-	{"cmnrl5", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 5, 0, {0}, "mnrl"},
+	{"cmnrl5", LOSS_CMNRL, 0, 3, 5, 2, 1e-3f, 5, 0, {0}, "mnrl", 0, 0},
 };
 static const struct cfg tiny_mpnet[] = {
-	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-2f, 0, 0, {0}, NULL},
-	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-2f, 0, 0, {0}, NULL},
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 1e-2f, 0, 0, {0}, NULL, 0, 0},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 1e-2f, 0, 0, {0}, NULL, 0, 0},
 };
 /* all-mpnet-base-v2 on the MiniLM reference's 16 SciFact rows, max length
  * 64 (only where the model has been fetched) */
 static const struct cfg mpnet[] = {
-	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL},
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL, 0, 0},
+};
+/* the same table as the --gist configs in gen_train.py */
+static const struct cfg gist_tiny[] = {
+	{"gist", LOSS_GIST, 0, 3, 5, 2, 1e-2f, 0, 0, {0}, NULL, 0, 0},
+	{"cgist", LOSS_CGIST, 0, 3, 5, 2, 1e-2f, 3, 0, {0}, NULL, 0, 0},
+	{"gist2", LOSS_GIST, 0, 2, 1, 0, 1e-2f, 0, 0, {0}, NULL, 0, 0},
+	{"gistrel", LOSS_GIST, 0, 3, 1, 0, 1e-2f, 0, 0, {0}, NULL, 0.002f, 1},
+	{"gistabs", LOSS_GIST, 0, 3, 1, 0, 1e-2f, 0, 0, {0}, NULL, 0.02f, 0},
+	/* GradCache in mini-batches of 5 sequences: GIST's gradients */
+	{"cgist5", LOSS_CGIST, 0, 3, 5, 2, 1e-2f, 5, 0, {0}, "gist", 0, 0},
+};
+static const struct cfg gist_minilm[] = {
+	{"gist", LOSS_GIST, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL, 0, 0},
+	{"cgist", LOSS_CGIST, 0, 3, 5, 2, 2e-5f, 8, 0, {0}, "gist", 0, 0},
 };
 static const struct cfg minilm[] = {
-	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL},
-	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 2e-5f, 0, 0, {0}, NULL},
-	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 2e-5f, 8, 0, {0}, "mnrl"},
+	{"mnrl", LOSS_MNRL, 0, 3, 5, 2, 2e-5f, 0, 0, {0}, NULL, 0, 0},
+	{"cosent", LOSS_COSENT, 0, 2, 5, 2, 2e-5f, 0, 0, {0}, NULL, 0, 0},
+	{"cmnrl", LOSS_CMNRL, 0, 3, 5, 2, 2e-5f, 8, 0, {0}, "mnrl", 0, 0},
 };
 
 static const struct st_tensor *
@@ -154,7 +172,7 @@ run(const char *model, const char *dir, const char *refpath,
     const struct cfg *c, int mode, size_t *np)
 {
 	struct model md;
-	struct bert_model m;
+	struct bert_model m, g;
 	struct st_file f;
 	struct loss_cfg lc;
 	struct adamw_hp hp;
@@ -193,8 +211,18 @@ run(const char *model, const char *dir, const char *refpath,
 		lc.dims[i] = c->dims[i], lc.weights[i] = 1;
 	adamw_defaults(&hp);
 	hp.lr = c->lr;
+	int gist = c->kind == LOSS_GIST || c->kind == LOSS_CGIST;
+	if (gist) {
+		lc.margin = c->gmargin;
+		lc.relative = c->grel;
+	}
 	train_init(&t, &m, &lc, &hp, B, (size_t)c->K, c->mini);
 	t.dropout = 0;
+	if (gist) {	/* the guide: the base model, frozen */
+		bert_alloc(&g, &md.cfg, Sm, Tmax, N, 0);
+		model_load(&md, &g);
+		train_guide(&t, &g);
+	}
 
 	for (long s = 0; s < c->steps; s++) {
 		double loss = train_grad(&t, ids, len, lab, B, s);
@@ -219,6 +247,8 @@ run(const char *model, const char *dir, const char *refpath,
 	blas_set_precision(BLAS_PREC_FP32);
 	train_free(&t);
 	bert_free(&m);
+	if (gist)
+		bert_free(&g);
 	st_close(&f);
 	model_close(&md);
 	free(fid), free(flen), free(lab), free(ids), free(len);
@@ -267,6 +297,13 @@ main(void)
 	for (size_t i = 0; i < sizeof tiny_mpnet / sizeof *tiny_mpnet; i++)
 		parity("tiny-mpnet", "fixtures/tiny-mpnet",
 		    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[i]);
+	for (size_t i = 0; i < sizeof gist_tiny / sizeof *gist_tiny; i++)
+		run("tiny", "fixtures/tiny",
+		    "fixtures/train/ref-gist-tiny.safetensors", &gist_tiny[i]);
+	for (size_t i = 0; i < sizeof gist_minilm / sizeof *gist_minilm; i++)
+		run("minilm", "models/all-MiniLM-L6-v2",
+		    "fixtures/train/ref-gist-minilm.safetensors",
+		    &gist_minilm[i]);
 	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
 		parity("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
