@@ -197,8 +197,7 @@ main(int argc, char *argv[])
 		    rec_uint(&h, "prompt_len", &pl) != 0)
 			rec_fail(&rd, "\"prompt_len\": expected uint, got %s",
 			    rec_typename(rec_get(&h, "prompt_len")));
-		if (!md.cfg.include_prompt)
-			m.pool_skip = (size_t)pl;
+		bert_skip(&m, (size_t)pl);
 	}
 	rec_writer_init(&wr, stdout);
 	wr.unbuffered = unbuffered;

@@ -279,13 +279,19 @@ main(int argc, char **argv)
 
 	rec_writer_init(&w, stdout);
 	pk = rec_begin(&w);
-	if (rec_pack_header(pk, "examples", "mine-negatives", 4) ||
+	/* the prompts' ids: the queries' (anchors), the documents' (others) */
+	int prompt = Q.prompt_len || C.prompt_len;
+	if (rec_pack_header(pk, "examples", "mine-negatives", 4 + prompt) ||
 	    rec_pack_kv_str(pk, "model", C.model) ||
 	    rec_pack_kv_str(pk, "vocab", C.vocab) ||
 	    rec_pack_kv_uint(pk, "max_len", Q.max_len > C.max_len ?
 	    Q.max_len : C.max_len) ||
 	    rec_pack_kv_uint(pk, "columns", o.num == 0 || fmt == FMT_PAIR ? 2 :
-	    fmt == FMT_TRIPLET ? 3 : 2 + o.num))
+	    fmt == FMT_TRIPLET ? 3 : 2 + o.num) ||
+	    (prompt && (rec_pack_str(pk, "prompt_len") ||
+	    msgpack_pack_array(pk, 2) ||
+	    msgpack_pack_uint64(pk, Q.prompt_len) ||
+	    msgpack_pack_uint64(pk, C.prompt_len))))
 		errx(EXIT_SOFTWARE, "stdout: cannot pack the header");
 	rec_end(&w);
 

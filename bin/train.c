@@ -620,8 +620,6 @@ main(int argc, char *argv[])
 	struct bert_model m;
 	blas_threads(threads);
 	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
-	if (!md.cfg.include_prompt)	/* the prompt's ids out of the pooling */
-		m.pool_skip = ex.prompt_len;
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
 	size_t *len = xmalloc(ex.K * B * sizeof *len);
@@ -635,6 +633,8 @@ main(int argc, char *argv[])
 	tr.max_grad_norm = o.max_grad_norm;
 	tr.dropout = o.dropout;
 	tr.seed = o.seed;
+	tr.plen[0] = ex.prompt_len[0];	/* the prompts' ids, out of pooling */
+	tr.plen[1] = ex.prompt_len[1];
 	train_dist(&tr, max_tokens(&ex, Bl, 0));
 	struct bert_model g;
 	if (gist) {	/* frozen, forward only, as many texts at a time */
@@ -644,8 +644,6 @@ main(int argc, char *argv[])
 			    "tokens; this data has texts of %zu", gdir,
 			    gmd.max_seq_length, ex.Tmax);
 		bert_alloc(&g, &gmd.cfg, Smax, ex.Tmax, Nmax, 0);
-		if (!gmd.cfg.include_prompt)
-			g.pool_skip = ex.prompt_len;
 		model_load(&gmd, &g);
 		train_guide(&tr, &g);
 	}

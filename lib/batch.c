@@ -9,10 +9,10 @@
 
 static void
 header(struct rec_reader *rd, const char *model, const char *vocab,
-    size_t *prompt_len)
+    size_t prompt_len[2])
 {
-	uint64_t pl = 0;
 	msgpack_object h;
+	const msgpack_object *p;
 	const char *s, *hm = "?";
 	size_t n, nm = 1;
 
@@ -25,10 +25,20 @@ header(struct rec_reader *rd, const char *model, const char *vocab,
 		errx(EXIT_DATAERR, "%s: header: examples tokenized for model "
 		    "\"%.*s\" (vocab %.*s) do not fit model \"%s\" (vocab %s)",
 		    rd->name, (int)nm, hm, (int)n, s, model, vocab);
-	if (rec_get(&h, "prompt_len") != NULL &&
-	    rec_uint(&h, "prompt_len", &pl) != 0)
-		rec_fail(rd, "\"prompt_len\": not a uint");
-	*prompt_len = (size_t)pl;
+	/* a uint (every text) or [anchors, the other texts] */
+	prompt_len[0] = prompt_len[1] = 0;
+	if ((p = rec_get(&h, "prompt_len")) == NULL)
+		return;
+	if (p->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		prompt_len[0] = prompt_len[1] = (size_t)p->via.u64;
+	else if (p->type == MSGPACK_OBJECT_ARRAY && p->via.array.size == 2 &&
+	    p->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    p->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		prompt_len[0] = (size_t)p->via.array.ptr[0].via.u64;
+		prompt_len[1] = (size_t)p->via.array.ptr[1].via.u64;
+	} else
+		rec_fail(rd, "\"prompt_len\": expected a uint or [anchors, "
+		    "others] (2 uints), got %s", rec_typename(p));
 }
 
 void
@@ -41,7 +51,7 @@ batch_read(struct examples *ex, const char *path, const char *model,
 
 	memset(ex, 0, sizeof *ex);
 	rec_open(&rd, path);
-	header(&rd, model, vocab, &ex->prompt_len);
+	header(&rd, model, vocab, ex->prompt_len);
 	ex->ids = xmalloc(capids * sizeof *ex->ids);
 	ex->off = xmalloc(captext * sizeof *ex->off);
 	ex->label = xmalloc(caprow * sizeof *ex->label);

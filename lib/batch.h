@@ -22,8 +22,9 @@ struct examples {
 	float *label;		/* (n), NULL without labels */
 	size_t Tmax;		/* longest text */
 	uint64_t fingerprint;	/* of all rows, to check a resumed run */
-	size_t prompt_len;	/* header "prompt_len": ids of a prompt at the
-				 * start of every text (0: none) */
+	size_t prompt_len[2];	/* header "prompt_len": ids of a prompt at
+				 * the start of the anchors (column 0) and of
+				 * the other texts (0: none) */
 };
 
 /* Read a whole examples stream (path NULL: stdin).  The header's "vocab"

@@ -178,10 +178,10 @@ struct bert_model {
 	 * per-(sequence, head) gradients of it (Bmax NH, 2 Tmax-1) */
 	size_t *relbkt;
 	float *relbias, *drelbias;
-	/* ids at the start of every sequence left out of mean and max pooling
-	 * (a prompt's, when !cfg.include_prompt); set by the caller, 0 by
-	 * default */
-	size_t pool_skip;
+	/* (Bmax) ids at the start of sequence b of a forward left out of mean
+	 * and max pooling (a prompt's, when !cfg.include_prompt); set by the
+	 * caller (bert_skip: all of them), 0 by default */
+	size_t *pool_skip;
 };
 
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most
@@ -211,6 +211,9 @@ void bert_free(struct bert_model *m);
  * an inference arena beside a training one (m's own weights are left
  * untouched, so their pages are never resident). */
 void bert_share_params(struct bert_model *m, const struct bert_model *src);
+/* Every sequence of a forward leaves its first k ids out of the pooling;
+ * k = 0 where cfg.include_prompt (the prompt pooled as any token). */
+void bert_skip(struct bert_model *m, size_t k);
 
 /* Forward: ids (N) packed token ids (all token type 0), len (B) lengths
  * (each 1..Tmax, sum <= Nmax).  train != 0 turns dropout on, seeded by seed
@@ -225,6 +228,18 @@ void bert_zero_grad(struct bert_model *m);
 /* Hidden state after layer l (0 = embeddings LN, l = 1..L), (N, C), or NULL
  * if not kept (inference arena keeps only the last). */
 const float *bert_hidden(const struct bert_model *m, size_t l);
+
+/* Does the pooling of a forward of B sequences leave any ids out? */
+static inline int
+bert_skipping(const struct bert_model *m, size_t B)
+{
+	if (m->cfg.pooling == BERT_POOL_CLS)
+		return 0;
+	for (size_t b = 0; b < B; b++)
+		if (m->pool_skip[b])
+			return 1;
+	return 0;
+}
 
 /* Dropout mask: element i of the site seeded by seed is kept iff this is 1
  * (counter-based, so the backward recomputes it instead of storing it).

@@ -373,9 +373,9 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 	else
 		memcpy(d->dpooled, dout, B * C * sizeof(float));
 	memset(d->dx, 0, N * C * sizeof(float));
-	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+	if (bert_skipping(m, B))
 		for (size_t b = 0; b < B; b++) {	/* as bert_forward */
-			size_t k = m->pool_skip, o2[2] = {0, 0};
+			size_t k = m->pool_skip[b], o2[2] = {0, 0};
 			o2[1] = m->len[b] > k ? m->len[b] - k : 0;
 			if (o2[1] > 0)
 				bert_pool_bwd(d->dx + (m->off[b] + k) * C,

@@ -202,6 +202,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 		q += ALIGN16(m->dsize[i]);
 	}
 	m->len = xcalloc(Bmax, sizeof(size_t));
+	m->pool_skip = xcalloc(Bmax, sizeof(size_t));
 	m->off = xcalloc(Bmax + 1, sizeof(size_t));
 	m->attoff = xcalloc(Bmax + 1, sizeof(size_t));
 	m->pos = xcalloc(Nmax, sizeof(size_t));
@@ -250,6 +251,13 @@ bert_share_params(struct bert_model *m, const struct bert_model *src)
 }
 
 void
+bert_skip(struct bert_model *m, size_t k)
+{
+	for (size_t b = 0; b < m->Bmax; b++)
+		m->pool_skip[b] = m->cfg.include_prompt ? 0 : k;
+}
+
+void
 bert_free(struct bert_model *m)
 {
 	if (m->mem) {	/* its weights, unless it shares another model's */
@@ -259,6 +267,7 @@ bert_free(struct bert_model *m)
 		munmap(m->mem, m->memlen);
 	}
 	free(m->len);
+	free(m->pool_skip);
 	free(m->off);
 	free(m->attoff);
 	free(m->pos);
@@ -671,9 +680,9 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		}
 	}
 	const float *x = bert_hidden(m, L);
-	if (m->pool_skip > 0 && c->pooling != BERT_POOL_CLS)
+	if (bert_skipping(m, B))
 		for (b = 0; b < B; b++) {	/* the prompt's ids left out */
-			size_t k = m->pool_skip, o2[2] = {0, 0};
+			size_t k = m->pool_skip[b], o2[2] = {0, 0};
 			if (m->len[b] > k)
 				o2[1] = m->len[b] - k;
 			else	/* nothing left: sentence-transformers' 0 / 1e-9 */

@@ -68,10 +68,6 @@ eval_open(struct eval *e, const char *qpath, const char *dpath,
 	if (e->nsel == 0)
 		errx(EXIT_DATAERR, "%s: no query has a document with relevance "
 		    ">= %d", qrels, level);
-	if (!md->cfg.include_prompt) {
-		e->pool_q = (size_t)e->q.prompt_len;
-		e->pool_d = (size_t)e->d.prompt_len;
-	}
 
 	/* the corpus as topk(1) holds it; its vectors come at each run */
 	topk_corpus_init(&e->c, C);
@@ -121,9 +117,9 @@ eval_run(struct eval *e)
 	double sum = 0;
 
 	/* every text, as encode(1) embeds the whole file */
-	e->m.pool_skip = e->pool_q;
+	bert_skip(&e->m, (size_t)e->q.prompt_len);
 	embed_run(&e->em, e->qv, e->q.ids, e->q.off, e->q.n, 0);
-	e->m.pool_skip = e->pool_d;
+	bert_skip(&e->m, (size_t)e->d.prompt_len);
 	embed_run(&e->em, e->c.x, e->d.ids, e->d.off, e->d.n, 0);
 	e->c.xnorm = topk_maxnorm(e->c.x, e->c.N, C);
 

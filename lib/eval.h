@@ -29,7 +29,6 @@ struct eval {
 	size_t k;		/* hits per query: EVAL_K, or the whole corpus
 				 * with judged_only (score -J then ranks every
 				 * judged document) */
-	size_t pool_q, pool_d;	/* prompt ids left out of the pooling */
 	struct bert_model m;	/* inference arena, the trained weights */
 	struct embed em;
 	struct topk_corpus c;	/* the corpus' ids, rank; x its embeddings */

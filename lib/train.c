@@ -92,18 +92,33 @@ train_seed(uint64_t seed, long step, size_t j)
 	return z ^ (z >> 31);
 }
 
-/* Embed S sequences (ids, len) into emb (S, C), mini at a time; forward j
- * draws its dropout from seed (step, j0 + j).  With demb (S, C) instead
- * (emb NULL): forward each again with that dropout, and backpropagate. */
+/* Sequences [s0, s0 + n) of columns of cb sequences each, as model x's
+ * forward takes them: the prompt ids each leaves out of its pooling (those
+ * of its column: the anchors' or the other texts'). */
+static void
+skips(const struct train *t, struct bert_model *x, size_t s0, size_t n,
+    size_t cb)
+{
+	for (size_t i = 0; i < n; i++)
+		x->pool_skip[i] = x->cfg.include_prompt ? 0 :
+		    t->plen[(s0 + i) / cb > 0];
+}
+
+/* Embed S sequences (ids, len; columns of cb) into emb (S, C), mini at a
+ * time; forward j draws its dropout from seed (step, j0 + j).  With demb
+ * (S, C) instead (emb NULL): forward each again with that dropout, and
+ * backpropagate. */
 static void
 passes(struct train *t, float *emb, const float *demb, const uint32_t *ids,
-    const size_t *len, size_t S, size_t mini, long step, size_t j0)
+    const size_t *len, size_t S, size_t cb, size_t mini, long step,
+    size_t j0)
 {
 	struct bert_model *m = t->m;
 	size_t C = m->cfg.C, s0, j, tok;
 
 	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
 		size_t n = S - s0 < mini ? S - s0 : mini;
+		skips(t, m, s0, n, cb);
 		bert_forward(m, ids + tok, len + s0, n, t->dropout,
 		    train_seed(t->seed, step, j0 + j));
 		if (demb)
@@ -115,31 +130,18 @@ passes(struct train *t, float *emb, const float *demb, const uint32_t *ids,
 	}
 }
 
-static void
-embed(struct train *t, float *emb, const uint32_t *ids, const size_t *len,
-    size_t S, size_t mini, long step, size_t j0)
-{
-	passes(t, emb, NULL, ids, len, S, mini, step, j0);
-}
-
-static void
-reembed_backward(struct train *t, const float *demb, const uint32_t *ids,
-    const size_t *len, size_t S, size_t mini, long step, size_t j0)
-{
-	passes(t, NULL, demb, ids, len, S, mini, step, j0);
-}
-
-/* The guide's embeddings of S sequences into gemb (S, guide C), as many
- * at a time as its arena holds, dropout off. */
+/* The guide's embeddings of S sequences (columns of cb) into gemb (S,
+ * guide C), as many at a time as its arena holds, dropout off. */
 static void
 guide_embed(struct train *t, float *gemb, const uint32_t *ids,
-    const size_t *len, size_t S)
+    const size_t *len, size_t S, size_t cb)
 {
 	struct bert_model *g = t->guide;
 	size_t Cg = g->cfg.C, s0, n, tok;
 
 	for (s0 = 0, tok = 0; s0 < S; s0 += n) {
 		n = S - s0 < g->Bmax ? S - s0 : g->Bmax;
+		skips(t, g, s0, n, cb);
 		bert_forward(g, ids + tok, len + s0, n, 0, 0);
 		memcpy(gemb + s0 * Cg, g->a.out, n * Cg * sizeof *gemb);
 		for (size_t i = 0; i < n; i++)
@@ -206,15 +208,17 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 	const float *send = t->lemb;
 	if (Sl > 0) {
 		if (mini >= Sl) {
+			skips(t, m, 0, Sl, bl);
 			bert_forward(m, t->lids, t->llen, Sl, t->dropout,
 			    train_seed(t->seed, step, j0));
 			send = m->a.out;	/* kept for the backward */
 		} else
-			embed(t, t->lemb, t->lids, t->llen, Sl, mini, step, j0);
+			passes(t, t->lemb, NULL, t->lids, t->llen, Sl, bl, mini,
+			    step, j0);
 	}
 	gather(t, t->emb, send, b, C);
 	if (t->guide) {
-		guide_embed(t, t->lgemb, t->lids, t->llen, Sl);
+		guide_embed(t, t->lgemb, t->lids, t->llen, Sl, bl);
 		gather(t, t->gemb, t->lgemb, b, t->guide->cfg.C);
 	}
 	/* the loss of the whole batch, the same on every rank */
@@ -229,7 +233,7 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 		if (mini >= Sl)
 			bert_backward(m, t->lids, t->lemb);
 		else
-			reembed_backward(t, t->lemb, t->lids, t->llen, Sl,
+			passes(t, NULL, t->lemb, t->lids, t->llen, Sl, bl,
 			    mini, step, j0);
 	}
 	double t0 = util_now();
@@ -250,8 +254,9 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 	bert_zero_grad(m);
 	memset(t->demb, 0, S * C * sizeof *t->demb);
 	if (t->guide)
-		guide_embed(t, t->gemb, ids, len, S);
+		guide_embed(t, t->gemb, ids, len, S, b);
 	if (mini >= S) {
+		skips(t, m, 0, S, b);
 		bert_forward(m, ids, len, S, t->dropout,
 		    train_seed(t->seed, step, 0));
 		t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, m->a.out,
@@ -260,10 +265,10 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 		return t->loss;
 	}
 	/* GradCache: embed, loss on the whole batch, re-forward + backward */
-	embed(t, t->emb, ids, len, S, mini, step, 0);
+	passes(t, t->emb, NULL, ids, len, S, b, mini, step, 0);
 	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, t->gemb,
 	    label, b, t->K, C);
-	reembed_backward(t, t->demb, ids, len, S, mini, step, 0);
+	passes(t, NULL, t->demb, ids, len, S, b, mini, step, 0);
 	return t->loss;
 }
 

@@ -38,6 +38,10 @@ struct train {
 	double max_grad_norm;	/* <= 0: no clipping */
 	int dropout;		/* dropout on (training mode) */
 	uint64_t seed;
+	size_t plen[2];		/* prompt ids at the start of the anchors and
+				 * of the other texts (0: none); a model whose
+				 * include_prompt is false leaves them out of
+				 * its pooling */
 	float *emb, *demb;	/* (K*B, C) */
 	float *scratch;		/* loss scratch */
 	struct bert_model *guide;	/* gist, cgist: the guide (train_guide) */

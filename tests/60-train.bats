@@ -351,3 +351,53 @@ print("equal" if np.abs(a[0] - c).max() < 1e-5 else np.abs(a[0] - c).max())
 ' out q.mp
 	assert_output 'equal'
 }
+
+@test "train: each column leaves its own prompt out of the pooling (include_prompt false): the loss of encode's vectors" {
+	P="$FIX/tiny-prompt"
+	D="$FIX/mine/beir"
+	tokenize -m "$P" -n 16 --prompt query "$D/queries.jsonl" > q.tok
+	tokenize -m "$P" -n 16 --prompt passage "$D/corpus.jsonl" > c.tok
+	encode -m "$P" q.tok > q.emb
+	encode -m "$P" c.tok > c.emb
+	# mine-negatives carries the prompts' lengths: the queries', the documents'
+	topk -k 10 -c c.emb q.emb > run
+	mine-negatives -q "$D/qrels/train.tsv" -Q q.tok -C c.tok -n 1 --range-max 8 run \
+	    2> /dev/null > mined.mp
+	assert_equal "$(show mined.mp | head -1 | jq -c .prompt_len)" '[6,2]'
+	# four rows of distinct texts (one batch, NO_DUPLICATES keeps them all),
+	# and the MNRL loss (scale 20) of encode's vectors for them
+	run -0 "$PY" - <<-'PY'
+	import math, msgpack, numpy as np
+	def load(p):
+	    with open(p, "rb") as f:
+	        it = msgpack.Unpacker(f, raw=False)
+	        return next(it), list(it)
+	qh, qs = load("q.tok"); ch, cs = load("c.tok")
+	_, qe = load("q.emb"); _, ce = load("c.emb")
+	vec = lambda r: np.frombuffer(r["vec"], dtype="<f4").astype(np.float64)
+	rows = [(qs[i], cs[2 * i], cs[2 * i + 1]) for i in range(4)]
+	vq = {r["id"]: vec(r) for r in qe}; vc = {r["id"]: vec(r) for r in ce}
+	with open("rows.mp", "wb") as f:
+	    f.write(msgpack.packb({"kind": "examples", "v": 1, "producer": "test",
+	        "model": qh["model"], "vocab": qh["vocab"], "max_len": 16,
+	        "columns": 3, "prompt_len": [qh["prompt_len"], ch["prompt_len"]]}))
+	    for r in rows:
+	        f.write(msgpack.packb({"texts": [t["ids"] for t in r]}))
+	a = np.stack([vq[r[0]["id"]] for r in rows])
+	c = np.stack([vc[r[k]["id"]] for k in (1, 2) for r in rows])
+	s = 20 * (a / np.linalg.norm(a, axis=1, keepdims=True)) @ \
+	    (c / np.linalg.norm(c, axis=1, keepdims=True)).T
+	print("%.9f" % np.mean([np.log(np.exp(x).sum()) - x[i] for i, x in enumerate(s)]))
+	PY
+	want=$output
+	timeout 60 train -m "$P" -o out --no-dropout -b 4 -e 1 --lr 1e-9 --log log.tsv rows.mp 2> /dev/null
+	got=$(awk -F'\t' 'NR == 2 { print $2 }' log.tsv)
+	awk -v g="$got" -v w="$want" 'BEGIN { d = g - w; exit !(d < 1e-5 && d > -1e-5) }' ||
+		fail "train's first loss $got, the loss of encode's vectors $want"
+	# the same rows without the prompts' lengths pool the prompts too: another loss
+	"$PY" -c 'import msgpack,sys; u=msgpack.Unpacker(open("rows.mp","rb"),raw=False); h=next(u); del h["prompt_len"]; sys.stdout.buffer.write(msgpack.packb(h)+b"".join(msgpack.packb(r) for r in u))' > plain.mp
+	timeout 60 train -m "$P" -o out2 --no-dropout -b 4 -e 1 --lr 1e-9 --log log2.tsv plain.mp 2> /dev/null
+	got2=$(awk -F'\t' 'NR == 2 { print $2 }' log2.tsv)
+	awk -v g="$got2" -v w="$want" 'BEGIN { d = g - w; exit !(d > 1e-4 || d < -1e-4) }' ||
+		fail "without prompt_len the loss $got2 should differ from $want"
+}

@@ -544,7 +544,8 @@ test_tiny_mpnet(void)
 	}
 	/* a prompt of 4 ids left out of the mean (include_prompt false); the
 	 * second sequence (3 ids) has nothing left: a zero vector */
-	m.pool_skip = 4;
+	for (size_t b = 0; b < nl; b++)
+		m.pool_skip[b] = 4;
 	m_fwd(&x);
 	bert_zero_grad(&m);
 	bert_backward(&m, ids, r);
@@ -557,7 +558,21 @@ test_tiny_mpnet(void)
 		fd_check(name, m.params + m.poff[which[k]] + st, 32,
 		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
 	}
-	m.pool_skip = 0;
+	/* each sequence its own prompt (as train's columns: the anchors' and
+	 * the other texts') */
+	for (size_t b = 0; b < nl; b++)
+		m.pool_skip[b] = b % 3;
+	m_fwd(&x);
+	bert_zero_grad(&m);
+	bert_backward(&m, ids, r);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "tiny-mpnet, 0-2 ids skipped by "
+		    "sequence: FD d%s", bert_param_name(which[k]));
+		size_t st = which[k] == BERT_WTE || which[k] == BERT_WPE ? 16 : 0;
+		fd_check(name, m.params + m.poff[which[k]] + st, 32,
+		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
+	}
+	bert_skip(&m, 0);
 	fd_atol = ATOL;
 	free(e), free(r), free(ids), free(len), free(fids), free(flen);
 	bert_free(&m);
