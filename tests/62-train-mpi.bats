@@ -32,7 +32,7 @@ mp() {
 	local np=$1 root=()
 	shift
 	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
-	timeout 120 mpirun --oversubscribe "${root[@]}" -np "$np" \
+	timeout "${MP_TIMEOUT:-120}" mpirun --oversubscribe "${root[@]}" -np "$np" \
 	    "$MPITRAIN" -m "$FIX/tiny" -t 1 "$@"
 }
 
@@ -213,6 +213,8 @@ scifact_rows() {
 
 @test "train -np 2: SIGTERM to mpirun: every rank finishes the step, rank 0 saves once; --resume completes it" {
 	local o=(-b 4 -e 10000 --no-dropout --lr 1e-4 --seed 1 --save-every 0)
+	# 60000 steps: about 5 s on an idle machine, minutes on a busy one
+	local MP_TIMEOUT=900
 	mp 2 -o straight "${o[@]}" --log straight.tsv "$T/triplets.mp"
 	local root=()
 	[ "$(id -u)" -ne 0 ] || root=(--allow-run-as-root)
