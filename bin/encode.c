@@ -189,16 +189,9 @@ main(int argc, char *argv[])
 			    (int)vn, v, md.name, md.vocab);
 		}
 	}
-	{
-		/* tokens with a prompt: its ids are left out of the pooling
-		 * where 1_Pooling's include_prompt is false */
-		uint64_t pl = 0;
-		if (rec_get(&h, "prompt_len") != NULL &&
-		    rec_uint(&h, "prompt_len", &pl) != 0)
-			rec_fail(&rd, "\"prompt_len\": expected uint, got %s",
-			    rec_typename(rec_get(&h, "prompt_len")));
-		bert_skip(&m, (size_t)pl);
-	}
+	/* tokens with a prompt: its ids are left out of the pooling where
+	 * 1_Pooling's include_prompt is false */
+	bert_skip(&m, (size_t)rec_opt_uint(&rd, &h, "prompt_len"));
 	rec_writer_init(&wr, stdout);
 	wr.unbuffered = unbuffered;
 	hdr.model = md.name;

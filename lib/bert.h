@@ -178,8 +178,8 @@ struct bert_model {
 	 * per-(sequence, head) gradients of it (Bmax NH, 2 Tmax-1) */
 	size_t *relbkt;
 	float *relbias, *drelbias;
-	/* (Bmax) ids at the start of sequence b of a forward left out of mean
-	 * and max pooling (a prompt's, when !cfg.include_prompt); set by the
+	/* (Bmax) the prompt ids at the start of sequence b of a forward, left
+	 * out of mean and max pooling where !cfg.include_prompt; set by the
 	 * caller (bert_skip: all of them), 0 by default */
 	size_t *pool_skip;
 };
@@ -211,8 +211,8 @@ void bert_free(struct bert_model *m);
  * an inference arena beside a training one (m's own weights are left
  * untouched, so their pages are never resident). */
 void bert_share_params(struct bert_model *m, const struct bert_model *src);
-/* Every sequence of a forward leaves its first k ids out of the pooling;
- * k = 0 where cfg.include_prompt (the prompt pooled as any token). */
+/* Every sequence of a forward starts with a prompt of k ids (pooled as any
+ * token where cfg.include_prompt). */
 void bert_skip(struct bert_model *m, size_t k);
 
 /* Forward: ids (N) packed token ids (all token type 0), len (B) lengths
@@ -233,7 +233,7 @@ const float *bert_hidden(const struct bert_model *m, size_t l);
 static inline int
 bert_skipping(const struct bert_model *m, size_t B)
 {
-	if (m->cfg.pooling == BERT_POOL_CLS)
+	if (m->cfg.pooling == BERT_POOL_CLS || m->cfg.include_prompt)
 		return 0;
 	for (size_t b = 0; b < B; b++)
 		if (m->pool_skip[b])

@@ -254,7 +254,7 @@ void
 bert_skip(struct bert_model *m, size_t k)
 {
 	for (size_t b = 0; b < m->Bmax; b++)
-		m->pool_skip[b] = m->cfg.include_prompt ? 0 : k;
+		m->pool_skip[b] = k;
 }
 
 void

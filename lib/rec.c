@@ -339,6 +339,20 @@ rec_uint(const msgpack_object *map, const char *key, uint64_t *v)
 	return 0;
 }
 
+uint64_t
+rec_opt_uint(const struct rec_reader *rd, const msgpack_object *map,
+    const char *key)
+{
+	const msgpack_object *o = rec_get(map, key);
+
+	if (o == NULL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		rec_fail(rd, "\"%s\": expected uint, got %s", key,
+		    rec_typename(o));
+	return o->via.u64;
+}
+
 int
 rec_num(const msgpack_object *map, const char *key, double *v)
 {

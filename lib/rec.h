@@ -65,6 +65,10 @@ void rec_fail(const struct rec_reader *rd, const char *fmt, ...)
 const msgpack_object *rec_get(const msgpack_object *map, const char *key);
 int rec_str(const msgpack_object *map, const char *key, const char **s, size_t *n);
 int rec_uint(const msgpack_object *map, const char *key, uint64_t *v);
+/* An optional uint of a record of rd: 0 if the key is missing; a record of
+ * another type fails ("KEY": expected uint, got TYPE). */
+uint64_t rec_opt_uint(const struct rec_reader *rd, const msgpack_object *map,
+    const char *key);
 int rec_num(const msgpack_object *map, const char *key, double *v);	/* int or float */
 int rec_bin(const msgpack_object *map, const char *key, const char **p, size_t *n);
 int rec_array(const msgpack_object *map, const char *key, const msgpack_object **a, size_t *n);

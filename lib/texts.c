@@ -35,10 +35,7 @@ texts_read(struct texts *t, const char *path)
 	t->vocab = header_str(&rd, &m, "vocab");
 	if (rec_uint(&m, "max_len", &t->max_len) != 0)
 		rec_fail(&rd, "\"max_len\": missing or not a uint");
-	if (rec_get(&m, "prompt_len") != NULL &&
-	    rec_uint(&m, "prompt_len", &t->prompt_len) != 0)
-		rec_fail(&rd, "\"prompt_len\": expected uint, got %s",
-		    rec_typename(rec_get(&m, "prompt_len")));
+	t->prompt_len = rec_opt_uint(&rd, &m, "prompt_len");
 	t->off = xmalloc(sizeof *t->off);
 	t->off[0] = 0;
 	while (rec_next(&rd, &m) == REC_OK) {

@@ -93,15 +93,14 @@ train_seed(uint64_t seed, long step, size_t j)
 }
 
 /* Sequences [s0, s0 + n) of columns of cb sequences each, as model x's
- * forward takes them: the prompt ids each leaves out of its pooling (those
- * of its column: the anchors' or the other texts'). */
+ * forward takes them: the prompt ids each starts with (those of its column:
+ * the anchors' or the other texts'). */
 static void
 skips(const struct train *t, struct bert_model *x, size_t s0, size_t n,
     size_t cb)
 {
 	for (size_t i = 0; i < n; i++)
-		x->pool_skip[i] = x->cfg.include_prompt ? 0 :
-		    t->plen[(s0 + i) / cb > 0];
+		x->pool_skip[i] = t->plen[(s0 + i) / cb > 0];
 }
 
 /* Embed S sequences (ids, len; columns of cb) into emb (S, C), mini at a

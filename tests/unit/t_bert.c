@@ -339,6 +339,70 @@ ref_get(struct st_file *f, const char *name, size_t *n)
 	return x;
 }
 
+/* the reference's packed token ids (n) and sequence lengths (nl) */
+static void
+ref_seqs(struct st_file *f, uint32_t **ids, size_t **len, size_t *n,
+    size_t *nl)
+{
+	float *fids = ref_get(f, "ids", n), *flen = ref_get(f, "len", nl);
+
+	*ids = xmalloc(*n * sizeof(uint32_t));
+	*len = xmalloc(*nl * sizeof(size_t));
+	for (size_t i = 0; i < *n; i++)
+		(*ids)[i] = (uint32_t)fids[i];
+	for (size_t i = 0; i < *nl; i++)
+		(*len)[i] = (size_t)flen[i];
+	free(fids), free(flen);
+}
+
+/* every hidden state of the last forward (n tokens, width 8) against the
+ * reference's hidden.K */
+static void
+check_hidden(const char *model, const struct bert_model *m,
+    struct st_file *ref, size_t n)
+{
+	char name[160];
+
+	for (size_t k = 0; k <= m->cfg.L; k++) {
+		snprintf(name, sizeof(name), "hidden.%zu", k);
+		float *want = ref_get(ref, name, NULL);
+		snprintf(name, sizeof(name), "%s: hidden state %zu", model, k);
+		check_close(name, bert_hidden(m, k), want, n * 8, 1e-5, 1e-5);
+		free(want);
+	}
+}
+
+/* every parameter gradient in m->g against the reference's gsum.NAME;
+ * 1 if all match; *saw: whether a name holds the substring sub */
+static int
+check_grads(const char *model, const struct bert_model *m,
+    struct st_file *ref, const char *sub, int *saw)
+{
+	struct model_tensor *e = xcalloc(model_ntensors(&m->cfg), sizeof(*e));
+	size_t ne = model_tensors(e, &m->cfg, &m->g);
+	char name[160];
+	int allok = 1;
+
+	*saw = 0;
+	for (size_t i = 0; i < ne; i++) {
+		if (strncmp(e[i].name, "pooler.", 7) == 0)
+			continue;
+		snprintf(name, sizeof(name), "gsum.%s", e[i].name);
+		size_t nw;
+		float *want = ref_get(ref, name, &nw);
+		if (want == NULL) {
+			allok = 0;
+			continue;
+		}
+		*saw |= strstr(e[i].name, sub) != NULL;
+		snprintf(name, sizeof(name), "%s: dS/d%s", model, e[i].name);
+		allok &= check_close(name, e[i].data, want, nw, 1e-5, 1e-4);
+		free(want);
+	}
+	free(e);
+	return allok;
+}
+
 struct mctx { struct bert_model *m; const uint32_t *ids; const size_t *len;
     size_t B; };
 static void
@@ -354,31 +418,21 @@ test_tiny(void)
 	struct model md;
 	struct bert_model m;
 	struct st_file ref;
-	size_t n, nl, k, i;
+	size_t n, nl, k;
 	char name[160];
 
 	model_open(&md, "fixtures/tiny");
 	st_open(&ref, "fixtures/ref/tiny.safetensors");
-	float *fids = ref_get(&ref, "ids", &n), *flen = ref_get(&ref, "len", &nl);
-	uint32_t *ids = xmalloc(n * sizeof(uint32_t));
-	size_t *len = xmalloc(nl * sizeof(size_t));
-	for (i = 0; i < n; i++)
-		ids[i] = (uint32_t)fids[i];
-	for (i = 0; i < nl; i++)
-		len[i] = (size_t)flen[i];
+	uint32_t *ids;
+	size_t *len;
+	ref_seqs(&ref, &ids, &len, &n, &nl);
 	bert_alloc(&m, &md.cfg, nl, 16, n, BERT_GRADS);
 	model_load(&md, &m);
 	check_ok("tiny: config", m.cfg.C == 8 && m.cfg.L == 2 && m.cfg.NH == 2 &&
 	    m.cfg.normalize && m.cfg.pooling == BERT_POOL_MEAN);
 
 	bert_forward(&m, ids, len, nl, 0, 0);
-	for (k = 0; k <= m.cfg.L; k++) {
-		snprintf(name, sizeof(name), "hidden.%zu", k);
-		float *want = ref_get(&ref, name, NULL);
-		snprintf(name, sizeof(name), "tiny: hidden state %zu", k);
-		check_close(name, bert_hidden(&m, k), want, n * 8, 1e-5, 1e-5);
-		free(want);
-	}
+	check_hidden("tiny", &m, &ref, n);
 	float *want = ref_get(&ref, "pooled", NULL);
 	check_close("tiny: pooled", m.a.pooled, want, nl * 8, 1e-5, 1e-5);
 	free(want);
@@ -390,24 +444,9 @@ test_tiny(void)
 	float *r = ref_get(&ref, "r", NULL);
 	bert_zero_grad(&m);
 	bert_backward(&m, ids, r);
-	struct model_tensor *e = xcalloc(model_ntensors(&m.cfg), sizeof(*e));
-	size_t ne = model_tensors(e, &m.cfg, &m.g);
-	int allok = 1;
-	for (i = 0; i < ne; i++) {
-		if (strncmp(e[i].name, "pooler.", 7) == 0)
-			continue;
-		snprintf(name, sizeof(name), "gsum.%s", e[i].name);
-		size_t nw;
-		want = ref_get(&ref, name, &nw);
-		if (want == NULL) {
-			allok = 0;
-			continue;
-		}
-		snprintf(name, sizeof(name), "tiny: dS/d%s", e[i].name);
-		allok &= check_close(name, e[i].data, want, nw, 1e-5, 1e-4);
-		free(want);
-	}
-	check_ok("tiny: every parameter gradient matches PyTorch", allok);
+	int saw;
+	check_ok("tiny: every parameter gradient matches PyTorch",
+	    check_grads("tiny", &m, &ref, "", &saw));
 
 	/* the whole backward with dropout on, by finite differences on a
 	 * sample of parameters */
@@ -437,8 +476,7 @@ test_tiny(void)
 			    nl * 8, r, m_fwd, &x);
 		}
 	}
-	free(e);
-	free(r);
+	free(r), free(ids), free(len);
 	bert_free(&m);
 	st_close(&ref);
 	model_close(&md);
@@ -474,24 +512,14 @@ test_tiny_mpnet(void)
 	check_ok("tiny-mpnet: relative position buckets -600..600", nbad == 0);
 	free(rel), free(bkt);
 
-	float *fids = ref_get(&ref, "ids", &n), *flen = ref_get(&ref, "len", &nl);
-	uint32_t *ids = xmalloc(n * sizeof(uint32_t));
-	size_t *len = xmalloc(nl * sizeof(size_t));
-	for (i = 0; i < n; i++)
-		ids[i] = (uint32_t)fids[i];
-	for (i = 0; i < nl; i++)
-		len[i] = (size_t)flen[i];
+	uint32_t *ids;
+	size_t *len;
+	ref_seqs(&ref, &ids, &len, &n, &nl);
 	bert_alloc(&m, &md.cfg, nl, 64, n, BERT_GRADS);
 	model_load(&md, &m);
 
 	bert_forward(&m, ids, len, nl, 0, 0);
-	for (k = 0; k <= m.cfg.L; k++) {
-		snprintf(name, sizeof(name), "hidden.%zu", k);
-		float *want = ref_get(&ref, name, NULL);
-		snprintf(name, sizeof(name), "tiny-mpnet: hidden state %zu", k);
-		check_close(name, bert_hidden(&m, k), want, n * 8, 1e-5, 1e-5);
-		free(want);
-	}
+	check_hidden("tiny-mpnet", &m, &ref, n);
 	float *want = ref_get(&ref, "out", NULL);
 	check_close("tiny-mpnet: out", m.a.out, want, nl * 8, 1e-6, 1e-5);
 	free(want);
@@ -499,24 +527,8 @@ test_tiny_mpnet(void)
 	float *r = ref_get(&ref, "r", NULL);
 	bert_zero_grad(&m);
 	bert_backward(&m, ids, r);
-	struct model_tensor *e = xcalloc(model_ntensors(&m.cfg), sizeof(*e));
-	size_t ne = model_tensors(e, &m.cfg, &m.g);
-	int allok = 1, sawrel = 0;
-	for (i = 0; i < ne; i++) {
-		if (strncmp(e[i].name, "pooler.", 7) == 0)
-			continue;
-		snprintf(name, sizeof(name), "gsum.%s", e[i].name);
-		size_t nw;
-		want = ref_get(&ref, name, &nw);
-		if (want == NULL) {
-			allok = 0;
-			continue;
-		}
-		sawrel |= strstr(e[i].name, "relative_attention_bias") != NULL;
-		snprintf(name, sizeof(name), "tiny-mpnet: dS/d%s", e[i].name);
-		allok &= check_close(name, e[i].data, want, nw, 1e-5, 1e-4);
-		free(want);
-	}
+	int sawrel, allok = check_grads("tiny-mpnet", &m, &ref,
+	    "relative_attention_bias", &sawrel);
 	check_ok("tiny-mpnet: every parameter gradient matches PyTorch "
 	    "(relative bias table included)", allok && sawrel);
 
@@ -542,39 +554,36 @@ test_tiny_mpnet(void)
 		fd_check(name, pp + start, cnt, gg + start, m.a.out, nl * 8, r,
 		    m_fwd, &x);
 	}
-	/* a prompt of 4 ids left out of the mean (include_prompt false); the
-	 * second sequence (3 ids) has nothing left: a zero vector */
-	for (size_t b = 0; b < nl; b++)
-		m.pool_skip[b] = 4;
-	m_fwd(&x);
-	bert_zero_grad(&m);
-	bert_backward(&m, ids, r);
-	check_ok("tiny-mpnet, prompt skipped: a sequence no longer than the "
-	    "prompt pools to zero", m.a.pooled[8] == 0 && m.a.pooled[15] == 0);
-	for (k = 0; k < 3; k++) {
-		snprintf(name, sizeof(name), "tiny-mpnet, prompt skipped: FD d%s",
-		    bert_param_name(which[k]));
-		size_t st = which[k] == BERT_WTE || which[k] == BERT_WPE ? 16 : 0;
-		fd_check(name, m.params + m.poff[which[k]] + st, 32,
-		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
-	}
-	/* each sequence its own prompt (as train's columns: the anchors' and
-	 * the other texts') */
-	for (size_t b = 0; b < nl; b++)
-		m.pool_skip[b] = b % 3;
-	m_fwd(&x);
-	bert_zero_grad(&m);
-	bert_backward(&m, ids, r);
-	for (k = 0; k < 3; k++) {
-		snprintf(name, sizeof(name), "tiny-mpnet, 0-2 ids skipped by "
-		    "sequence: FD d%s", bert_param_name(which[k]));
-		size_t st = which[k] == BERT_WTE || which[k] == BERT_WPE ? 16 : 0;
-		fd_check(name, m.params + m.poff[which[k]] + st, 32,
-		    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r, m_fwd, &x);
+	/* prompts left out of the mean (include_prompt false): 4 ids in every
+	 * sequence (the second, 3 ids, has nothing left: a zero vector), then
+	 * each sequence its own (as train's columns: the anchors' and the
+	 * other texts') */
+	m.cfg.include_prompt = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t b = 0; b < nl; b++)
+			m.pool_skip[b] = pass ? b % 3 : 4;
+		m_fwd(&x);
+		bert_zero_grad(&m);
+		bert_backward(&m, ids, r);
+		if (pass == 0)
+			check_ok("tiny-mpnet, prompt skipped: a sequence no "
+			    "longer than the prompt pools to zero",
+			    m.a.pooled[8] == 0 && m.a.pooled[15] == 0);
+		for (k = 0; k < 3; k++) {
+			snprintf(name, sizeof(name), pass ? "tiny-mpnet, 0-2 "
+			    "ids skipped by sequence: FD d%s" : "tiny-mpnet, "
+			    "prompt skipped: FD d%s", bert_param_name(which[k]));
+			size_t st = which[k] == BERT_WTE ||
+			    which[k] == BERT_WPE ? 16 : 0;
+			fd_check(name, m.params + m.poff[which[k]] + st, 32,
+			    m.grads + m.poff[which[k]] + st, m.a.out, nl * 8, r,
+			    m_fwd, &x);
+		}
 	}
 	bert_skip(&m, 0);
+	m.cfg.include_prompt = 1;
 	fd_atol = ATOL;
-	free(e), free(r), free(ids), free(len), free(fids), free(flen);
+	free(r), free(ids), free(len);
 	bert_free(&m);
 	st_close(&ref);
 	model_close(&md);
