@@ -63,19 +63,24 @@ RECIPE ?= fixed
 FOLDS ?= 5
 CV_SEED ?= 1
 CV_K ?= $(K)
-CV_TRAIN ?= --loss mnrl -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
+CV_TRAIN ?= -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
+# the precision of the folds' training and encoding (train, encode
+# --precision): auto is bf16 where the CPU has it, else fp32; the recipe the
+# folds choose is then trained in fp32 (TRAIN_OPTS' precision, fp32 unless set)
+CV_PRECISION ?= auto
+CV_PREC = $(if $(CV_PRECISION),--precision $(CV_PRECISION))
 # judged: only where the train qrels hold judgments below MINE_LEVEL
 HAS_JUDGED := $(shell awk -F'\t' -v l=$(MINE_LEVEL) '$$3 ~ /^-?[0-9]+$$/ && \
 	$$3 < l { print "yes"; exit }' $(TRAIN_QRELS) 2>/dev/null)
-CANDIDATES ?= pairs mined $(if $(HAS_JUDGED),judged) mined-e3
+CANDIDATES ?= pairs mined-e3 $(if $(HAS_JUDGED),judged)
 MINE_pairs ?= -n 0
-TRAIN_pairs ?= $(CV_TRAIN) -e 1
+TRAIN_pairs ?= --loss mnrl $(CV_TRAIN) -e 1
 MINE_mined ?= -n 1 --range-max 50 --relative-margin 0.05 --per-positive-margin
-TRAIN_mined ?= $(CV_TRAIN) -e 1
-MINE_judged ?= --judged -n 1 --range-max 100
-TRAIN_judged ?= $(CV_TRAIN) -e 1
+TRAIN_mined ?= --loss mnrl $(CV_TRAIN) -e 1
 MINE_mined-e3 ?= $(MINE_mined)
-TRAIN_mined-e3 ?= $(CV_TRAIN) -e 3
+TRAIN_mined-e3 ?= --loss mnrl $(CV_TRAIN) -e 3
+MINE_judged ?= --judged -n 3 --range-max 100 --format ntuple
+TRAIN_judged ?= --loss cgist --mini-batch 32 $(CV_TRAIN) -e 1
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
@@ -266,11 +271,11 @@ $(OUT)/cv/$(1)/f$(2)/model/model.safetensors: $(OUT)/cv/$(1)/f$(2)/train.mp \
 	    mkdir -p $$(@D) && cp -RL $(MODEL)/. $$(@D)/ && touch $$@; exit 0; \
 	fi; \
 	$(TRAIN) -m $(MODEL) -o $$(@D) $$$$(sed -n 3p $(OUT)/cv/$(1)/.opts) \
-	    --log $(OUT)/cv/$(1)/f$(2)/train-log.tsv $$<
+	    $(CV_PREC) --log $(OUT)/cv/$(1)/f$(2)/train-log.tsv $$<
 $(OUT)/cv/$(1)/f$(2)/%.emb: $(OUT)/cv/f$(2)/%.tok \
     $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
 	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): encoding $$*" >&2
-	$$(INTO) $(ENCODE) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+	$$(INTO) $(ENCODE) $(CV_PREC) -m $(OUT)/cv/$(1)/f$(2)/model $$<
 $(OUT)/cv/$(1)/f$(2)/run.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
     $(OUT)/cv/$(1)/f$(2)/corpus.emb $(OUT)/cv/f$(2)/top.tsv | $(TOPK)
 	$(TOPK) -t -k $$$$(wc -l < $(OUT)/cv/f$(2)/top.tsv) \
@@ -283,7 +288,7 @@ $(OUT)/cv/$(1)/f$(2)/full-corpus.emb: $(OUT)/corpus.tok \
     $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
 	@echo "beir.mk: cv-full: recipe $(1), fold $(2) of $(FOLDS): encoding" \
 	    "the corpus" >&2
-	$$(INTO) $(ENCODE) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+	$$(INTO) $(ENCODE) $(CV_PREC) -m $(OUT)/cv/$(1)/f$(2)/model $$<
 $(OUT)/cv/$(1)/f$(2)/full.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
     $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $(OUT)/.run.opts | $(TOPK)
 	$$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $$<
@@ -291,13 +296,15 @@ endef
 $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
     $(eval $(call CV_FOLD,$(r),$(f)))))
 
-# a recipe's options: name, mining, training options, model (one a line);
+# a recipe's options: name, mining, training options, model, the folds'
+# precision (one a line; the winner keeps the first four);
 # a static pattern rule, so that the stamps are explicit targets: a stamp
 # left unchanged does not redo its recipe's folds (an intermediate one would)
 $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
 	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(TRAIN_$*)' '$(MODEL)' | cmp -s - $@ || printf '%s\n' $* \
-	    '-l $(MINE_LEVEL) $(MINE_$*)' '$(TRAIN_$*)' '$(MODEL)' > $@
+	    '$(TRAIN_$*)' '$(MODEL)' '$(CV_PREC)' | cmp -s - $@ || printf '%s\n' \
+	    $* '-l $(MINE_LEVEL) $(MINE_$*)' '$(TRAIN_$*)' '$(MODEL)' \
+	    '$(CV_PREC)' > $@
 # the base model on the same (query, document) pairs: its own top CV_K
 $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
     $(OUT)/cv/.folds.opts
@@ -330,9 +337,9 @@ $(OUT)/cv/winner: $(OUT)/cv/table.tsv $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.
 	w=$$(awk -F'\t' '$$4 + 0 > 0 && (best == "" || $$3 + 0 > b || \
 	    ($$3 + 0 == b && $$6 + 0 < bc)) { best = $$1; b = $$3 + 0; bc = $$6 + 0 } \
 	    END { print best == "" ? "base" : best }' $<); \
-	if [ $$w = base ]; then printf 'base\n'; else cat $(OUT)/cv/$$w/.opts; fi | \
-	    cmp -s - $@ || { if [ $$w = base ]; then printf 'base\n'; \
-	    else cat $(OUT)/cv/$$w/.opts; fi > $@; }
+	if [ $$w = base ]; then printf 'base\n'; else sed 4q $(OUT)/cv/$$w/.opts; \
+	    fi | cmp -s - $@ || { if [ $$w = base ]; then printf 'base\n'; \
+	    else sed 4q $(OUT)/cv/$$w/.opts; fi > $@; }
 	@echo "beir.mk: cv: winner: $$(head -1 $@)" >&2
 # make cv-full: each recipe scored as the re-ranking does, but with its fold
 # models ranking the whole corpus (top K), against the base model's top K;

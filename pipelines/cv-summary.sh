@@ -38,6 +38,11 @@ if [ -n "$judged" ]; then
 	echo "held-out query ranks only its judged documents (score -J), as the"
 	echo "collection's owners score it."
 fi
+prec=$(sed -n 5p "$dir/$(sed -n 1p "$tab" | cut -f1)/.opts")
+if [ -n "$prec" ]; then
+	echo "The folds trained and encoded with \`$prec\` (auto: bf16 where the CPU"
+	echo "has it, else fp32); the winner is trained with its own options."
+fi
 echo
 echo "| recipe | mining | training | rows | texts trained | NDCG@10 | Δ | p |"
 echo "|---|---|---|---:|---:|---:|---:|---:|"

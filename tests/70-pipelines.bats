@@ -217,7 +217,13 @@ auto() {
 		# the fold encodes only the documents of its queries' base top K
 		assert_equal "$(show -H "$O/cv/pairs/f$f/corpus.emb" | wc -l)" \
 		    "$(cut -f2 "$O/cv/f$f/top.tsv" | sort -u | wc -l)"
+		# ... at CV_PRECISION (default auto)
+		encode --precision auto -m "$O/cv/pairs/f$f/model" "$O/cv/f$f/corpus.tok" \
+		    2>/dev/null > "$BATS_TEST_TMPDIR/fold.emb"
+		cmp "$BATS_TEST_TMPDIR/fold.emb" "$O/cv/pairs/f$f/corpus.emb"
 	done
+	assert_equal "$(sed -n 5p "$O/cv/pairs/.opts")" '--precision auto'
+	grep -q '^The folds trained and encoded with `--precision auto`' "$O/summary.md"
 	run -1 bash -c "cut -f1 '$O/cv/folds.tsv' '$O'/cv/f*/train.tsv '$O'/cv/f*/held.tsv |
 	    grep -xFf <(cut -f1 '$D/qrels/test.tsv' | grep -v query-id)"
 	assert_output ''
@@ -229,7 +235,10 @@ auto() {
 	grep -q '^## Recipe chosen by cross-validation (RECIPE=auto)$' "$O/summary.md"
 	assert_equal "$(grep -c '^| \(pairs\|mined\) | `-l 1 -n ' "$O/summary.md")" 2
 	grep -q '^| ndcg@10 | ' "$O/summary.md"
-	# ... trained on all train queries with its own options
+	# ... trained on all train queries with its own options, in fp32
+	assert_equal "$(wc -l < "$O/cv/winner")" 4
+	encode -m "$O/model" "$O/corpus.tok" > "$BATS_TEST_TMPDIR/tuned.emb"
+	cmp "$BATS_TEST_TMPDIR/tuned.emb" "$O/tuned/corpus.emb"
 	read -ra mo <<< "$(sed -n 2p "$O/cv/winner")"
 	mine-negatives -q "$D/qrels/train.tsv" -Q "$O/queries.tok" -C "$O/corpus.tok" \
 	    "${mo[@]}" "$O/base/run" 2>/dev/null > "$BATS_TEST_TMPDIR/want.mp"
