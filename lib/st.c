@@ -162,6 +162,19 @@ st_find(const struct st_file *f, const char *name)
 	return NULL;
 }
 
+/* Drop the mapped file pages of [p, p + n) from this process: read once,
+ * they would otherwise stay resident beside their copy until st_close (a
+ * model's size twice at the peak).  A later read faults them in again. */
+static void
+release(const void *p, size_t n)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(pg - 1), b = (uintptr_t)p + n;
+
+	if (n > 0)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 int
 st_read_f32(float *dst, const struct st_tensor *t)
 {
@@ -176,14 +189,17 @@ st_read_f32(float *dst, const struct st_tensor *t)
 			    (uint32_t)p[4 * i + 3] << 24;
 			memcpy(&dst[i], &u, 4);
 		}
+		release(p, 4 * t->numel);
 		return 0;
 	case ST_F16:
 		for (i = 0; i < t->numel; i++)
 			dst[i] = st_f16((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+		release(p, 2 * t->numel);
 		return 0;
 	case ST_BF16:
 		for (i = 0; i < t->numel; i++)
 			dst[i] = bf16_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+		release(p, 2 * t->numel);
 		return 0;
 	default:
 		return -1;

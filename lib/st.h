@@ -34,7 +34,9 @@ void st_close(struct st_file *f);
 /* The tensor called name, or NULL. */
 const struct st_tensor *st_find(const struct st_file *f, const char *name);
 /* Convert a float tensor (F32/F16/BF16) into dst (numel floats); 0 on
- * success, -1 for another dtype. */
+ * success, -1 for another dtype.  The tensor's file pages are then given
+ * back (madvise), so that a model is resident once, not twice, while it
+ * loads. */
 int st_read_f32(float *dst, const struct st_tensor *t);
 
 /* A tensor to write: name, shape, float32 data. */

@@ -112,3 +112,17 @@ flat() {	# flat SMALL BIG: BIG within 20% + 4 MB of SMALL
 		flat "$a" "$b"
 	done
 }
+
+@test "encode: a model's weights are resident once while it loads, not twice" {
+	# all-mpnet-base-v2, 438 MB of fp32 weights: the file's mapped pages
+	# are given back tensor by tensor as they are copied, so the peak
+	# stays well under twice the file (it was 860 MB before)
+	need_mpnet
+	printf '{"_id":"q","text":"what a cell does"}\n' > q.jsonl
+	tokenize -m "$MPNET" q.jsonl > q.tok
+	/usr/bin/time -f %M -o rss encode -m "$MPNET" q.tok > /dev/null
+	size=$(($(stat -c %s "$MPNET/model.safetensors") / 1024))
+	echo "# peak RSS $(cat rss) KB, weights $size KB" >&3
+	[ "$(cat rss)" -le $((size * 3 / 2)) ] ||
+		fail "peak RSS $(cat rss) KB: more than 1.5 x the $size KB of weights"
+}
