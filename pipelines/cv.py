@@ -3,7 +3,8 @@ queries, with sentence-transformers, without looking at the test split.
 
     .venv/bin/python pipelines/cv.py --data ../shared/data/acord \
         --model models/all-MiniLM-L6-v2 --out out/cv [--level 2] \
-        [--folds 5] [--device cuda] [--recipes judged,demo,...] [--test]
+        [--folds 5] [--device cuda] [--recipes judged,demo,...] [--test] \
+        [--judged-only]
 
 Each recipe builds its training rows from the judgments of the train
 queries (qrels/train.tsv) and the base model's ranking of the whole corpus.
@@ -11,6 +12,8 @@ For each of --folds folds of the train queries it trains on the other folds
 and measures NDCG@10 (pytrec_eval) on the held-out fold's queries, against
 the base model on the same queries; the mean change over all train queries,
 with a paired sign-flip permutation p, is the recipe's CV score.  With
+--judged-only each query ranks only the documents judged for it (trec_eval
+-J, pytrec_eval's judged_docs_only_flag; score -J), as ACORD's owners score.  With
 --test it also trains on all train queries and scores the test split, the
 figure to report for the recipe the CV chose.  One JSON line per result in
 OUT/cv.jsonl, and on stderr.  Row kinds (the recipes below):
@@ -24,7 +27,9 @@ OUT/cv.jsonl, and on stderr.  Row kinds (the recipes below):
           and (query, document, 0) for the zeros best-ranked judged 0:
           CoSENTLoss on the grades
 MNRL rows use the NO_DUPLICATES batch sampler, as train(1); CoSENT rows a
-plain shuffled one.  Training: batch 32, warm-up 10%, weight decay 0.01,
+plain shuffled one.  A recipe's loss (default mnrl) may be cmnrl
+(CachedMultipleNegativesRankingLoss) or cgist (CachedGISTEmbedLoss, the base
+model frozen as the guide, as train --loss cgist), mini-batches of 32.  Training: batch 32, warm-up 10%, weight decay 0.01,
 seed 12, lr and epochs per recipe."""
 import argparse
 import json
@@ -50,6 +55,8 @@ RECIPES = {
     "judged-e3": dict(rows="judged", epochs=3),
     "judged-e5": dict(rows="judged", epochs=5),
     "judged-n3-e3": dict(rows="judged", n=3, epochs=3),
+    "judged-n3-cmnrl": dict(rows="judged", n=3, loss="cmnrl"),
+    "judged-n3-cgist": dict(rows="judged", n=3, loss="cgist"),
     "judged-l3-e3": dict(rows="judged", level=3, epochs=3),
     "judged-lr1-e3": dict(rows="judged", lr=1e-5, epochs=3),
     "demo": dict(rows="rank", rmin=10, rmax=50),
@@ -70,7 +77,7 @@ def encode(model, texts):
 
 
 class Data:
-    def __init__(self, root, model, level):
+    def __init__(self, root, model, level, judged_only=False):
         corpus = read_jsonl(os.path.join(root, "corpus.jsonl"))
         self.dids = [d["_id"] for d in corpus]
         self.dtext = {d["_id"]: d.get("title", "") + " " + d["text"]
@@ -85,6 +92,8 @@ class Data:
                 qr.setdefault(q, {})[d] = r
             self.qrels[split] = qr
         self.level = level
+        self.judged_only = judged_only
+        self.guide = None       # the frozen base model of a GIST loss
         self.D = encode(model, [self.dtext[d] for d in self.dids])
         qs = sorted(self.qrels["train"])      # the queries rows come from
         S = (encode(model, [self.qtext[q] for q in qs]) @ self.D.T).cpu()
@@ -93,15 +102,24 @@ class Data:
                      for i, q in enumerate(qs)}
 
     def ndcg(self, model, qids, split, D=None):
-        """NDCG@10 of each query, its top 100 over the whole corpus."""
+        """NDCG@10 of each query, its top 100 over the whole corpus, or
+        (judged_only) the ranking of its judged documents."""
         D = encode(model, [self.dtext[d] for d in self.dids]) if D is None else D
         Q = encode(model, [self.qtext[q] for q in qids])
-        top = torch.topk(Q @ D.T, 100, dim=1)
-        run = {q: {self.dids[j]: float(v) for v, j in
-                   zip(top.values[i].tolist(), top.indices[i].tolist())}
-               for i, q in enumerate(qids)}
         qr = {q: self.qrels[split][q] for q in qids}
-        ev = pytrec_eval.RelevanceEvaluator(qr, {"ndcg_cut.10"})
+        S = Q @ D.T
+        if self.judged_only:
+            col = {d: j for j, d in enumerate(self.dids)}
+            run = {q: {d: float(S[i, col[d]]) for d in qr[q] if d in col}
+                   for i, q in enumerate(qids)}
+        else:
+            top = torch.topk(S, 100, dim=1)
+            run = {q: {self.dids[j]: float(v) for v, j in
+                       zip(top.values[i].tolist(), top.indices[i].tolist())}
+                   for i, q in enumerate(qids)}
+        ev = pytrec_eval.RelevanceEvaluator(
+            qr, {"ndcg_cut.10"}, relevance_level=self.level,
+            judged_docs_only_flag=self.judged_only)
         return {q: m["ndcg_cut_10"] for q, m in ev.evaluate(run).items()}
 
     def rows(self, rc, qids):
@@ -143,7 +161,17 @@ class Data:
             loss, sampler = losses.CoSENTLoss(model), BatchSamplers.BATCH_SAMPLER
         else:
             data = columns(rows)
-            loss = losses.MultipleNegativesRankingLoss(model)
+            kind = rc.get("loss", "mnrl")
+            if kind == "cgist":
+                if self.guide is None:
+                    self.guide = SentenceTransformer(a.model, device=a.device)
+                loss = losses.CachedGISTEmbedLoss(model, self.guide,
+                                                  mini_batch_size=32)
+            elif kind == "cmnrl":
+                loss = losses.CachedMultipleNegativesRankingLoss(
+                    model, mini_batch_size=32)
+            else:
+                loss = losses.MultipleNegativesRankingLoss(model)
             sampler = BatchSamplers.NO_DUPLICATES
         tr = fit(model, data, loss, a.out, rc.get("epochs", 1), 32,
                  rc.get("lr", 2e-5), 0.1, 0.01, 12, sampler)
@@ -169,6 +197,7 @@ def main():
                     else "cpu")
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--test", action="store_true")
+    ap.add_argument("--judged-only", action="store_true")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     os.makedirs(a.out, exist_ok=True)
@@ -182,7 +211,7 @@ def main():
             print(json.dumps(k), file=f, flush=True)
 
     base = SentenceTransformer(a.model, device=a.device)
-    data = Data(a.data, base, a.level)
+    data = Data(a.data, base, a.level, a.judged_only)
     trq, teq = sorted(data.qrels["train"]), sorted(data.qrels["test"])
     b_train = data.ndcg(base, trq, "train", data.D)
     b_test = data.ndcg(base, teq, "test", data.D)
