@@ -46,7 +46,10 @@ QUERY_PROMPT ?=
 CORPUS_PROMPT ?=
 QUERY_PREFIX ?=
 CORPUS_PREFIX ?=
-K ?= 100
+# hits per query: 100, or 1000 where the judgments hold explicit
+# non-relevant documents (JUDGED_VIEW, CV_JUDGED), so that the judged-only
+# view (score -J) ranks the judged documents beyond the first 100 too
+K ?= $(if $(JUDGED_VIEW)$(CV_JUDGED),1000,100)
 THREADS ?=
 MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
 TRAIN_OPTS ?= --loss mnrl -e 3 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
