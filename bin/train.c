@@ -218,17 +218,18 @@ max_tokens(const struct examples *ex, size_t B, size_t S)
 	size_t T = ex->Tmax, *hist = xcalloc(T + 1, sizeof *hist);
 	size_t total = 0;
 
-	if (S == 0) {
+	if (S == 0) {	/* column k: of the rows that have one */
 		for (size_t k = 0; k < ex->K; k++) {
 			memset(hist, 0, (T + 1) * sizeof *hist);
 			for (size_t r = 0; r < ex->n; r++) {
-				size_t t = r * ex->K + k;
-				hist[ex->off[t + 1] - ex->off[t]]++;
+				size_t t = ex->row[r] + k;
+				if (t < ex->row[r + 1])
+					hist[ex->off[t + 1] - ex->off[t]]++;
 			}
 			total += longest(hist, T, B);
 		}
 	} else {
-		for (size_t t = 0; t < ex->n * ex->K; t++)
+		for (size_t t = 0; t < ex->row[ex->n]; t++)
 			hist[ex->off[t + 1] - ex->off[t]]++;
 		total = longest(hist, T, S);
 	}
@@ -589,17 +590,22 @@ main(int argc, char *argv[])
 	} else
 		batch_read(&ex, o.in, md.name, md.vocab, md.cfg.V,
 		    bert_max_len(&md.cfg));
-	if (loss_fits(o.loss, ex.K, ex.has_label, &need) != 0)
-		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %zu "
+	if (loss_fits(o.loss, ex.Kmin, ex.K, ex.has_label, &need) != 0) {
+		char w[48];
+		snprintf(w, sizeof w, ex.Kmin == ex.K ? "%zu" : "%zu to %zu",
+		    ex.Kmin, ex.K);
+		errx(EXIT_DATAERR, "%s: --loss %s takes %s; this data has %s "
 		    "texts per row %s labels, which fit: %s",
-		    o.in ? o.in : "stdin", loss_name(o.loss), need, ex.K,
+		    o.in ? o.in : "stdin", loss_name(o.loss), need, w,
 		    ex.has_label ? "with" : "without",
-		    loss_fitting(ex.K, ex.has_label));
+		    loss_fitting(ex.Kmin, ex.K, ex.has_label));
+	}
 	if (stop)
 		exit(EXIT_INTR);
 
-	/* plan: an epoch is ceil(n/B) steps, as the Hugging Face trainer
-	 * counts it for sentence-transformers; when NO_DUPLICATES plans more
+	/* plan: an epoch is ceil(n/B) steps (of each width of row), as the
+	 * Hugging Face trainer counts it for sentence-transformers; when
+	 * NO_DUPLICATES plans more
 	 * batches than that, the rows of the batches left over wait for a
 	 * later epoch's shuffle */
 	struct sampler smp;
@@ -608,7 +614,7 @@ main(int argc, char *argv[])
 		errx(EXIT_USAGE, "-b %zu: less than one row for each of the %d "
 		    "processes", B, P);
 	batch_sampler_init(&smp, &ex, B, o.seed);
-	long spe = (long)((ex.n + B - 1) / B), total = spe * o.epochs;
+	long spe = (long)batch_steps(&ex, B), total = spe * o.epochs;
 	long warmup = o.warmup_ratio ? (long)ceil(total * o.warmup) :
 	    (long)o.warmup;
 
@@ -731,11 +737,11 @@ main(int argc, char *argv[])
 		left += ex.n - smp.start[spe];
 		for (size_t i = (size_t)i0; i < (size_t)spe; i++) {
 			double ts = util_now();
-			size_t b = batch_get(&smp, i, ids, len, label);
+			size_t K, b = batch_get(&smp, i, ids, len, label, &K);
 			float lr = (float)(o.lr * adamw_schedule(step, warmup,
 			    total));
 			double loss = train_grad(&tr, ids, len,
-			    ex.has_label ? label : NULL, b, step);
+			    ex.has_label ? label : NULL, b, K, step);
 			if (!isfinite(loss) || train_update(&tr, step, lr) != 0) {
 				if (last_save > 0)
 					snprintf(lbuf, sizeof lbuf, "%ld in %s",

@@ -1,5 +1,6 @@
 /* batch: examples in memory; seeded shuffle + NO_DUPLICATES batches. */
 #include <err.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
@@ -55,7 +56,9 @@ batch_read(struct examples *ex, const char *path, const char *model,
 	ex->ids = xmalloc(capids * sizeof *ex->ids);
 	ex->off = xmalloc(captext * sizeof *ex->off);
 	ex->label = xmalloc(caprow * sizeof *ex->label);
+	ex->row = xmalloc((caprow + 1) * sizeof *ex->row);
 	ex->off[0] = 0;
+	ex->row[0] = 0;
 	while (rec_next(&rd, &m) == REC_OK) {
 		const msgpack_object *a;
 		size_t K, r = ex->n;
@@ -68,11 +71,10 @@ batch_read(struct examples *ex, const char *path, const char *model,
 		if (K < 2)
 			rec_fail(&rd, "\"texts\": %zu text%s, a training row "
 			    "needs at least 2", K, K == 1 ? "" : "s");
-		if (r == 0)
+		if (r == 0 || K > ex->K)
 			ex->K = K;
-		else if (K != ex->K)
-			rec_fail(&rd, "\"texts\": %zu texts, expected %zu as "
-			    "in record 1", K, ex->K);
+		if (r == 0 || K < ex->Kmin)
+			ex->Kmin = K;
 		int hl = rec_get(&m, "label") != NULL;
 		if (hl && rec_num(&m, "label", &y) != 0)
 			rec_fail(&rd, "\"label\": expected a number, got %s",
@@ -86,16 +88,19 @@ batch_read(struct examples *ex, const char *path, const char *model,
 			caprow *= 2;
 			ex->label = xrealloc(ex->label,
 			    caprow * sizeof *ex->label);
+			ex->row = xrealloc(ex->row,
+			    (caprow + 1) * sizeof *ex->row);
 		}
 		ex->label[r] = hl ? (float)y : 0;
-		if ((r + 1) * K + 1 > captext) {
-			while ((r + 1) * K + 1 > captext)
+		size_t t0 = ex->row[r];
+		if (t0 + K + 1 > captext) {
+			while (t0 + K + 1 > captext)
 				captext *= 2;
 			ex->off = xrealloc(ex->off, captext * sizeof *ex->off);
 		}
 		for (size_t k = 0; k < K; k++) {
 			const msgpack_object *t = &a[k];
-			size_t o = ex->off[r * K + k], nt, bad;
+			size_t o = ex->off[t0 + k], nt, bad;
 			if (o + Tlim > capids) {
 				while (o + Tlim > capids)
 					capids *= 2;
@@ -118,8 +123,9 @@ batch_read(struct examples *ex, const char *path, const char *model,
 				rec_fail(&rd, "\"texts\"[%zu]: empty", k);
 			if (nt > ex->Tmax)
 				ex->Tmax = nt;
-			ex->off[r * K + k + 1] = o + nt;
+			ex->off[t0 + k + 1] = o + nt;
 		}
+		ex->row[r + 1] = t0 + K;
 		ex->n++;
 	}
 	if (ex->n == 0)
@@ -129,7 +135,7 @@ batch_read(struct examples *ex, const char *path, const char *model,
 		free(ex->label);
 		ex->label = NULL;
 	}
-	size_t nt = ex->n * ex->K;
+	size_t nt = ex->row[ex->n];
 	ex->hash = xmalloc(nt * sizeof *ex->hash);
 	for (size_t t = 0; t < nt; t++) {
 		uint64_t h = util_fnv1a(ex->ids + ex->off[t],
@@ -140,13 +146,16 @@ batch_read(struct examples *ex, const char *path, const char *model,
 	if (ex->label)
 		f ^= util_fnv1a(ex->label, ex->n * sizeof *ex->label) *
 		    0x9E3779B97F4A7C15ull;
+	if (ex->Kmin != ex->K)	/* the widths, as they take part in batching */
+		f ^= util_fnv1a(ex->row, (ex->n + 1) * sizeof *ex->row) *
+		    0xC2B2AE3D27D4EB4Full;
 	ex->fingerprint = f ^ ex->n ^ ((uint64_t)ex->K << 48);
 }
 
 void
 batch_bcast(struct examples *ex)
 {
-	uint64_t h[6];
+	uint64_t h[8];
 	size_t nt;
 
 	if (dist_size() < 2)
@@ -154,21 +163,24 @@ batch_bcast(struct examples *ex)
 	if (dist_rank() == 0) {
 		h[0] = ex->n, h[1] = ex->K, h[2] = (uint64_t)ex->has_label;
 		h[3] = ex->Tmax, h[4] = ex->fingerprint;
-		h[5] = ex->off[ex->n * ex->K];
+		h[5] = ex->off[ex->row[ex->n]];
+		h[6] = ex->row[ex->n], h[7] = ex->Kmin;
 	}
 	dist_bcast(h, sizeof h);
-	nt = (size_t)h[0] * (size_t)h[1];
+	nt = (size_t)h[6];
 	if (dist_rank() != 0) {
 		memset(ex, 0, sizeof *ex);
 		ex->n = (size_t)h[0], ex->K = (size_t)h[1];
 		ex->has_label = (int)h[2], ex->Tmax = (size_t)h[3];
-		ex->fingerprint = h[4];
+		ex->fingerprint = h[4], ex->Kmin = (size_t)h[7];
+		ex->row = xmalloc((ex->n + 1) * sizeof *ex->row);
 		ex->ids = xmalloc((h[5] ? h[5] : 1) * sizeof *ex->ids);
 		ex->off = xmalloc((nt + 1) * sizeof *ex->off);
 		ex->hash = xmalloc(nt * sizeof *ex->hash);
 		if (ex->has_label)
 			ex->label = xmalloc(ex->n * sizeof *ex->label);
 	}
+	dist_bcast(ex->row, (ex->n + 1) * sizeof *ex->row);
 	dist_bcast(ex->ids, (size_t)h[5] * sizeof *ex->ids);
 	dist_bcast(ex->off, (nt + 1) * sizeof *ex->off);
 	dist_bcast(ex->hash, nt * sizeof *ex->hash);
@@ -179,6 +191,7 @@ batch_bcast(struct examples *ex)
 void
 batch_free(struct examples *ex)
 {
+	free(ex->row);
 	free(ex->ids);
 	free(ex->off);
 	free(ex->hash);
@@ -216,6 +229,22 @@ batch_sampler_free(struct sampler *s)
 	free(s->set);
 }
 
+/* the texts of row r */
+#define ROWK(ex, r) ((ex)->row[(r) + 1] - (ex)->row[r])
+
+size_t
+batch_steps(const struct examples *ex, size_t B)
+{
+	size_t *n = xcalloc(ex->K + 1, sizeof *n), steps = 0;
+
+	for (size_t r = 0; r < ex->n; r++)
+		n[ROWK(ex, r)]++;
+	for (size_t k = 0; k <= ex->K; k++)
+		steps += (n[k] + B - 1) / B;
+	free(n);
+	return steps;
+}
+
 /* 1 if h was already in the set; else inserts it */
 static int
 set_has(uint64_t *set, size_t cap, uint64_t h, int insert)
@@ -235,7 +264,7 @@ size_t
 batch_epoch(struct sampler *s, long e)
 {
 	const struct examples *ex = s->ex;
-	size_t n = ex->n, K = ex->K, no = 0;
+	size_t n = ex->n, no = 0;
 	uint64_t st = s->seed * 0x9E3779B97F4A7C15ull + (uint64_t)e;
 	const uint32_t END = UINT32_MAX;
 
@@ -258,16 +287,18 @@ batch_epoch(struct sampler *s, long e)
 	s->nbatch = 0;
 	while (head != END) {
 		uint32_t *link = &head, cur;
-		size_t b = 0;
+		size_t b = 0, w = ROWK(ex, s->perm[head]);
 		memset(s->set, 0, s->setcap * sizeof *s->set);
 		s->start[s->nbatch] = no;
 		while ((cur = *link) != END && b < s->B) {
-			size_t r = s->perm[cur], k;
-			const uint64_t *h = ex->hash + r * K;
+			size_t r = s->perm[cur], K = ROWK(ex, r), k;
+			const uint64_t *h = ex->hash + ex->row[r];
 			for (k = 0; k < K; k++)
-				if (set_has(s->set, s->setcap, h[k], 0))
+				if (K != w ||
+				    set_has(s->set, s->setcap, h[k], 0))
 					break;
-			if (k < K) {	/* a text already in the batch */
+			if (k < K) {	/* another width, or a text already
+					 * in the batch */
 				link = &s->next[cur];
 				continue;
 			}
@@ -285,15 +316,17 @@ batch_epoch(struct sampler *s, long e)
 
 size_t
 batch_get(const struct sampler *s, size_t i, uint32_t *ids, size_t *len,
-    float *label)
+    float *label, size_t *Kp)
 {
 	const struct examples *ex = s->ex;
-	size_t K = ex->K, b = s->start[i + 1] - s->start[i], o = 0;
+	size_t b = s->start[i + 1] - s->start[i], o = 0;
 	const uint32_t *rows = s->order + s->start[i];
+	size_t K = ROWK(ex, rows[0]);
 
+	*Kp = K;
 	for (size_t k = 0; k < K; k++)
 		for (size_t r = 0; r < b; r++) {
-			size_t t = (size_t)rows[r] * K + k;
+			size_t t = ex->row[rows[r]] + k;
 			size_t nt = ex->off[t + 1] - ex->off[t];
 			memcpy(ids + o, ex->ids + ex->off[t], nt * sizeof *ids);
 			len[k * b + r] = nt;

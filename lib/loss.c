@@ -67,34 +67,34 @@ loss_st_name(const struct loss_cfg *lc)
 }
 
 int
-loss_fits(int kind, size_t K, int has_label, const char **need)
+loss_fits(int kind, size_t Kmin, size_t K, int has_label, const char **need)
 {
 	switch (kind) {
 	case LOSS_MNRL:
 	case LOSS_CMNRL:
 	case LOSS_CGIST:
 		*need = "(anchor, positive[, negatives...]) rows without labels";
-		return K >= 2 && !has_label ? 0 : -1;
+		return Kmin >= 2 && !has_label ? 0 : -1;
 	case LOSS_GIST:
 		*need = "(anchor, positive[, negative]) rows without labels";
-		return (K == 2 || K == 3) && !has_label ? 0 : -1;
+		return Kmin >= 2 && K <= 3 && !has_label ? 0 : -1;
 	case LOSS_TRIPLET:
 		*need = "(anchor, positive, negative) rows without labels";
-		return K == 3 && !has_label ? 0 : -1;
+		return Kmin == 3 && K == 3 && !has_label ? 0 : -1;
 	case LOSS_COSINE:
 	case LOSS_COSENT:
 		*need = "(text, text) pairs with a float label";
-		return K == 2 && has_label ? 0 : -1;
+		return Kmin == 2 && K == 2 && has_label ? 0 : -1;
 	case LOSS_CONTRASTIVE:
 		*need = "(text, text) pairs with a label 0 or 1";
-		return K == 2 && has_label ? 0 : -1;
+		return Kmin == 2 && K == 2 && has_label ? 0 : -1;
 	}
 	*need = "?";
 	return -1;
 }
 
 const char *
-loss_fitting(size_t K, int has_label)
+loss_fitting(size_t Kmin, size_t K, int has_label)
 {
 	static char buf[128];
 	const char *need;
@@ -102,7 +102,7 @@ loss_fitting(size_t K, int has_label)
 
 	buf[0] = '\0';
 	for (int i = 0; i < LOSS_NKIND; i++)
-		if (loss_fits(i, K, has_label, &need) == 0)
+		if (loss_fits(i, Kmin, K, has_label, &need) == 0)
 			n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s",
 			    n ? ", " : "", names[i]);
 	return n ? buf : "none";

@@ -69,13 +69,15 @@ const char *loss_name(int kind);
 /* sentence-transformers' class name, for messages and model metadata */
 const char *loss_st_name(const struct loss_cfg *lc);
 
-/* Does data with K texts per row (has_label: rows carry "label") fit the
- * loss?  0 if so; otherwise -1, with a description of what the loss needs
- * in *need ("(anchor, positive[, negatives...]) rows"). */
-int loss_fits(int kind, size_t K, int has_label, const char **need);
+/* Does data with Kmin to K texts per row (each batch of one width;
+ * has_label: rows carry "label") fit the loss?  0 if so; otherwise -1,
+ * with a description of what the loss needs in *need ("(anchor,
+ * positive[, negatives...]) rows"). */
+int loss_fits(int kind, size_t Kmin, size_t K, int has_label,
+    const char **need);
 /* The losses (names, comma separated) that fit such data, e.g.
  * "mnrl, cmnrl, triplet" (static buffer). */
-const char *loss_fitting(size_t K, int has_label);
+const char *loss_fitting(size_t Kmin, size_t K, int has_label);
 
 /* Floats of scratch loss_fwd_bwd needs for B rows of K texts of width C. */
 size_t loss_scratch(const struct loss_cfg *lc, size_t B, size_t K, size_t C);

@@ -1,4 +1,5 @@
 /* train: one training step (see train.h). */
+#include <err.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,9 +152,9 @@ guide_embed(struct train *t, float *gemb, const uint32_t *ids,
 /* Every rank's rows (src: its K*bl, W wide) into dst (K*b, W), the
  * batch's column layout. */
 static void
-gather(struct train *t, float *dst, const float *src, size_t b, size_t W)
+gather(struct train *t, float *dst, const float *src, size_t b, size_t K,
+    size_t W)
 {
-	const size_t K = t->K;
 	const int P = t->nproc;
 
 	for (int q = 0; q < P; q++) {
@@ -178,10 +179,10 @@ gather(struct train *t, float *dst, const float *src, size_t b, size_t W)
  * block are its K*bl sequences. */
 static double
 train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
-    const float *label, size_t b, long step)
+    const float *label, size_t b, size_t K, long step)
 {
 	struct bert_model *m = t->m;
-	const size_t C = m->cfg.C, K = t->K;
+	const size_t C = m->cfg.C;
 	const int P = t->nproc;
 	size_t lo, hi, bl, Sl, k, r, g, tok, ntok;
 	/* forwards of rank r draw dropout seeds apart from other ranks' */
@@ -215,10 +216,10 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 			passes(t, t->lemb, NULL, t->lids, t->llen, Sl, bl, mini,
 			    step, j0);
 	}
-	gather(t, t->emb, send, b, C);
+	gather(t, t->emb, send, b, K, C);
 	if (t->guide) {
 		guide_embed(t, t->lgemb, t->lids, t->llen, Sl, bl);
-		gather(t, t->gemb, t->lgemb, b, t->guide->cfg.C);
+		gather(t, t->gemb, t->lgemb, b, K, t->guide->cfg.C);
 	}
 	/* the loss of the whole batch, the same on every rank */
 	memset(t->demb, 0, K * b * C * sizeof *t->demb);
@@ -243,13 +244,16 @@ train_grad_dist(struct train *t, const uint32_t *ids, const size_t *len,
 
 double
 train_grad(struct train *t, const uint32_t *ids, const size_t *len,
-    const float *label, size_t b, long step)
+    const float *label, size_t b, size_t K, long step)
 {
 	struct bert_model *m = t->m;
-	size_t C = m->cfg.C, S = t->K * b, mini = t->mini ? t->mini : S;
+	size_t C = m->cfg.C, S = K * b, mini = t->mini ? t->mini : S;
 
+	if (K > t->K || b > t->B)
+		errx(EXIT_SOFTWARE, "train_grad: %zu rows of %zu texts, "
+		    "allocated for %zu of %zu", b, K, t->B, t->K);
 	if (t->nproc > 1)
-		return train_grad_dist(t, ids, len, label, b, step);
+		return train_grad_dist(t, ids, len, label, b, K, step);
 	bert_zero_grad(m);
 	memset(t->demb, 0, S * C * sizeof *t->demb);
 	if (t->guide)
@@ -259,14 +263,14 @@ train_grad(struct train *t, const uint32_t *ids, const size_t *len,
 		bert_forward(m, ids, len, S, t->dropout,
 		    train_seed(t->seed, step, 0));
 		t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, m->a.out,
-		    t->gemb, label, b, t->K, C);
+		    t->gemb, label, b, K, C);
 		bert_backward(m, ids, t->demb);
 		return t->loss;
 	}
 	/* GradCache: embed, loss on the whole batch, re-forward + backward */
 	passes(t, t->emb, NULL, ids, len, S, b, mini, step, 0);
 	t->loss = loss_fwd_bwd(t->demb, t->scratch, &t->lc, t->emb, t->gemb,
-	    label, b, t->K, C);
+	    label, b, K, C);
 	passes(t, NULL, t->demb, ids, len, S, b, mini, step, 0);
 	return t->loss;
 }

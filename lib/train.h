@@ -33,7 +33,7 @@ struct train {
 	struct bert_model *m;
 	struct loss_cfg lc;
 	struct adamw_hp hp;
-	size_t B, K;		/* rows per batch, texts per row */
+	size_t B, K;		/* rows per batch, texts per row (at most) */
 	size_t mini;		/* sequences per forward; 0: all at once */
 	double max_grad_norm;	/* <= 0: no clipping */
 	int dropout;		/* dropout on (training mode) */
@@ -78,13 +78,14 @@ void train_dist(struct train *t, size_t Ntok);
 /* Seed for the dropout of forward number j of step `step` */
 uint64_t train_seed(uint64_t seed, long step, size_t j);
 
-/* Loss and gradients (into m->grads, zeroed first) of one batch of b rows:
- * ids packed, len (K*b) in loss.h's column layout, label (b) or NULL.
+/* Loss and gradients (into m->grads, zeroed first) of one batch of b rows
+ * of K texts (b <= B, K <= the K of train_init): ids packed, len (K*b) in
+ * loss.h's column layout, label (b) or NULL.
  * Returns the loss (also in t->loss).  No clipping, no update.
  * Data-parallel: the same batch on every rank; the gradients of the whole
  * batch, summed over the ranks, on every rank. */
 double train_grad(struct train *t, const uint32_t *ids, const size_t *len,
-    const float *label, size_t b, long step);
+    const float *label, size_t b, size_t K, long step);
 
 /* Clip the gradients to t->max_grad_norm (global norm, t->grad_norm gets
  * the norm before clipping) and apply AdamW step number step+1 at lr.

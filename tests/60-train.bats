@@ -57,7 +57,7 @@ tr() {
 		[ -z "$(ls -A)" ] || fail "$file: left $(ls -A)"
 	done <<-'EOF'
 	othervocab||header: examples tokenized for model "other" (vocab 0123456789abcdef) do not fit model "tiny"
-	ragged||record 3 (byte 136): "texts": 2 texts, expected 3 as in record 1
+	ragged|--loss triplet|--loss triplet takes (anchor, positive, negative) rows without labels; this data has 2 to 3 texts per row without labels, which fit: mnrl, cmnrl, gist, cgist
 	badid||record 4 (byte 164): "texts"[0][1]: not a token id below 50
 	long||record 4 (byte 164): "texts"[0]: 17 tokens, the model takes at most 16
 	mixedlabel|--loss cosine|record 4 (byte 199): has no "label", unlike record 1
@@ -400,4 +400,62 @@ print("equal" if np.abs(a[0] - c).max() < 1e-5 else np.abs(a[0] - c).max())
 	got2=$(awk -F'\t' 'NR == 2 { print $2 }' log2.tsv)
 	awk -v g="$got2" -v w="$want" 'BEGIN { d = g - w; exit !(d > 1e-4 || d < -1e-4) }' ||
 		fail "without prompt_len the loss $got2 should differ from $want"
+}
+
+@test "train: rows of two widths (mine-negatives --keep-pairs) train one width a batch; each batch's loss is MNRL of encode's vectors" {
+	D="$FIX/mine/beir"
+	tokenize -m "$FIX/tiny" -n 16 "$D/queries.jsonl" > q.tok
+	tokenize -m "$FIX/tiny" -n 16 "$D/corpus.jsonl" > c.tok
+	encode -m "$FIX/tiny" q.tok > q.emb
+	encode -m "$FIX/tiny" c.tok > c.emb
+	# 4 triplets and 4 pairs of distinct texts, and the MNRL loss (scale
+	# 20) of encode's vectors for each group
+	run -0 "$PY" - <<-'PY'
+	import msgpack, numpy as np
+	def load(p):
+	    with open(p, "rb") as f:
+	        it = msgpack.Unpacker(f, raw=False)
+	        return next(it), list(it)
+	qh, qs = load("q.tok"); _, cs = load("c.tok")
+	_, qe = load("q.emb"); _, ce = load("c.emb")
+	vec = lambda r: np.frombuffer(r["vec"], dtype="<f4").astype(np.float64)
+	vq = {r["id"]: vec(r) for r in qe}; vc = {r["id"]: vec(r) for r in ce}
+	rows = [(qs[i], cs[2 * i], cs[2 * i + 1]) for i in range(4)] + \
+	    [(qs[4 + i], cs[8 + i]) for i in range(4)]
+	with open("rows.mp", "wb") as f:
+	    f.write(msgpack.packb({"kind": "examples", "v": 1, "producer": "test",
+	        "model": qh["model"], "vocab": qh["vocab"], "max_len": 16,
+	        "columns": 3}))
+	    for r in [rows[0], rows[4], rows[5], rows[1], rows[2], rows[6], rows[3], rows[7]]:
+	        f.write(msgpack.packb({"texts": [t["ids"] for t in r]}))
+	def mnrl(g):
+	    a = np.stack([vq[r[0]["id"]] for r in g])
+	    c = np.stack([vc[r[k]["id"]] for k in range(1, len(g[0])) for r in g])
+	    s = 20 * (a / np.linalg.norm(a, axis=1, keepdims=True)) @ \
+	        (c / np.linalg.norm(c, axis=1, keepdims=True)).T
+	    return np.mean([np.log(np.exp(x).sum()) - x[i] for i, x in enumerate(s)])
+	print("%.9f\n%.9f" % tuple(sorted([mnrl(rows[:4]), mnrl(rows[4:])])))
+	PY
+	want=$output
+	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny" -o out --no-dropout -b 4 -e 1 \
+	    --lr 1e-9 --log log.tsv rows.mp
+	# one batch of each width: two steps, each the loss of one group
+	assert_equal "$(sed 1d log.tsv | wc -l)" 2
+	got=$(awk -F'\t' 'NR > 1 { print $2 }' log.tsv | sort -g)
+	paste <(echo "$got") <(echo "$want") | awk -F'\t' '{ d = $1 - $2;
+	    if (d > 1e-5 || d < -1e-5) { print "loss " $1 ", want " $2; bad = 1 } }
+	    END { exit bad }'
+	# mine-negatives --keep-pairs output trains as it is, in both precisions
+	topk -k 10 -c c.emb q.emb > run
+	mine-negatives -q "$D/qrels/train.tsv" -Q q.tok -C c.tok -n 1 --range-max 8 \
+	    --max-score 0.9 --keep-pairs run 2> mine.err > kept.mp
+	grep -q 'kept as (query, positive) rows' mine.err
+	assert_equal "$(show kept.mp | sed 1d | jq '.texts | length' | sort -u | paste -sd ' ')" '2 3'
+	# an epoch: ceil(8/6) steps of pairs + ceil(8/6) of triplets, not ceil(16/6)
+	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny" -o out2 -b 6 -e 1 \
+	    --log kept.tsv kept.mp
+	assert_equal "$(sed 1d kept.tsv | wc -l)" 4
+	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny" -o out3 -b 4 -e 1 --loss cgist kept.mp
+	run -65 --separate-stderr timeout 60 train -m "$FIX/tiny" -o out4 --loss triplet kept.mp
+	[[ "$stderr" == *"this data has 2 to 3 texts per row without labels, which fit: mnrl, cmnrl, gist, cgist"* ]]
 }

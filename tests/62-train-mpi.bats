@@ -283,3 +283,22 @@ scifact_rows() {
 	triplet triplets.mp
 	L
 }
+
+@test "train -np 2 and -np 3: rows of two widths (pairs beside triplets) give the parameters of one process" {
+	# every third of the 24 triplets loses its negative: 8 pairs, 16
+	# triplets, batches of one width each
+	"$PY" -c 'import msgpack, sys
+u = msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)
+out = [msgpack.packb(next(u))]
+for i, r in enumerate(u):
+    if i % 3 == 0:
+        r["texts"] = r["texts"][:2]
+    out.append(msgpack.packb(r))
+sys.stdout.buffer.write(b"".join(out))' "$T/triplets.mp" > mixed.mp
+	one -o one "${OPTS[@]}" --log one.tsv mixed.mp
+	[ "$(wc -l < one.tsv)" -eq 7 ]	# ceil(8/5) + ceil(16/5) steps, and the header
+	for np in 2 3; do
+		mp $np -o np$np "${OPTS[@]}" --log np$np.tsv mixed.mp
+		same_params one np$np
+	done
+}

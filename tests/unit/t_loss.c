@@ -203,18 +203,24 @@ fits_checks(void)
 {
 	const char *need;
 	check_ok("fits: mnrl takes triplets",
-	    loss_fits(LOSS_MNRL, 3, 0, &need) == 0);
+	    loss_fits(LOSS_MNRL, 3, 3, 0, &need) == 0);
 	check_ok("fits: cosine refuses unlabeled triplets",
-	    loss_fits(LOSS_COSINE, 3, 0, &need) != 0);
+	    loss_fits(LOSS_COSINE, 3, 3, 0, &need) != 0);
 	check_ok("fits: triplets fit mnrl, cmnrl, triplet, gist, cgist",
-	    strcmp(loss_fitting(3, 0), "mnrl, cmnrl, triplet, gist, cgist") ==
+	    strcmp(loss_fitting(3, 3, 0), "mnrl, cmnrl, triplet, gist, cgist") ==
 	    0);
 	check_ok("fits: 4 texts a row fit mnrl, cmnrl, cgist (gist: 2 or 3)",
-	    strcmp(loss_fitting(4, 0), "mnrl, cmnrl, cgist") == 0);
+	    strcmp(loss_fitting(4, 4, 0), "mnrl, cmnrl, cgist") == 0);
 	check_ok("fits: labeled pairs fit cosine, cosent, contrastive",
-	    strcmp(loss_fitting(2, 1), "cosine, cosent, contrastive") == 0);
+	    strcmp(loss_fitting(2, 2, 1), "cosine, cosent, contrastive") == 0);
 	check_ok("fits: labeled triplets fit nothing",
-	    strcmp(loss_fitting(3, 1), "none") == 0);
+	    strcmp(loss_fitting(3, 3, 1), "none") == 0);
+	check_ok("fits: pairs beside triplets fit mnrl, cmnrl, gist, cgist",
+	    strcmp(loss_fitting(2, 3, 0), "mnrl, cmnrl, gist, cgist") == 0);
+	check_ok("fits: pairs beside 4-text rows fit mnrl, cmnrl, cgist",
+	    strcmp(loss_fitting(2, 4, 0), "mnrl, cmnrl, cgist") == 0);
+	check_ok("fits: triplet refuses pairs beside triplets",
+	    loss_fits(LOSS_TRIPLET, 2, 3, 0, &need) != 0);
 }
 
 int

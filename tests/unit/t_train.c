@@ -225,7 +225,7 @@ run(const char *model, const char *dir, const char *refpath,
 	}
 
 	for (long s = 0; s < c->steps; s++) {
-		double loss = train_grad(&t, ids, len, lab, B, s);
+		double loss = train_grad(&t, ids, len, lab, B, (size_t)c->K, s);
 		if (s == 0 && mode == FP32_REF) {
 			float got = (float)loss, *want = get(need(&f, rn,
 			    "loss"));
