@@ -366,28 +366,14 @@ print("equal" if np.abs(a[0] - c).max() < 1e-5 else np.abs(a[0] - c).max())
 	assert_equal "$(show mined.mp | head -1 | jq -c .prompt_len)" '[6,2]'
 	# four rows of distinct texts (one batch, NO_DUPLICATES keeps them all),
 	# and the MNRL loss (scale 20) of encode's vectors for them
-	run -0 "$PY" - <<-'PY'
-	import math, msgpack, numpy as np
-	def load(p):
-	    with open(p, "rb") as f:
-	        it = msgpack.Unpacker(f, raw=False)
-	        return next(it), list(it)
-	qh, qs = load("q.tok"); ch, cs = load("c.tok")
-	_, qe = load("q.emb"); _, ce = load("c.emb")
-	vec = lambda r: np.frombuffer(r["vec"], dtype="<f4").astype(np.float64)
+	run -0 "$PY" - "$TOP/tests" <<-'PY'
+	import sys; sys.path.insert(0, sys.argv[1])
+	from mnrl import load, mnrl, vectors, write_examples
+	(qh, qs), (ch, cs) = load("q.tok"), load("c.tok")
 	rows = [(qs[i], cs[2 * i], cs[2 * i + 1]) for i in range(4)]
-	vq = {r["id"]: vec(r) for r in qe}; vc = {r["id"]: vec(r) for r in ce}
-	with open("rows.mp", "wb") as f:
-	    f.write(msgpack.packb({"kind": "examples", "v": 1, "producer": "test",
-	        "model": qh["model"], "vocab": qh["vocab"], "max_len": 16,
-	        "columns": 3, "prompt_len": [qh["prompt_len"], ch["prompt_len"]]}))
-	    for r in rows:
-	        f.write(msgpack.packb({"texts": [t["ids"] for t in r]}))
-	a = np.stack([vq[r[0]["id"]] for r in rows])
-	c = np.stack([vc[r[k]["id"]] for k in (1, 2) for r in rows])
-	s = 20 * (a / np.linalg.norm(a, axis=1, keepdims=True)) @ \
-	    (c / np.linalg.norm(c, axis=1, keepdims=True)).T
-	print("%.9f" % np.mean([np.log(np.exp(x).sum()) - x[i] for i, x in enumerate(s)]))
+	write_examples("rows.mp", qh, rows,
+	    prompt_len=[qh["prompt_len"], ch["prompt_len"]])
+	print("%.9f" % mnrl(rows, vectors("q.emb"), vectors("c.emb")))
 	PY
 	want=$output
 	timeout 60 train -m "$P" -o out --no-dropout -b 4 -e 1 --lr 1e-9 --log log.tsv rows.mp 2> /dev/null
@@ -410,31 +396,16 @@ print("equal" if np.abs(a[0] - c).max() < 1e-5 else np.abs(a[0] - c).max())
 	encode -m "$FIX/tiny" c.tok > c.emb
 	# 4 triplets and 4 pairs of distinct texts, and the MNRL loss (scale
 	# 20) of encode's vectors for each group
-	run -0 "$PY" - <<-'PY'
-	import msgpack, numpy as np
-	def load(p):
-	    with open(p, "rb") as f:
-	        it = msgpack.Unpacker(f, raw=False)
-	        return next(it), list(it)
-	qh, qs = load("q.tok"); _, cs = load("c.tok")
-	_, qe = load("q.emb"); _, ce = load("c.emb")
-	vec = lambda r: np.frombuffer(r["vec"], dtype="<f4").astype(np.float64)
-	vq = {r["id"]: vec(r) for r in qe}; vc = {r["id"]: vec(r) for r in ce}
-	rows = [(qs[i], cs[2 * i], cs[2 * i + 1]) for i in range(4)] + \
-	    [(qs[4 + i], cs[8 + i]) for i in range(4)]
-	with open("rows.mp", "wb") as f:
-	    f.write(msgpack.packb({"kind": "examples", "v": 1, "producer": "test",
-	        "model": qh["model"], "vocab": qh["vocab"], "max_len": 16,
-	        "columns": 3}))
-	    for r in [rows[0], rows[4], rows[5], rows[1], rows[2], rows[6], rows[3], rows[7]]:
-	        f.write(msgpack.packb({"texts": [t["ids"] for t in r]}))
-	def mnrl(g):
-	    a = np.stack([vq[r[0]["id"]] for r in g])
-	    c = np.stack([vc[r[k]["id"]] for k in range(1, len(g[0])) for r in g])
-	    s = 20 * (a / np.linalg.norm(a, axis=1, keepdims=True)) @ \
-	        (c / np.linalg.norm(c, axis=1, keepdims=True)).T
-	    return np.mean([np.log(np.exp(x).sum()) - x[i] for i, x in enumerate(s)])
-	print("%.9f\n%.9f" % tuple(sorted([mnrl(rows[:4]), mnrl(rows[4:])])))
+	run -0 "$PY" - "$TOP/tests" <<-'PY'
+	import sys; sys.path.insert(0, sys.argv[1])
+	from mnrl import load, mnrl, vectors, write_examples
+	(qh, qs), (_, cs) = load("q.tok"), load("c.tok")
+	trip = [(qs[i], cs[2 * i], cs[2 * i + 1]) for i in range(4)]
+	pairs = [(qs[4 + i], cs[8 + i]) for i in range(4)]
+	write_examples("rows.mp", qh, [trip[0], pairs[0], pairs[1], trip[1],
+	    trip[2], pairs[2], trip[3], pairs[3]])
+	vq, vc = vectors("q.emb"), vectors("c.emb")
+	print("%.9f\n%.9f" % tuple(sorted([mnrl(trip, vq, vc), mnrl(pairs, vq, vc)])))
 	PY
 	want=$output
 	run -0 --separate-stderr timeout 60 train -m "$FIX/tiny" -o out --no-dropout -b 4 -e 1 \
