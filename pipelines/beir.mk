@@ -17,8 +17,9 @@
 # Test queries never reach mining or training: mine-negatives reads only
 # the queries of $(TRAIN_QRELS).
 #
-# RECIPE=auto chooses MINE_OPTS and TRAIN_OPTS by cross-validation over the
-# train queries instead: they are split into FOLDS folds (by a seeded hash of
+# RECIPE=auto (the default) chooses the mining and training options by
+# cross-validation over the train queries (RECIPE=fixed: MINE_OPTS and
+# TRAIN_OPTS): they are split into FOLDS folds (by a seeded hash of
 # the query id), and each recipe of CANDIDATES is mined from the base run on
 # the other folds' queries, trained, and scored on the held-out fold by
 # re-ranking the base model's top CV_K for those queries (so a fold encodes
@@ -60,7 +61,9 @@ JUDGED_VIEW ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TEST_QRELS) 2>/dev/
 # the same for the train judgments: RECIPE=auto then scores its folds on the
 # judged documents only (score -J), as the collection's owners do
 CV_JUDGED ?= $(shell awk '$$NF == "0" { print 1; exit }' $(TRAIN_QRELS) 2>/dev/null)
-RECIPE ?= fixed
+# auto: the recipe chosen by cross-validation (below); fixed: MINE_OPTS
+# and TRAIN_OPTS as given
+RECIPE ?= auto
 
 # --- RECIPE=auto: the candidate recipes and the cross-validation
 FOLDS ?= 5

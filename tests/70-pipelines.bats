@@ -9,7 +9,7 @@ D="$FIX/mine/beir"
 beir() {
 	make --no-print-directory -f "$TOP/pipelines/beir.mk" DATA="$D" \
 	    MODEL="$FIX/tiny" OUT="$BATS_TEST_TMPDIR/out" MAX_LEN=16 K=10 \
-	    MINE_OPTS="-n 2 --range-max 8" \
+	    RECIPE=fixed MINE_OPTS="-n 2 --range-max 8" \
 	    TRAIN_OPTS="--loss mnrl -e 1 -b 4 --lr 1e-3 --seed 1" "$@"
 }
 
@@ -72,7 +72,7 @@ signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.setpgid(0, 0)
 os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	    -f "$TOP/pipelines/beir.mk" DATA="$D" MODEL="$FIX/tiny" OUT="$O" \
-	    MAX_LEN=16 K=10 MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" \
+	    MAX_LEN=16 K=10 RECIPE=fixed MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" \
 	    "$O/model/model.safetensors" > "$BATS_TEST_TMPDIR/log" 2>&1 &
 	pgid=$!
 	# Ctrl-C once a few steps have been checkpointed (--save-every 1)
@@ -92,7 +92,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	# again (stopped by timeout's SIGTERM once it has begun)
 	[ ! -e "$O/model/model.safetensors" ]
 	run timeout -s TERM 3 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
-	    DATA="$D" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 \
+	    DATA="$D" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 RECIPE=fixed \
 	    MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" "$O/model/model.safetensors"
 	assert_output --partial 'bin/train '
 	[ ! -e "$O/model/model.safetensors" ]
@@ -174,18 +174,18 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	printf 'q00\tnope\t1\n' > "$BATS_TEST_TMPDIR/bad/qrels/train.tsv"
 	run -2 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
 	    DATA="$BATS_TEST_TMPDIR/bad" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 \
-	    MINE_OPTS="-n 2 --range-max 8"
+	    RECIPE=fixed MINE_OPTS="-n 2 --range-max 8"
 	assert_output --partial 'mine-negatives: '"$BATS_TEST_TMPDIR"'/bad/qrels/train.tsv: query "q00": positive "nope" is not in'
 	[ -s "$O/base/run" ]
 	[ ! -e "$O/train.mp" ] && [ ! -e "$O/train.mp.tmp" ]
 }
 
-# RECIPE=auto on the tiny set: 3 folds of its 8 train queries, two cheap
-# candidates
+# RECIPE=auto (the default, not named) on the tiny set: 3 folds of its 8
+# train queries, two cheap candidates
 auto() {
 	make --no-print-directory -f "$TOP/pipelines/beir.mk" DATA="$D" \
 	    MODEL="$FIX/tiny" OUT="$BATS_TEST_TMPDIR/out" MAX_LEN=16 K=10 \
-	    RECIPE=auto FOLDS=3 CANDIDATES="pairs mined" \
+	    FOLDS=3 CANDIDATES="pairs mined" \
 	    MINE_mined="-n 2 --range-max 8 --per-positive-margin" "$@"
 }
 
