@@ -126,7 +126,12 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 	else
 		KV("eval", "%s", "");
 	if (o->loss == LOSS_GIST || o->loss == LOSS_CGIST) {
-		KV("guide", "%.40s", o->guide ? o->guide : o->model);
+		/* the whole path's hash, and its end to read: a path longer
+		 * than the field must not pass for another with its start */
+		const char *g = o->guide ? o->guide : o->model;
+		size_t gl = strlen(g);
+		KV("guide", "%016llx ...%s", (unsigned long long)util_fnv1a(g,
+		    gl), g + (gl > 24 ? gl - 24 : 0));
 		KV("gist", "%.9g %s %.9g", o->gmargin, o->grel ? "relative" :
 		    "absolute", o->temperature);
 	}
