@@ -291,12 +291,12 @@ batch_epoch(struct sampler *s, long e)
 		memset(s->set, 0, s->setcap * sizeof *s->set);
 		s->start[s->nbatch] = no;
 		while ((cur = *link) != END && b < s->B) {
-			size_t r = s->perm[cur], K = ROWK(ex, r), k;
+			size_t r = s->perm[cur], K = ROWK(ex, r), k = 0;
 			const uint64_t *h = ex->hash + ex->row[r];
-			for (k = 0; k < K; k++)
-				if (K != w ||
-				    set_has(s->set, s->setcap, h[k], 0))
-					break;
+			if (K == w)	/* the batch's width: its texts new? */
+				while (k < K &&
+				    !set_has(s->set, s->setcap, h[k], 0))
+					k++;
 			if (k < K) {	/* another width, or a text already
 					 * in the batch */
 				link = &s->next[cur];

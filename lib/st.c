@@ -179,7 +179,7 @@ int
 st_read_f32(float *dst, const struct st_tensor *t)
 {
 	const unsigned char *p = t->data;
-	size_t i;
+	size_t i, w;	/* bytes per element */
 	switch (t->dtype) {
 	case ST_F32:
 		for (i = 0; i < t->numel; i++) {
@@ -189,21 +189,23 @@ st_read_f32(float *dst, const struct st_tensor *t)
 			    (uint32_t)p[4 * i + 3] << 24;
 			memcpy(&dst[i], &u, 4);
 		}
-		release(p, 4 * t->numel);
-		return 0;
+		w = 4;
+		break;
 	case ST_F16:
 		for (i = 0; i < t->numel; i++)
 			dst[i] = st_f16((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-		release(p, 2 * t->numel);
-		return 0;
+		w = 2;
+		break;
 	case ST_BF16:
 		for (i = 0; i < t->numel; i++)
 			dst[i] = bf16_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-		release(p, 2 * t->numel);
-		return 0;
+		w = 2;
+		break;
 	default:
 		return -1;
 	}
+	release(p, w * t->numel);
+	return 0;
 }
 
 static int
