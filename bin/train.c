@@ -630,7 +630,8 @@ main(int argc, char *argv[])
 	size_t Nmax = max_tokens(&ex, Bl, Smax < S ? Smax : 0);
 	struct bert_model m;
 	blas_threads(threads);
-	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM);
+	bert_alloc(&m, &md.cfg, Smax, ex.Tmax, Nmax, BERT_GRADS | BERT_ADAM |
+	    (blas_precision() == BLAS_PREC_BF16 ? BERT_ACT16 : 0));
 	model_load(&md, &m);
 	uint32_t *ids = xmalloc(max_tokens(&ex, B, 0) * sizeof *ids);
 	size_t *len = xmalloc(ex.K * B * sizeof *len);

@@ -16,6 +16,7 @@
 #endif
 
 #include "bert.h"
+#include "bf16.h"
 #include "tensor.h"
 #include "util.h"
 
@@ -362,6 +363,7 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 	float hp = m->train ? c->hidden_dropout : 0;
 	float ap = m->train ? c->attn_dropout : 0;
 	uint64_t seed = m->seed;
+	int a16 = a->qkv16 != NULL;
 
 	if (!(m->flags & BERT_GRADS))
 		errx(EXIT_SOFTWARE, "bert_backward: no gradient arena");
@@ -399,12 +401,23 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 
 		for (size_t l = L; l-- > 0;) {
 			const float *x = l == 0 ? a->x0 : a->ln2 + (l - 1) * Nx * C;
-			const float *qkv = a->qkv + l * Nx * 3 * C;
-			const float *atty = a->atty + l * Nx * C;
+			size_t k32 = a16 ? 0 : l;
+			const float *qkv = a->qkv + k32 * Nx * 3 * C;
+			const float *atty = a->atty + k32 * Nx * C;
 			const float *res1 = a->res1 + l * Nx * C;
 			const float *ln1 = a->ln1 + l * Nx * C;
-			const float *fch = a->fch + l * Nx * F;
+			const float *fch = a->fch + k32 * Nx * F;
 			const float *res2 = a->res2 + l * Nx * C;
+
+			if (a16) {	/* the layer's bf16 values, this thread's
+					 * rows; the barriers below publish them */
+				bf16_expand(a->qkv + r0 * 3 * C, a->qkv16 +
+				    (l * Nx + r0) * 3 * C, (r1 - r0) * 3 * C);
+				bf16_expand(a->atty + r0 * C, a->atty16 +
+				    (l * Nx + r0) * C, (r1 - r0) * C);
+				bf16_expand(a->fch + r0 * F, a->fch16 +
+				    (l * Nx + r0) * F, (r1 - r0) * F);
+			}
 
 			/* ln2 = LN(res2), res2 = ln1 + drop(fcproj):
 			 * dx = d ln1 (residual part), dln = d fcproj */

@@ -13,6 +13,7 @@
 #endif
 
 #include "bert.h"
+#include "bf16.h"
 #include "tensor.h"
 #include "util.h"
 #include "vec.h"
@@ -55,7 +56,8 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	size_t V = c->V, P = c->P, TV = c->TV, C = c->C, L = c->L, F = c->F;
 	size_t N = Nmax, B = Bmax;
 	int gr = (flags & BERT_GRADS) != 0;
-	size_t Lk = gr ? L : 1;
+	int a16 = gr && (flags & BERT_ACT16);
+	size_t Lk = gr ? L : 1, L32 = a16 ? 1 : Lk;	/* fp32 slices */
 	size_t big = F > 4 * C ? F : 4 * C;
 
 	ps[BERT_WTE] = V * C;
@@ -83,14 +85,14 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_X0] = N * C;
 	as[BERT_A_EMB_MEAN] = N;
 	as[BERT_A_EMB_RSTD] = N;
-	as[BERT_A_QKV] = Lk * N * 3 * C;
+	as[BERT_A_QKV] = L32 * N * 3 * C;
 	as[BERT_A_ATT] = nthr * (gr ? bert_attn_scratch(Tmax) : Tmax * Tmax);
-	as[BERT_A_ATTY] = Lk * N * C;
+	as[BERT_A_ATTY] = L32 * N * C;
 	as[BERT_A_RES1] = Lk * N * C;
 	as[BERT_A_LN1] = Lk * N * C;
 	as[BERT_A_LN1_MEAN] = Lk * N;
 	as[BERT_A_LN1_RSTD] = Lk * N;
-	as[BERT_A_FCH] = Lk * N * F;
+	as[BERT_A_FCH] = L32 * N * F;
 	as[BERT_A_RES2] = Lk * N * C;
 	as[BERT_A_LN2] = Lk * N * C;
 	as[BERT_A_LN2_MEAN] = Lk * N;
@@ -98,6 +100,9 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_POOLED] = B * C;
 	as[BERT_A_OUT] = B * C;
 	as[BERT_A_NORM] = B;
+	as[BERT_A_QKV16] = a16 ? (L * N * 3 * C + 1) / 2 : 0;
+	as[BERT_A_ATTY16] = a16 ? (L * N * C + 1) / 2 : 0;
+	as[BERT_A_FCH16] = a16 ? (L * N * F + 1) / 2 : 0;
 
 	ds[BERT_D_X] = gr ? N * C : 0;
 	ds[BERT_D_LN] = gr ? N * C : 0;
@@ -137,7 +142,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	m->Bmax = Bmax;
 	m->Tmax = Tmax;
 	m->Nmax = Nmax;
-	m->flags = flags;
+	m->flags = flags & BERT_GRADS ? flags : flags & ~BERT_ACT16;
 	m->nthr = blas_nthreads();
 	bert_sizes(cfg, Bmax, Tmax, Nmax, flags, (size_t)m->nthr, m->psize,
 	    m->asize, m->dsize);
@@ -183,17 +188,21 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	/* bf16 products pack the weights once, until they change */
 	blas_weights(m->params, m->nparams);
 
+	float *q16[3];
 	float **ap[BERT_NACT] = {
 		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
 		&m->a.att, &m->a.atty, &m->a.res1, &m->a.ln1, &m->a.ln1_mean,
 		&m->a.ln1_rstd, &m->a.fch, &m->a.res2, &m->a.ln2,
 		&m->a.ln2_mean, &m->a.ln2_rstd, &m->a.pooled, &m->a.out,
-		&m->a.norm,
+		&m->a.norm, &q16[0], &q16[1], &q16[2],
 	};
 	for (i = 0; i < BERT_NACT; i++) {
 		*ap[i] = m->asize[i] ? q : NULL;
 		q += ALIGN16(m->asize[i]);
 	}
+	m->a.qkv16 = (uint16_t *)(void *)q16[0];
+	m->a.atty16 = (uint16_t *)(void *)q16[1];
+	m->a.fch16 = (uint16_t *)(void *)q16[2];
 	float **dp[BERT_NDACT] = {
 		&m->d.dx, &m->d.dln, &m->d.big, &m->d.dpooled,
 	};
@@ -565,7 +574,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 {
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
-	int gr = (m->flags & BERT_GRADS) != 0;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -640,13 +649,13 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			bert_drop(a->x0 + r0 * C, a->x0 + r0 * C, (r1 - r0) * C,
 			    hp, bert_site_seed(seed, L, 0), r0 * C);
 		for (size_t l = 0; l < L; l++) {
-			size_t k = gr ? l : 0;
-			float *qkv = a->qkv + k * Nx * 3 * C;
-			float *atty = a->atty + k * Nx * C;
+			size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
+			float *qkv = a->qkv + k32 * Nx * 3 * C;
+			float *atty = a->atty + k32 * Nx * C;
 			float *res1 = a->res1 + k * Nx * C;
 			float *ln1 = a->ln1 + k * Nx * C;
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
-			float *fch = a->fch + k * Nx * F;
+			float *fch = a->fch + k32 * Nx * F;
 			float *fchg = gr ? m->d.big : fch;
 			float *res2 = a->res2 + k * Nx * C;
 			float *ln2 = a->ln2 + k * Nx * C;
@@ -654,12 +663,18 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 
 			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
 			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
+			if (a16)
+				bf16_keep(a->qkv16 + (l * Nx + r0) * 3 * C,
+				    qkv + r0 * 3 * C, (r1 - r0) * 3 * C);
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
 				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
 				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh,
 				    m->relbias);
+			if (a16)	/* this thread's rows, read by it only */
+				bf16_keep(a->atty16 + (l * Nx + r0) * C,
+				    atty + r0 * C, (r1 - r0) * C);
 			rows_sublayer(res1, ln1, ln1m, ln1r, atty,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
@@ -670,6 +685,9 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
 				rows_linear(fch, ln1, p->fcw + l * F * C,
 				    p->fcb + l * F, q0, q1, C, F);
+				if (a16)
+					bf16_keep(a->fch16 + (l * Nx + q0) * F,
+					    fch + q0 * F, (q1 - q0) * F);
 				bert_rows_gelu(fchg, fch, q0 * F, q1 * F);
 				rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
 				    p->fcprojw + l * C * F, p->fcprojb + l * C,

@@ -89,6 +89,22 @@ bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 		y[j] = rnd(u[j]);
 }
 
+void
+bf16_keep(uint16_t *y, float *x, size_t n)
+{
+	bf16_convert(y, x, n);
+	bf16_expand(x, y, n);
+}
+
+void
+bf16_expand(float *restrict x, const uint16_t *restrict y, size_t n)
+{
+	uint32_t *u = (uint32_t *)(void *)x;
+	#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+		u[i] = (uint32_t)y[i] << 16;
+}
+
 /* this thread's scratch: the A panels, and one converted row */
 static _Thread_local uint32_t *abuf;
 static _Thread_local size_t abuf_n;

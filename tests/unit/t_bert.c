@@ -589,6 +589,35 @@ test_tiny_mpnet(void)
 	model_close(&md);
 }
 
+/* BERT_ACT16: the training arena's activations of all-mpnet-base-v2's
+ * shape (96 sequences of 256 tokens: an MNRL batch of 32 triplets) are
+ * at most 3/4 of the fp32 ones; without BERT_GRADS the flag changes
+ * nothing */
+static void
+test_act16_sizes(void)
+{
+	struct bert_config c = {.V = 30527, .P = 514, .C = 768, .L = 12,
+	    .NH = 12, .F = 3072, .arch = BERT_ARCH_MPNET, .NB = 32};
+	size_t ps[BERT_NPARAM], as[2][BERT_NACT], ds[BERT_NDACT], tot[2];
+	size_t inf[2][BERT_NACT];
+
+	for (int k = 0; k < 2; k++) {
+		bert_sizes(&c, 96, 256, 96 * 256, BERT_GRADS |
+		    (k ? BERT_ACT16 : 0), 2, ps, as[k], ds);
+		bert_sizes(&c, 96, 256, 96 * 256, k ? BERT_ACT16 : 0, 2, ps,
+		    inf[k], ds);
+		tot[k] = 0;
+		for (int i = 0; i < BERT_NACT; i++)
+			tot[k] += as[k][i];
+	}
+	printf("# activations: %zu floats in fp32, %zu with BERT_ACT16\n",
+	    tot[0], tot[1]);
+	check_ok("BERT_ACT16: the training activations at most 3/4 of fp32's",
+	    tot[1] > 0 && tot[1] <= tot[0] / 4 * 3);
+	check_ok("BERT_ACT16 without BERT_GRADS: the same inference arena",
+	    memcmp(inf[0], inf[1], sizeof inf[0]) == 0);
+}
+
 int
 main(void)
 {
@@ -603,5 +632,6 @@ main(void)
 	test_tiny();
 	test_attention_bias();
 	test_tiny_mpnet();
+	test_act16_sizes();
 	return check_done();
 }
