@@ -126,6 +126,18 @@ $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS) $(CV_JUDGED))
 $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K))
 FORCE:
 
+# The collection's own files: where one is missing, say which and what it is
+# for, instead of make's "No rule to make target".
+$(DATA)/corpus.jsonl $(DATA)/queries.jsonl $(TEST_QRELS):
+	@echo "beir.mk: $@: no such file (DATA=$(DATA): a BEIR directory has" \
+	    "corpus.jsonl, queries.jsonl and qrels/test.tsv)" >&2; exit 2
+ifneq ($(TRAIN_QRELS),$(TEST_QRELS))
+$(TRAIN_QRELS):
+	@echo "beir.mk: $@: no such file: fine-tuning needs judged train" \
+	    "queries (TRAIN_QRELS); without them, $(OUT)/base/score.txt" \
+	    "scores the base model on the test queries" >&2; exit 2
+endif
+
 # --- text -> tokens (the tuned model keeps the base model's vocabulary);
 # $(TOK_queries), $(TOK_corpus): the prompt options of each
 TOK_queries = $(if $(QUERY_PROMPT),--prompt $(call SQ,$(QUERY_PROMPT))) \

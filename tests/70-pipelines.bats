@@ -294,6 +294,23 @@ auto() {
 	assert_equal "$(cut -f4,6 "$O/cv/table.tsv")" $'+0.0000\t0'
 }
 
+@test "beir.mk: a collection without train judgments is told so; its base model is still scored" {
+	d=$BATS_TEST_TMPDIR/d O=$BATS_TEST_TMPDIR/out
+	mkdir -p "$d/qrels"
+	cp "$D"/*.jsonl "$d/"
+	cp "$D/qrels/test.tsv" "$d/qrels/"
+	for r in fixed auto; do
+		run -2 --separate-stderr beir DATA="$d" RECIPE=$r
+		grep -qF "beir.mk: $d/qrels/train.tsv: no such file: fine-tuning needs judged train queries" <<< "$stderr"
+		[ ! -e "$O/summary.md" ]
+	done
+	run -0 beir DATA="$d" "$O/base/score.txt"
+	grep -q '^ndcg ' "$O/base/score.txt"
+	rm "$d/corpus.jsonl"
+	run -2 --separate-stderr beir DATA="$d" OUT="$BATS_TEST_TMPDIR/out2"
+	grep -qF "beir.mk: $d/corpus.jsonl: no such file (DATA=$d: a BEIR directory has corpus.jsonl" <<< "$stderr"
+}
+
 @test "beir.mk RECIPE=auto: FOLDS must be 2 or more" {
 	run -2 auto FOLDS=1
 	assert_output --partial 'FOLDS=1: must be 2 or more'
