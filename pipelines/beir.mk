@@ -134,8 +134,9 @@ $(DATA)/corpus.jsonl $(DATA)/queries.jsonl $(TEST_QRELS):
 ifneq ($(TRAIN_QRELS),$(TEST_QRELS))
 $(TRAIN_QRELS):
 	@echo "beir.mk: $@: no such file: fine-tuning needs judged train" \
-	    "queries (TRAIN_QRELS); without them, $(OUT)/base/score.txt" \
-	    "scores the base model on the test queries" >&2; exit 2
+	    "queries (TRAIN_QRELS$(if $(wildcard $(DATA)/qrels/dev.tsv),;" \
+	    "TRAIN_QRELS=$(DATA)/qrels/dev.tsv trains on the dev split's)); without them," \
+	    "$(OUT)/base/score.txt scores the base model on the test queries" >&2; exit 2
 endif
 
 # --- text -> tokens (the tuned model keeps the base model's vocabulary);

@@ -304,6 +304,12 @@ auto() {
 		grep -qF "beir.mk: $d/qrels/train.tsv: no such file: fine-tuning needs judged train queries" <<< "$stderr"
 		[ ! -e "$O/summary.md" ]
 	done
+	# a dev split is named as what can stand in
+	cp "$D/qrels/train.tsv" "$d/qrels/dev.tsv"
+	run -2 --separate-stderr beir DATA="$d"
+	grep -qF "(TRAIN_QRELS; TRAIN_QRELS=$d/qrels/dev.tsv trains on the dev split's)" <<< "$stderr"
+	run -0 beir DATA="$d" TRAIN_QRELS="$d/qrels/dev.tsv"
+	[ -s "$O/summary.md" ]
 	run -0 beir DATA="$d" "$O/base/score.txt"
 	grep -q '^ndcg ' "$O/base/score.txt"
 	rm "$d/corpus.jsonl"
