@@ -152,10 +152,9 @@ enum {
 	BERT_ADAM = 2,	/* AdamW m and v (same table as params) */
 	/* with BERT_GRADS, for bf16 products (blas_precision): the per-layer
 	 * activations that only bf16 products read (q, k, v; the attention
-	 * output) kept in bf16.  The forward rounds them where they are made;
-	 * every product rounds its operands to bf16 anyway, so the results
-	 * are the same bits as with fp32 activations, in a sixth less
-	 * activation memory.  (The FFN's pre-GELU values stay fp32: GELU and
+	 * output) kept in bf16 for the backward.  Every product rounds its
+	 * operands to bf16 anyway, so the results are the same bits as with
+	 * fp32 activations, in a sixth less activation memory.  (The FFN's pre-GELU values stay fp32: GELU and
 	 * its derivative read them, and rounding them moved MPNet's gradients
 	 * under dropout far more than bf16 products do.) */
 	BERT_ACT16 = 4,

@@ -141,7 +141,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	m->Bmax = Bmax;
 	m->Tmax = Tmax;
 	m->Nmax = Nmax;
-	m->flags = flags & BERT_GRADS ? flags : flags & ~BERT_ACT16;
+	m->flags = flags;
 	m->nthr = blas_nthreads();
 	bert_sizes(cfg, Bmax, Tmax, Nmax, flags, (size_t)m->nthr, m->psize,
 	    m->asize, m->dsize);
@@ -662,7 +662,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
 			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
 			if (a16)
-				bf16_keep(a->qkv16 + (l * Nx + r0) * 3 * C,
+				bf16_convert(a->qkv16 + (l * Nx + r0) * 3 * C,
 				    qkv + r0 * 3 * C, (r1 - r0) * 3 * C);
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
@@ -670,8 +670,8 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
 				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh,
 				    m->relbias);
-			if (a16)	/* this thread's rows, read by it only */
-				bf16_keep(a->atty16 + (l * Nx + r0) * C,
+			if (a16)	/* this thread's rows */
+				bf16_convert(a->atty16 + (l * Nx + r0) * C,
 				    atty + r0 * C, (r1 - r0) * C);
 			rows_sublayer(res1, ln1, ln1m, ln1r, atty,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,

@@ -90,13 +90,6 @@ bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 }
 
 void
-bf16_keep(uint16_t *y, float *x, size_t n)
-{
-	bf16_convert(y, x, n);
-	bf16_expand(x, y, n);
-}
-
-void
 bf16_expand(float *restrict x, const uint16_t *restrict y, size_t n)
 {
 	uint32_t *u = (uint32_t *)(void *)x;

@@ -27,9 +27,6 @@ float bf16_to_float(uint16_t h);
 /* y[i] = bf16_round(x[i]), i < n (vcvtne2ps2bf16 where the CPU has it) */
 void bf16_convert(uint16_t *y, const float *x, size_t n);
 
-/* y[i] = bf16_round(x[i]) and x[i] = the value y[i] holds, i < n: x kept
- * in y, and x from then on what y gives back */
-void bf16_keep(uint16_t *y, float *x, size_t n);
 /* x[i] = bf16_to_float(y[i]), i < n */
 void bf16_expand(float *x, const uint16_t *y, size_t n);
 
