@@ -183,20 +183,20 @@ shards() { for i in 1 2 3; do printf -- '-c\n%s\n' "$S/topk-shard$i.emb"; done; 
 }
 
 # bad input to several -c and to --merge: args | status | message
-# (S = fixtures/score, T = the test's directory: runs r1 r2 r3 of the three
+# (@S = fixtures/score, @T = the test's directory (marks no path holds): runs r1 r2 r3 of the three
 # shards with -k 5, c12 with the corpus as queries)
 merge_cases() {
 	cat <<'T'
--c S/topk-shard3.emb -c S/topk-shard-dup.emb S/topk-queries.emb|65|topk: S/topk-shard-dup.emb: duplicate id "d2", also in S/topk-shard3.emb
--c S/topk-shard-dup.emb -c S/topk-queries.emb S/topk-queries.emb|65|topk: S/topk-queries.emb: duplicate id "d2", also in S/topk-shard-dup.emb
--c S/topk-shard1.emb -c S/topk-dim3.emb S/topk-queries.emb|65|topk: S/topk-dim3.emb: dim 3, corpus S/topk-shard1.emb has dim 4
--c S/topk-shard1.emb -c S/nope.emb S/topk-queries.emb|66|topk: S/nope.emb: No such file or directory
---merge -k 6 T/r1 T/r2|65|topk: T/r1: k is 5: the best 6 of the union need the best 6 of every shard
---merge T/r1 T/r1|65|topk: query "q1": document "zz" in T/r1 and in T/r1: the shards overlap
---merge T/r1 T/c12|65|topk: T/c12: record 1 (byte 42): qid "d1", T/r1 has "q1"
---merge T/r1 S/topk-unordered.mp|65|topk: S/topk-unordered.mp: record 1 (byte 47): "hits"[2]: out of order (score, then id descending): not a topk run
---merge T/r1 S/topk-queries.emb|65|topk: S/topk-queries.emb: header (byte 0): expected a hits stream, got embeddings
---merge T/r1 T/nope|66|topk: T/nope: No such file or directory
+-c @S/topk-shard3.emb -c @S/topk-shard-dup.emb @S/topk-queries.emb|65|topk: @S/topk-shard-dup.emb: duplicate id "d2", also in @S/topk-shard3.emb
+-c @S/topk-shard-dup.emb -c @S/topk-queries.emb @S/topk-queries.emb|65|topk: @S/topk-queries.emb: duplicate id "d2", also in @S/topk-shard-dup.emb
+-c @S/topk-shard1.emb -c @S/topk-dim3.emb @S/topk-queries.emb|65|topk: @S/topk-dim3.emb: dim 3, corpus @S/topk-shard1.emb has dim 4
+-c @S/topk-shard1.emb -c @S/nope.emb @S/topk-queries.emb|66|topk: @S/nope.emb: No such file or directory
+--merge -k 6 @T/r1 @T/r2|65|topk: @T/r1: k is 5: the best 6 of the union need the best 6 of every shard
+--merge @T/r1 @T/r1|65|topk: query "q1": document "zz" in @T/r1 and in @T/r1: the shards overlap
+--merge @T/r1 @T/c12|65|topk: @T/c12: record 1 (byte 42): qid "d1", @T/r1 has "q1"
+--merge @T/r1 @S/topk-unordered.mp|65|topk: @S/topk-unordered.mp: record 1 (byte 47): "hits"[2]: out of order (score, then id descending): not a topk run
+--merge @T/r1 @S/topk-queries.emb|65|topk: @S/topk-queries.emb: header (byte 0): expected a hits stream, got embeddings
+--merge @T/r1 @T/nope|66|topk: @T/nope: No such file or directory
 T
 }
 
@@ -208,10 +208,10 @@ T
 	done
 	topk -k 5 -c "$S/topk-shard1.emb" "$S/topk-corpus.emb" > c12
 	while IFS='|' read -r args st msg; do
-		args=${args//S\//$S/}
-		run -"$st" --separate-stderr topk ${args//T\//$T/}
-		msg=${msg//S\//$S/}
-		assert_equal "$stderr" "${msg//T\//$T/}"
+		args=${args//@S\//$S/}
+		run -"$st" --separate-stderr topk ${args//@T\//$T/}
+		msg=${msg//@S\//$S/}
+		assert_equal "$stderr" "${msg//@T\//$T/}"
 		assert_output ''
 	done < <(merge_cases)
 }
