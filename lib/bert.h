@@ -155,8 +155,9 @@ enum {
 	 * output) kept in bf16 for the backward.  Every product rounds its
 	 * operands to bf16 anyway, so the results are the same bits as with
 	 * fp32 activations, in a sixth less activation memory.  (The FFN's pre-GELU values stay fp32: GELU and
-	 * its derivative read them, and rounding them moved MPNet's gradients
-	 * under dropout far more than bf16 products do.) */
+	 * its derivative read them, so rounding them would change the bits;
+	 * bench/README.md, "all-mpnet-base-v2", says what that was measured
+	 * to do.) */
 	BERT_ACT16 = 4,
 };
 
