@@ -11,9 +11,15 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX512_DROP 1
+#define AVX512DQBW __attribute__((target("avx512f,avx512dq,avx512bw")))
+#endif
 
 #include "bert.h"
 #include "bf16.h"
+#include "cpu.h"
 #include "tensor.h"
 #include "util.h"
 #include "vec.h"
@@ -441,6 +447,59 @@ bert_gelu_fwd(float *y, const float *x, size_t n)
 	bert_rows_gelu(y, x, 0, n);
 }
 
+#ifdef HAVE_AVX512_DROP
+/* bert_mix on 8 lanes */
+AVX512DQBW static inline __m512i
+mix8(__m512i z)
+{
+	z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
+	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+	    _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ull));
+	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+	    _mm512_set1_epi64((long long)0x94d049bb133111ebull));
+	return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+}
+
+/* bert_drop's groups q, q + 1, ... on AVX-512, 8 hashes (32 elements) at a
+ * time: the 16-bit field f of hash k is word 4k + f of the register, the
+ * element's own place; returns the elements done */
+AVX512DQBW static size_t
+drop_avx512(float *y, const float *x, size_t n, float pk, unsigned thr,
+    uint64_t seed, size_t q)
+{
+	const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+	const __m512i mul = _mm512_set1_epi64((long long)0xd6e8feb86659fd93ull);
+	const __m512i vs = _mm512_set1_epi64((long long)seed);
+	const __m512i vt = _mm512_set1_epi16((short)thr);
+	const __m512 vk = _mm512_set1_ps(pk);
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32, q += 8) {
+		__m512i g = _mm512_add_epi64(_mm512_set1_epi64((long long)q),
+		    lane);
+		__m512i h = mix8(_mm512_xor_si512(vs, _mm512_mullo_epi64(g,
+		    mul)));
+		__mmask32 keep = _mm512_cmpge_epu16_mask(h, vt);
+		_mm512_storeu_ps(y + i, _mm512_maskz_mul_ps((__mmask16)keep,
+		    _mm512_loadu_ps(x + i), vk));
+		_mm512_storeu_ps(y + i + 16, _mm512_maskz_mul_ps(
+		    (__mmask16)(keep >> 16), _mm512_loadu_ps(x + i + 16), vk));
+	}
+	return i;
+}
+
+static int
+drop_isa(void)
+{
+	static int have = -1;
+	if (have < 0) {	/* a race writes the same value */
+		const struct cpu *c = cpu_get();
+		have = c->avx512f && c->avx512dq && c->avx512bw;
+	}
+	return have;
+}
+#endif
+
 void
 bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
     size_t base)
@@ -451,6 +510,11 @@ bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
 	/* to a multiple of 4, then 4 elements from each hash */
 	for (; i < n && (base + i) % 4; i++)
 		y[i] = bert_keep(seed, base + i, p) ? x[i] * pk : 0.0f;
+#ifdef HAVE_AVX512_DROP
+	if (thr <= 0xffff && drop_isa())
+		i += drop_avx512(y + i, x + i, n - i, pk, thr, seed,
+		    (base + i) / 4);
+#endif
 	for (; i + 4 <= n; i += 4) {
 		/* without branches: they would be mispredicted p of the time */
 		uint64_t h = bert_hash4(seed, (base + i) / 4);

@@ -276,16 +276,26 @@ test_elementwise(void)
 	for (size_t i = 0; i < n; i++)
 		kept += (size_t)bert_keep(5, i, 0.1f);
 	check_ok("dropout keeps about 1-p", fabs((double)kept / n - 0.9) < 0.005);
-	/* bert_drop at any offset is bert_keep element by element */
+	/* bert_drop at any offset and length is bert_keep element by element
+	 * (long runs take the AVX-512 path where the CPU has it) */
+	enum { LN = 1000 };
+	static const float ps[] = {0.1f, 0.3f, 0.9999f, 1e-6f};
+	float *lx = rnd(LN, 5), *ly = zeros(LN);
 	int same = 1;
-	for (size_t base = 0; base < 6; base++) {
-		float y[N * C];
-		bert_drop(y, x.x, N * C, 0.3f, 7, base);
-		for (size_t i = 0; i < N * C; i++)
-			same &= y[i] == (bert_keep(7, base + i, 0.3f) ?
-			    x.x[i] * (1.0f / 0.7f) : 0.0f);
-	}
-	check_ok("bert_drop agrees with bert_keep at every offset", same);
+	for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
+		for (size_t base = 0; base < 6; base++)
+			for (size_t n = LN - 7; n <= LN; n += 7) {
+				float pk = 1.0f / (1.0f - ps[k]);
+				bert_drop(ly, lx, n, ps[k], 7 + k, base * 37);
+				for (size_t i = 0; i < n; i++)
+					same &= ly[i] == (bert_keep(7 + k,
+					    base * 37 + i, ps[k]) ? lx[i] * pk :
+					    0.0f);
+			}
+	check_ok("bert_drop agrees with bert_keep at every offset and "
+	    "length", same);
+	free(lx);
+	free(ly);
 }
 
 /* pooling, l2norm */
