@@ -452,7 +452,8 @@ bert_gelu_fwd(float *y, const float *x, size_t n)
 AVX512DQBW static inline __m512i
 mix8(__m512i z)
 {
-	z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
+	z = _mm512_add_epi64(z,
+	    _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
 	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
 	    _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ull));
 	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
