@@ -259,18 +259,22 @@ bert_skipping(const struct bert_model *m, size_t B)
  * (counter-based, so the backward recomputes it instead of storing it).
  * One 64-bit hash gives elements 4q..4q+3 16 bits each; an element is
  * dropped if its bits are below p rounded to a multiple of 2^-16. */
+#define BERT_MIX_ADD 0x9e3779b97f4a7c15ull	/* bert_drop's AVX-512 path */
+#define BERT_MIX_MUL1 0xbf58476d1ce4e5b9ull	/* uses them too */
+#define BERT_MIX_MUL2 0x94d049bb133111ebull
+#define BERT_HASH_MUL 0xd6e8feb86659fd93ull
 static inline uint64_t
 bert_mix(uint64_t z)
 {
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z += BERT_MIX_ADD;
+	z = (z ^ (z >> 30)) * BERT_MIX_MUL1;
+	z = (z ^ (z >> 27)) * BERT_MIX_MUL2;
 	return z ^ (z >> 31);
 }
 static inline uint64_t
 bert_hash4(uint64_t seed, size_t q)
 {
-	return bert_mix(seed ^ ((uint64_t)q * 0xd6e8feb86659fd93ull));
+	return bert_mix(seed ^ ((uint64_t)q * BERT_HASH_MUL));
 }
 static inline unsigned
 bert_drop_thr(float p)

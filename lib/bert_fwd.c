@@ -452,12 +452,11 @@ bert_gelu_fwd(float *y, const float *x, size_t n)
 AVX512DQBW static inline __m512i
 mix8(__m512i z)
 {
-	z = _mm512_add_epi64(z,
-	    _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ull));
+	z = _mm512_add_epi64(z, _mm512_set1_epi64((long long)BERT_MIX_ADD));
 	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
-	    _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ull));
+	    _mm512_set1_epi64((long long)BERT_MIX_MUL1));
 	z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
-	    _mm512_set1_epi64((long long)0x94d049bb133111ebull));
+	    _mm512_set1_epi64((long long)BERT_MIX_MUL2));
 	return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
 }
 
@@ -469,7 +468,7 @@ drop_avx512(float *y, const float *x, size_t n, float pk, unsigned thr,
     uint64_t seed, size_t q)
 {
 	const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-	const __m512i mul = _mm512_set1_epi64((long long)0xd6e8feb86659fd93ull);
+	const __m512i mul = _mm512_set1_epi64((long long)BERT_HASH_MUL);
 	const __m512i vs = _mm512_set1_epi64((long long)seed);
 	const __m512i vt = _mm512_set1_epi16((short)thr);
 	const __m512 vk = _mm512_set1_ps(pk);
@@ -489,16 +488,6 @@ drop_avx512(float *y, const float *x, size_t n, float pk, unsigned thr,
 	return i;
 }
 
-static int
-drop_isa(void)
-{
-	static int have = -1;
-	if (have < 0) {	/* a race writes the same value */
-		const struct cpu *c = cpu_get();
-		have = c->avx512f && c->avx512dq && c->avx512bw;
-	}
-	return have;
-}
 #endif
 
 void
@@ -512,7 +501,7 @@ bert_drop(float *y, const float *x, size_t n, float p, uint64_t seed,
 	for (; i < n && (base + i) % 4; i++)
 		y[i] = bert_keep(seed, base + i, p) ? x[i] * pk : 0.0f;
 #ifdef HAVE_AVX512_DROP
-	if (thr <= 0xffff && drop_isa())
+	if (thr <= 0xffff && cpu_has_avx512(cpu_get()))
 		i += drop_avx512(y + i, x + i, n - i, pk, thr, seed,
 		    (base + i) / 4);
 #endif
