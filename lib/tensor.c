@@ -16,6 +16,7 @@
 #include "cpu.h"
 #include "tensor.h"
 #include "util.h"
+#include "vec.h"
 
 typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
     enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float, const float *,
@@ -210,6 +211,8 @@ blas_sysinfo(FILE *fp)
 	    k.why);
 	fprintf(fp, "bf16 kernel: %s (%s)\n", k.bf16 == BF16_AVX512 ?
 	    "avx512bf16, vdpbf16ps" : "portable C", k.bf16_why);
+	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
+	    vec_name(vec_isa()));
 #ifdef _OPENMP
 	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
 #else

@@ -1,7 +1,8 @@
-/* vec: exp, erf, softmax, LayerNorm and GELU rows, 16 lanes on AVX-512,
- * else the portable loops.  The AVX-512 ones do the portable ones' float
- * operations in the same order (no fused multiply-adds), so that they differ
- * only where vec.h says.  exp is computed inline on AVX-512 (exp16). */
+/* vec: exp, erf, softmax, LayerNorm and GELU rows: 16 lanes on AVX-512, 8 on
+ * AVX2 with FMA (vec_rows.h, written once for both widths), else the
+ * portable loops.  The vector ones do the portable ones' float operations
+ * in the same order (no fused multiply-adds), so that they differ only
+ * where vec.h says; exp is computed inline (exp16, exp8: the same bits). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -13,25 +14,35 @@
 #include <immintrin.h>
 #define HAVE_MVEC 1
 #define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma")))
 __m128 _ZGVbN4v_erff(__m128);
 __m128 _ZGVbN4v_expf(__m128);
-__attribute__((target("avx2"))) __m256 _ZGVdN8v_erff(__m256);
-__attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256);
+AVX2 __m256 _ZGVdN8v_erff(__m256);
 AVX512 __m512 _ZGVeN16v_erff(__m512);
 #endif
 
 static int isa = -1;
 
+/* whether this CPU can run the set */
+static int
+can(int set)
+{
+#ifdef HAVE_MVEC
+	const struct cpu *c = cpu_get();
+	if (set == VEC_AVX512)
+		return c->avx512f;
+	if (set == VEC_AVX2)
+		return c->avx2 && c->fma;
+#endif
+	return set == VEC_PORTABLE;
+}
+
 int
 vec_isa(void)
 {
-	if (isa < 0) {	/* a race writes the same value */
-#ifdef HAVE_MVEC
-		isa = cpu_get()->avx512f ? VEC_AVX512 : VEC_PORTABLE;
-#else
-		isa = VEC_PORTABLE;
-#endif
-	}
+	if (isa < 0)	/* a race writes the same value */
+		isa = can(VEC_AVX512) ? VEC_AVX512 : can(VEC_AVX2) ? VEC_AVX2 :
+		    VEC_PORTABLE;
 	return isa;
 }
 
@@ -39,36 +50,33 @@ int
 vec_use(int want)
 {
 	int was = vec_isa();
-#ifdef HAVE_MVEC
-	if (want == VEC_PORTABLE || cpu_get()->avx512f)
+	if (can(want))
 		isa = want;
-#else
-	(void)want;
-#endif
 	return was;
 }
 
-/* ---- portable: libmvec's 8 lanes where the CPU has AVX2, else 4 (SSE);
- * plain libm elsewhere */
-#ifdef HAVE_MVEC
-__attribute__((target("avx2")))
-static size_t
-math8(float *y, const float *x, size_t n, int erf)
+const char *
+vec_name(int set)
 {
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i);
-		_mm256_storeu_ps(y + i, erf ? _ZGVdN8v_erff(v) : _ZGVdN8v_expf(v));
+	switch (set) {
+	case VEC_AVX512:
+		return "avx512, 16 lanes";
+	case VEC_AVX2:
+		return "avx2+fma, 8 lanes";
 	}
-	return i;
+#ifdef HAVE_MVEC
+	return "portable (SSE2, libmvec)";
+#else
+	return "portable (libm)";
+#endif
 }
 
+/* ---- portable: libmvec's 4 lanes (SSE) where glibc has them, else libm */
+#ifdef HAVE_MVEC
 static void
 math_port(float *y, const float *x, size_t n, int erf)
 {
 	size_t i = 0;
-	if (cpu_get()->avx2)
-		i = math8(y, x, n, erf);
 	for (; i + 4 <= n; i += 4) {
 		__m128 v = _mm_loadu_ps(x + i);
 		_mm_storeu_ps(y + i, erf ? _ZGVbN4v_erff(v) : _ZGVbN4v_expf(v));
@@ -157,150 +165,182 @@ gelu_port(float *y, const float *x, size_t n)
 /* ---- AVX-512: 16 lanes, the fringe under a mask */
 #ifdef HAVE_MVEC
 static inline __mmask16
-tail(size_t n)
+tail16(size_t m)
 {
-	return n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+	return m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1);
 }
 
-/* exp(x), within 0.7 ulp (t_vec), inline: 2^n e^r, n = round(x log2 e),
- * r = x - n ln 2 in two parts (|r| <= ln 2 / 2), e^r by its Taylor
- * polynomial of degree 7 (error below 2^-27); x clamped so that n fits
- * (exp(-104) is 0 in float, exp(88.8) inf), NaN kept.  Half the time of
- * libmvec's call in a softmax row. */
-AVX512 static inline __m512
-exp16(__m512 x)
+#define VT AVX512
+#define W 16
+#define F __m512
+#define D __m512d
+#define SFX(f) f##_avx512
+#define V_SET _mm512_set1_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_MAX _mm512_max_ps
+#define V_MIN _mm512_min_ps
+#define V_FMA _mm512_fmadd_ps
+#define V_FNMA _mm512_fnmadd_ps
+#define V_ROUND(x) _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | \
+    _MM_FROUND_NO_EXC)
+#define V_SCALE _mm512_scalef_ps
+#define V_LOAD _mm512_loadu_ps
+#define V_LOADZ(m, p) _mm512_maskz_loadu_ps(tail16(m), p)
+#define V_LOADF(f, m, p) _mm512_mask_loadu_ps(f, tail16(m), p)
+#define V_STORE(p, m, v) _mm512_mask_storeu_ps(p, tail16(m), v)
+#define V_KEEP(m, v) _mm512_maskz_mov_ps(tail16(m), v)
+#define V_RMAX _mm512_reduce_max_ps
+#define V_RADD _mm512_reduce_add_ps
+#define V_ERF _ZGVeN16v_erff
+#define D_SET _mm512_set1_pd
+#define D_ADD _mm512_add_pd
+#define D_SUB _mm512_sub_pd
+#define D_MUL _mm512_mul_pd
+#define D_RADD _mm512_reduce_add_pd
+#define D_LO(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))
+#define D_HI(v) _mm512_cvtps_pd(_mm256_castpd_ps( \
+    _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+#include "vec_rows.h"
+
+/* ---- AVX2 with FMA: 8 lanes, the fringe under a mask (whole vectors
+ * loaded and stored plainly: AMD's masked moves are slow) */
+AVX2 static inline __m256i
+tail8(size_t m)
 {
-	static const float c[] = {1.0f / 5040, 1.0f / 720, 1.0f / 120,
-	    1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
-	x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(
-	    _mm512_set1_ps(-104.0f), x));	/* NaN: the second operand */
-	__m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x,
-	    _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT |
-	    _MM_FROUND_NO_EXC);
-	__m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-	__m512 p = _mm512_set1_ps(c[0]);
-	for (int i = 1; i < 8; i++)
-		p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
-	return _mm512_scalef_ps(p, n);
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(m < 8 ? (int)m : 8),
+	    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-AVX512 static void
-math_avx512(float *y, const float *x, size_t n, int erf)
+AVX2 static inline __m256
+loadf8(__m256 f, size_t m, const float *p)
 {
-	for (size_t i = 0; i < n; i += 16) {
-		__mmask16 k = tail(n - i);
-		__m512 v = _mm512_maskz_loadu_ps(k, x + i);
-		_mm512_mask_storeu_ps(y + i, k, erf ? _ZGVeN16v_erff(v) :
-		    exp16(v));
-	}
+	if (m >= 8)
+		return _mm256_loadu_ps(p);
+	__m256i k = tail8(m);
+	return _mm256_blendv_ps(f, _mm256_maskload_ps(p, k),
+	    _mm256_castsi256_ps(k));
 }
 
-AVX512 static void
-softmax_avx512(float *r, size_t n)
+AVX2 static inline void
+store8(float *p, size_t m, __m256 v)
 {
-	__m512 ninf = _mm512_set1_ps(-INFINITY), vm = ninf;
-	__m512 vs = _mm512_setzero_ps();
-	for (size_t j = 0; j < n; j += 16)
-		vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(ninf, tail(n - j),
-		    r + j));
-	__m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-	for (size_t j = 0; j < n; j += 16) {
-		__mmask16 k = tail(n - j);
-		__m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, r + j),
-		    mx));
-		_mm512_mask_storeu_ps(r + j, k, e);
-		vs = _mm512_add_ps(vs, _mm512_maskz_mov_ps(k, e));
-	}
-	__m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-	for (size_t j = 0; j < n; j += 16) {
-		__mmask16 k = tail(n - j);
-		_mm512_mask_storeu_ps(r + j, k, _mm512_mul_ps(
-		    _mm512_maskz_loadu_ps(k, r + j), inv));
-	}
+	if (m >= 8)
+		_mm256_storeu_ps(p, v);
+	else
+		_mm256_maskstore_ps(p, tail8(m), v);
 }
 
-AVX512 static void
-layernorm_avx512(float *y, float *mean, float *rstd, const float *x,
-    const float *g, const float *b, size_t C, float eps)
+AVX2 static inline __m256
+keep8(size_t m, __m256 v)
 {
-	__m512d s0 = _mm512_setzero_pd(), s1 = s0, v0 = s0, v1 = s0;
-	size_t i;
-	for (i = 0; i + 16 <= C; i += 16) {
-		__m512 v = _mm512_loadu_ps(x + i);
-		s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(
-		    _mm512_castps512_ps256(v)));
-		s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(
-		    _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
-	}
-	double s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-	for (size_t j = i; j < C; j++)
-		s += x[j];
-	float mu = (float)(s / (double)C);
-	__m512d dmu = _mm512_set1_pd((double)mu);
-	for (i = 0; i + 16 <= C; i += 16) {
-		__m512 v = _mm512_loadu_ps(x + i);
-		__m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(
-		    _mm512_castps512_ps256(v)), dmu);
-		__m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_castpd_ps(
-		    _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), dmu);
-		v0 = _mm512_add_pd(v0, _mm512_mul_pd(d0, d0));
-		v1 = _mm512_add_pd(v1, _mm512_mul_pd(d1, d1));
-	}
-	double var = _mm512_reduce_add_pd(_mm512_add_pd(v0, v1));
-	for (size_t j = i; j < C; j++) {
-		double d = (double)x[j] - mu;
-		var += d * d;
-	}
-	float rs = (float)(1.0 / sqrt(var / (double)C + (double)eps));
-	__m512 vmu = _mm512_set1_ps(mu), vrs = _mm512_set1_ps(rs);
-	for (i = 0; i < C; i += 16) {
-		__mmask16 k = tail(C - i);
-		__m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(
-		    _mm512_maskz_loadu_ps(k, x + i), vmu), vrs),
-		    _mm512_maskz_loadu_ps(k, g + i));
-		_mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(v,
-		    _mm512_maskz_loadu_ps(k, b + i)));
-	}
-	*mean = mu;
-	*rstd = rs;
+	return m >= 8 ? v : _mm256_and_ps(v, _mm256_castsi256_ps(tail8(m)));
 }
 
-AVX512 static void
-gelu_avx512(float *y, const float *x, size_t n)
+AVX2 static inline float
+rmax8(__m256 v)
 {
-	__m512 r2 = _mm512_set1_ps((float)M_SQRT1_2), h = _mm512_set1_ps(0.5f);
-	for (size_t i = 0; i < n; i += 16) {
-		__mmask16 k = tail(n - i);
-		__m512 v = _mm512_maskz_loadu_ps(k, x + i);
-		__m512 e = _ZGVeN16v_erff(_mm512_mul_ps(v, r2));
-		_mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(v, _mm512_add_ps(h,
-		    _mm512_mul_ps(h, e))));
-	}
+	__m128 a = _mm_max_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+	a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+	return _mm_cvtss_f32(_mm_max_ss(a, _mm_shuffle_ps(a, a, 1)));
 }
-#define AVX(f, ...) if (vec_isa() == VEC_AVX512) { f(__VA_ARGS__); return; }
+
+AVX2 static inline float
+radd8(__m256 v)
+{
+	__m128 a = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+	a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+	return _mm_cvtss_f32(_mm_add_ss(a, _mm_shuffle_ps(a, a, 1)));
+}
+
+AVX2 static inline double
+radd4d(__m256d v)
+{
+	__m128d a = _mm_add_pd(_mm256_castpd256_pd128(v),
+	    _mm256_extractf128_pd(v, 1));
+	return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)));
+}
+
+/* 2^k for integral k in [-126, 127] */
+AVX2 static inline __m256
+pow2_8(__m256i k)
+{
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k,
+	    _mm256_set1_epi32(127)), 23));
+}
+
+/* p 2^n, n in [-150, 128]: two exact-exponent halves, so that only the
+ * last product rounds (as vscalefps does) */
+AVX2 static inline __m256
+scale8(__m256 p, __m256 n)
+{
+	__m256i k = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(k, 1);
+	return _mm256_mul_ps(_mm256_mul_ps(p, pow2_8(h)),
+	    pow2_8(_mm256_sub_epi32(k, h)));
+}
+
+#define VT AVX2
+#define W 8
+#define F __m256
+#define D __m256d
+#define SFX(f) f##_avx2
+#define V_SET _mm256_set1_ps
+#define V_ADD _mm256_add_ps
+#define V_SUB _mm256_sub_ps
+#define V_MUL _mm256_mul_ps
+#define V_MAX _mm256_max_ps
+#define V_MIN _mm256_min_ps
+#define V_FMA _mm256_fmadd_ps
+#define V_FNMA _mm256_fnmadd_ps
+#define V_ROUND(x) _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | \
+    _MM_FROUND_NO_EXC)
+#define V_SCALE scale8
+#define V_LOAD _mm256_loadu_ps
+#define V_LOADZ(m, p) loadf8(_mm256_setzero_ps(), m, p)
+#define V_LOADF loadf8
+#define V_STORE store8
+#define V_KEEP keep8
+#define V_RMAX rmax8
+#define V_RADD radd8
+#define V_ERF _ZGVdN8v_erff
+#define D_SET _mm256_set1_pd
+#define D_ADD _mm256_add_pd
+#define D_SUB _mm256_sub_pd
+#define D_MUL _mm256_mul_pd
+#define D_RADD radd4d
+#define D_LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
+#define D_HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
+#include "vec_rows.h"
+
+/* the set in use, else on to the portable loop */
+#define ROWS(f, ...) switch (vec_isa()) { \
+	case VEC_AVX512: f##_avx512(__VA_ARGS__); return; \
+	case VEC_AVX2: f##_avx2(__VA_ARGS__); return; }
 #else
-#define AVX(f, ...)
+#define ROWS(f, ...)
 #endif
 
 void
 vec_exp(float *y, const float *x, size_t n)
 {
-	AVX(math_avx512, y, x, n, 0);
+	ROWS(math, y, x, n, 0);
 	math_port(y, x, n, 0);
 }
 
 void
 vec_erf(float *y, const float *x, size_t n)
 {
-	AVX(math_avx512, y, x, n, 1);
+	ROWS(math, y, x, n, 1);
 	math_port(y, x, n, 1);
 }
 
 void
 vec_softmax(float *x, size_t n)
 {
-	AVX(softmax_avx512, x, n);
+	ROWS(softmax, x, n);
 	softmax_port(x, n);
 }
 
@@ -308,13 +348,13 @@ void
 vec_layernorm(float *y, float *mean, float *rstd, const float *x,
     const float *g, const float *b, size_t C, float eps)
 {
-	AVX(layernorm_avx512, y, mean, rstd, x, g, b, C, eps);
+	ROWS(layernorm, y, mean, rstd, x, g, b, C, eps);
 	layernorm_port(y, mean, rstd, x, g, b, C, eps);
 }
 
 void
 vec_gelu(float *y, const float *x, size_t n)
 {
-	AVX(gelu_avx512, y, x, n);
+	ROWS(gelu, y, x, n);
 	gelu_port(y, x, n);
 }

@@ -1,11 +1,12 @@
 /* vec: the fp32 element-wise work around the matrix products -- exp, erf,
  * a softmax row, a LayerNorm row, GELU -- on 16-lane AVX-512 where the CPU
- * has it (cpu.h: avx512f; libmvec's _ZGVeN16v_erff, an inline exp),
- * else on the portable loops (libmvec's 8-lane AVX2 or 4-lane SSE variants
- * where glibc has them, libm otherwise).  EMBTUNE_CPU_MASK=avx512f selects
- * the portable ones.  Both compute the same functions; they differ by the
- * rounding of exp and erf (libmvec's variants, a few ulp) and the order of
- * a softmax row's sum.  y may be x. */
+ * has it (cpu.h: avx512f), on 8-lane AVX2 where it has AVX2 and FMA (an
+ * inline exp, the same bits at both widths; libmvec's erf), else on the
+ * portable loops (libmvec's 4-lane SSE variants where glibc has them, libm
+ * otherwise).  EMBTUNE_CPU_MASK=avx512f selects the AVX2 ones, avx2 the
+ * portable ones.  All compute the same functions; they differ by the
+ * rounding of exp and erf (a few ulp) and the order of a softmax row's
+ * sum.  y may be x. */
 #ifndef VEC_H
 #define VEC_H
 
@@ -13,14 +14,16 @@
 
 enum vec_isa {
 	VEC_PORTABLE,
+	VEC_AVX2,
 	VEC_AVX512,
 };
 
-/* the kernels in use: chosen from the CPU at the first call; vec_use sets
- * them (tests), returning the previous choice.  VEC_AVX512 on a CPU without
- * AVX-512 is refused (the portable ones stay). */
+/* the kernels in use: the widest the CPU can run, chosen at the first call;
+ * vec_use sets them (tests), returning the previous choice.  A set the CPU
+ * cannot run is refused (the choice stays).  vec_name: a set in words. */
 int vec_isa(void);
 int vec_use(int isa);
+const char *vec_name(int isa);
 
 void vec_exp(float *y, const float *x, size_t n);
 void vec_erf(float *y, const float *x, size_t n);

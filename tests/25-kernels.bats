@@ -29,6 +29,7 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 2 --regexp '^features: '
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
 		assert_line --index 4 --regexp '^bf16 kernel: (avx512bf16, vdpbf16ps|portable C) \('
+		assert_line --index 5 --regexp '^fp32 rows: (avx512, 16 lanes|avx2\+fma, 8 lanes|portable \(.*\)) \('
 		assert_equal "$stderr" ''
 	done
 	for t in tokenize score show mine-negatives; do
@@ -59,6 +60,12 @@ line() {	# line PREFIX: that line of encode --version
 		[[ "$core" == Haswell || "$core" == Zen ]] ||
 			fail "AVX2 CPU, OpenBLAS core $core"
 	fi
+	rows=$(line 'fp32 rows')
+	if has avx512f; then
+		[[ "$rows" == 'avx512, 16 lanes '* ]] || fail "AVX-512 CPU, rows $rows"
+	elif has avx2 && has fma; then
+		[[ "$rows" == 'avx2+fma, 8 lanes '* ]] || fail "AVX2 CPU, rows $rows"
+	fi
 	if bf16hw; then
 		[[ "$(line 'bf16 kernel')" == 'avx512bf16, vdpbf16ps (chosen from the CPU features)' ]]
 	else
@@ -73,9 +80,11 @@ line() {	# line PREFIX: that line of encode --version
 	assert_line --regexp '^features: (avx fma|avx)$'
 	assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core Sandybridge \(chosen from the CPU features\)$'
 	assert_line --regexp '^bf16 kernel: portable C \(no AVX512_BF16'
+	assert_line --regexp '^fp32 rows: portable \('
 	if has avx2 && has fma; then
 		run -0 env -u OPENBLAS_CORETYPE EMBTUNE_CPU_MASK=avx512f encode --version
 		assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core (Haswell|Zen) '
+		assert_line --regexp '^fp32 rows: avx2\+fma, 8 lanes '
 	fi
 }
 
@@ -129,4 +138,19 @@ line() {	# line PREFIX: that line of encode --version
 	head -n "$n" "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" |
 	    encode --precision bf16 -m "$MODEL" > d.mp
 	run -0 "$PY" "$TOP/tests/emb_close.py" d.mp "$FIX/ref/minilm-scifact.safetensors" docs 0.01 0.999 "$n"
+}
+
+@test "fp32 on every set of row kernels the CPU has (AVX-512, AVX2, portable): SciFact queries and documents match sentence-transformers" {
+	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MODEL" > q.tok
+	head -n 100 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" > d.tok
+	for m in none avx512f avx2; do
+		case $m in
+		avx512f) has avx2 && has fma || continue ;;
+		none) has avx512f || continue ;;
+		esac
+		EMBTUNE_CPU_MASK=$m encode -m "$MODEL" q.tok > q.mp
+		EMBTUNE_CPU_MASK=$m encode -m "$MODEL" d.tok > d.mp
+		run -0 "$PY" "$TOP/tests/emb_close.py" q.mp "$FIX/ref/minilm-scifact.safetensors" queries 1e-5 0.99999 300
+		run -0 "$PY" "$TOP/tests/emb_close.py" d.mp "$FIX/ref/minilm-scifact.safetensors" docs 1e-5 0.99999 100
+	done
 }

@@ -1,7 +1,8 @@
 /* t_vec: exp, erf, softmax, LayerNorm and GELU rows (lib/vec.c), each kernel
- * set in turn -- the portable loops, and the AVX-512 ones where the CPU has
- * them -- against scalar references in double, over lengths that leave
- * every kind of fringe; and the AVX-512 ones against the portable ones. */
+ * set in turn -- the portable loops, and the AVX2 and AVX-512 ones where the
+ * CPU has them -- against scalar references in double, over lengths that
+ * leave every kind of fringe; and the vector ones against the portable
+ * ones and each other. */
 #include "check.h"
 
 #include "cpu.h"
@@ -108,35 +109,61 @@ against_ref(const struct out *o, const char *set)
 	}
 }
 
+static const char *const setname[] = {
+	[VEC_PORTABLE] = "portable", [VEC_AVX2] = "avx2", [VEC_AVX512] = "avx512",
+};
+
 int
 main(void)
 {
-	struct out *port = xmalloc(sizeof *port), *avx = xmalloc(sizeof *avx);
-	int hw = cpu_get()->avx512f;
+	struct out *o[VEC_AVX512 + 1] = {0};
+	const struct cpu *c = cpu_get();
+	int hw[] = {
+		[VEC_PORTABLE] = 1,
+		[VEC_AVX2] = c->avx2 && c->fma,
+		[VEC_AVX512] = c->avx512f,
+	};
+	char name[128];
 
 	(void)check_iters;
+	check_ok("the first choice is the widest set the CPU has", vec_isa() ==
+	    (hw[VEC_AVX512] ? VEC_AVX512 : hw[VEC_AVX2] ? VEC_AVX2 :
+	    VEC_PORTABLE));
 	inputs();
-	vec_use(VEC_PORTABLE);
-	check_ok("vec_use: portable", vec_isa() == VEC_PORTABLE);
-	compute(port);
-	against_ref(port, "portable");
-	vec_use(VEC_AVX512);
-	if (!hw) {
-		check_ok("vec_use: no AVX-512 here, the portable kernels stay",
-		    vec_isa() == VEC_PORTABLE);
-		printf("# no AVX-512 on this CPU: the portable kernels alone\n");
-		return check_done();
+	for (int set = VEC_PORTABLE; set <= VEC_AVX512; set++) {
+		vec_use(VEC_PORTABLE);
+		vec_use(set);
+		snprintf(name, sizeof name, "vec_use: %s %s", setname[set],
+		    hw[set] ? "chosen" : "refused on this CPU");
+		check_ok(name, vec_isa() == (hw[set] ? set : VEC_PORTABLE));
+		if (!hw[set]) {
+			printf("# no %s on this CPU\n", setname[set]);
+			continue;
+		}
+		o[set] = xmalloc(sizeof *o[set]);
+		memset(o[set], 0, sizeof *o[set]);	/* compared whole */
+		compute(o[set]);
+		against_ref(o[set], setname[set]);
 	}
-	check_ok("vec_use: avx512", vec_isa() == VEC_AVX512);
-	compute(avx);
-	against_ref(avx, "avx512");
-	/* what must not move at all: the LayerNorm statistics are double
-	 * sums rounded once, the products the same float operations */
-	int same = 1;
-	for (size_t k = 0; k < NLEN; k++)
-		same &= avx->lnm[k] == port->lnm[k] && avx->lnr[k] == port->lnr[k];
-	check_ok("avx512 LayerNorm mean and rstd = portable", same);
-	free(port);
-	free(avx);
+	for (int set = VEC_AVX2; set <= VEC_AVX512; set++) {
+		if (!o[set])
+			continue;
+		/* what must not move at all: the LayerNorm statistics are
+		 * double sums rounded once, the products the same float
+		 * operations */
+		int same = 1;
+		for (size_t k = 0; k < NLEN; k++)
+			same &= o[set]->lnm[k] == o[0]->lnm[k] &&
+			    o[set]->lnr[k] == o[0]->lnr[k];
+		snprintf(name, sizeof name, "%s LayerNorm mean and rstd = "
+		    "portable", setname[set]);
+		check_ok(name, same);
+	}
+	if (o[VEC_AVX2] && o[VEC_AVX512])
+		check_ok("avx2 exp = avx512 exp, bit for bit", memcmp(
+		    o[VEC_AVX2]->exp, o[VEC_AVX512]->exp,
+		    sizeof o[0]->exp) == 0);
+	for (int set = 0; set <= VEC_AVX512; set++)
+		free(o[set]);
 	return check_done();
 }
