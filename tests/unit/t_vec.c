@@ -110,7 +110,8 @@ against_ref(const struct out *o, const char *set)
 }
 
 static const char *const setname[] = {
-	[VEC_PORTABLE] = "portable", [VEC_AVX2] = "avx2", [VEC_AVX512] = "avx512",
+	[VEC_PORTABLE] = "portable", [VEC_AVX2] = "avx2",
+	[VEC_AVX512] = "avx512",
 };
 
 int
