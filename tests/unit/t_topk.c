@@ -224,6 +224,7 @@ main(void)
 	one_case("ties", 1, 3000, 4, 100, 2, 1);
 	one_case("k > N", 5, 3, 4, 10, 2, 1);
 	one_case("k = 1", 200, 4100, 12, 1, 2, 1);
+	one_case("two query tiles", 1100, 1500, 8, 5, 2, 1);
 	merge_case("ties", 40, 3000, 6, 10, 3, 0);
 	merge_case("ties", 9, 20, 3, 8, 3, 0);	/* shards smaller than k */
 	merge_case("k > N", 5, 4, 2, 10, 2, 0);
