@@ -17,8 +17,9 @@
 /* Corpus rows per block and query rows per tile: one product per corpus
  * block for up to 1024 queries (topk's batch), so that the block is packed
  * once per batch, not once per 128 queries as with tiles of 128 x 1024
- * (their packing was 9% of a search); the 2 MiB tile of scores is read
- * back from L2 or L3 (bench/README.md: 10-20% faster). */
+ * (OpenBLAS's packing was 9% of an fp32 search, and bf16 converts the
+ * block as it packs); the 2 MiB tile of scores is read back from L2 or L3
+ * (bench/README.md: fp32 searches 6% faster, bf16 a quarter). */
 #ifndef TOPK_NB
 #define TOPK_NB 512
 #endif
