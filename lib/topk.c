@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <err.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,12 @@ topk_load_vec(float *dst, const void *src, size_t C)
 size_t
 topk_nonfinite(const float *v, size_t C)
 {
+	int bad = 0;
+	#pragma omp simd reduction(|:bad)	/* the common case, in vectors */
+	for (size_t i = 0; i < C; i++)
+		bad |= !(fabsf(v[i]) <= FLT_MAX);
+	if (!bad)
+		return C;
 	for (size_t i = 0; i < C; i++)
 		if (!isfinite(v[i]))
 			return i;
@@ -266,6 +273,18 @@ offer(float *s, uint32_t *d, size_t *n, size_t k, float sc, uint32_t doc,
 	}
 }
 
+/* whether any of x[0..16) is not below t: one vector compare or a few,
+ * where a full heap rejects almost every score */
+static inline int
+any16(const float *x, float t)
+{
+	int a = 0;
+	#pragma omp simd reduction(|:a)
+	for (int u = 0; u < 16; u++)
+		a |= !(x[u] < t);
+	return a;
+}
+
 /* Offer a row of nb scores for corpus rows doc0.. to one heap. */
 static void
 scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
@@ -282,16 +301,22 @@ scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
 		return;
 	}
 	float thr = s[0];
-	for (; j < nb; j++) {
-		if (row[j] < thr)
+	while (j < nb) {
+		if (j + 16 <= nb && !any16(row + j, thr)) {
+			j += 16;
 			continue;
-		uint32_t doc = doc0 + (uint32_t)j;
-		if (!WORSE(s[0], d[0], row[j], doc))
-			continue;
-		s[0] = row[j];
-		d[0] = doc;
-		sift_down(s, d, k, 0, rank);
-		thr = s[0];
+		}
+		for (size_t e = j + 16 < nb ? j + 16 : nb; j < e; j++) {
+			if (row[j] < thr)
+				continue;
+			uint32_t doc = doc0 + (uint32_t)j;
+			if (!WORSE(s[0], d[0], row[j], doc))
+				continue;
+			s[0] = row[j];
+			d[0] = doc;
+			sift_down(s, d, k, 0, rank);
+			thr = s[0];
+		}
 	}
 	*hn = n;
 }
