@@ -98,8 +98,8 @@ topk_load_vec(float *dst, const void *src, size_t C)
 size_t
 topk_nonfinite(const float *v, size_t C)
 {
-	int bad = 0;
-	#pragma omp simd reduction(|:bad)	/* the common case, in vectors */
+	int bad = 0;	/* the common case first, in vectors */
+	#pragma omp simd reduction(|:bad)
 	for (size_t i = 0; i < C; i++)
 		bad |= !(fabsf(v[i]) <= FLT_MAX);
 	if (!bad)
