@@ -2,7 +2,8 @@
  * AVX2 with FMA (vec_rows.h, written once for both widths), else the
  * portable loops.  The vector ones do the portable ones' float operations
  * in the same order (no fused multiply-adds), so that they differ only
- * where vec.h says; exp is computed inline (exp16, exp8: the same bits). */
+ * where vec.h says; exp is computed inline (exp_avx512 and exp_avx2 give
+ * the same bits). */
 #include <math.h>
 #include <stdlib.h>
 
