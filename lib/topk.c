@@ -306,17 +306,12 @@ scan_row(float *s, uint32_t *d, size_t *hn, size_t k, const float *row,
 			j += 16;
 			continue;
 		}
-		for (size_t e = j + 16 < nb ? j + 16 : nb; j < e; j++) {
-			if (row[j] < thr)
-				continue;
-			uint32_t doc = doc0 + (uint32_t)j;
-			if (!WORSE(s[0], d[0], row[j], doc))
-				continue;
-			s[0] = row[j];
-			d[0] = doc;
-			sift_down(s, d, k, 0, rank);
-			thr = s[0];
-		}
+		for (size_t e = j + 16 < nb ? j + 16 : nb; j < e; j++)
+			if (!(row[j] < thr)) {
+				offer(s, d, &n, k, row[j], doc0 + (uint32_t)j,
+				    rank);
+				thr = s[0];
+			}
 	}
 	*hn = n;
 }

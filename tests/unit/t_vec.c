@@ -141,8 +141,7 @@ main(void)
 			printf("# no %s on this CPU\n", setname[set]);
 			continue;
 		}
-		o[set] = xmalloc(sizeof *o[set]);
-		memset(o[set], 0, sizeof *o[set]);	/* compared whole */
+		o[set] = xcalloc(1, sizeof *o[set]);	/* compared whole */
 		compute(o[set]);
 		against_ref(o[set], setname[set]);
 	}
