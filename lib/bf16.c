@@ -7,7 +7,14 @@
  * into micro-panels of MR = 12 rows: for each row pair, 12 (a[i][2k],
  * a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
  * computes one MR x NR block of c over the whole of K; an odd K and the
- * fringes of M and N are padded with zeros. */
+ * fringes of M and N are padded with zeros.
+ *
+ * AMX (tdpbf16ps) reads the same B panels as tiles, but wants op(a) row by
+ * row: it is packed with W = 1 (each row's pairs in a run, padded with zero
+ * pairs to a multiple of 16) in blocks of AMX_MR = 32 rows, and each call
+ * of its kernel computes one 32 x NR block: four 16 x 16 fp32 tiles of c,
+ * two tiles of 16 rows x 16 pairs of op(a), two of 16 row pairs x 16
+ * columns of B. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +25,7 @@
 
 #define MR 12
 #define NR 32
+#define AMX_MR 32
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
     (__GNUC__ >= 10 || defined(__clang__))
@@ -26,6 +34,23 @@
 
 #define AVX512BF16 __attribute__((target( \
     "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+#endif
+
+/* The tile instructions, unless the includer brings its own (t_amx runs
+ * this file's AMX kernel on tiles modelled in C, on any CPU). */
+#ifdef TILE_MODEL
+#define HAVE_AMX 1
+#define AMX
+#elif defined(HAVE_AVX512BF16) && (__GNUC__ >= 11 || defined(__clang__))
+#define HAVE_AMX 1
+#define AMX __attribute__((target("amx-tile,amx-bf16," \
+    "avx512f,avx512bw,avx512dq,avx512vl")))
+#define TILE_CONFIG(cfg) _tile_loadconfig(cfg)
+#define TILE_RELEASE() _tile_release()
+#define TILE_ZERO(t) _tile_zero(t)
+#define TILE_LOAD(t, p, stride) _tile_loadd(t, p, stride)
+#define TILE_STORE(t, p, stride) _tile_stored(t, p, stride)
+#define TILE_DP(c, a, b) _tile_dpbf16ps(c, a, b)
 #endif
 
 /* bf16_round on the bits, without branches so that loops over it
@@ -130,26 +155,27 @@ bf16_packed_size(size_t N, size_t K)
 	return (N + NR - 1) / NR * NR * ((K + 1) / 2) * 2;
 }
 
-/* Panels of W vectors of K: the pair (k = 2 k2, 2 k2 + 1) of vector i is
- * the word p[i / W * W * K2 + k2 * W + i % W]; vectors n.. up to the next
- * multiple of W are zeros.  pack_rows: vector i is x[i * ld + k], one run
- * each (converted whole, its words then W apart); pack_cols: vector i is
- * x[k * ld + i], rows k = 2 k2 and 2 k2 + 1 converted and interleaved. */
+/* Panels of W vectors of K, each KS >= K2 pairs long: the pair (k = 2 k2,
+ * 2 k2 + 1) of vector i is the word p[i / W * W * KS + k2 * W + i % W];
+ * pairs K2.. and vectors n.. up to the next multiple of W are zeros.
+ * pack_rows: vector i is x[i * ld + k], one run each (converted whole, its
+ * words then W apart); pack_cols: vector i is x[k * ld + i], rows k = 2 k2
+ * and 2 k2 + 1 converted and interleaved. */
 static void
 pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
-    size_t W)
+    size_t W, size_t KS)
 {
-	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
+	size_t np = (n + W - 1) / W * W;
 	uint32_t *t;
 
-	tbuf = grow(tbuf, &tbuf_n, (2 * K2 + 1) * sizeof *tbuf);
+	tbuf = grow(tbuf, &tbuf_n, (2 * KS + 1) * sizeof *tbuf);
 	t = (uint32_t *)(void *)tbuf;
-	tbuf[K] = 0;
+	memset(t + K / 2, 0, (KS - K / 2) * sizeof *t);
 	for (size_t i = 0; i < np; i++) {
-		uint32_t *q = p + i / W * W * K2 + i % W;
+		uint32_t *q = p + i / W * W * KS + i % W;
 		if (i < n)
 			bf16_convert(tbuf, x + i * ld, K);
-		for (size_t k2 = 0; k2 < K2; k2++)
+		for (size_t k2 = 0; k2 < KS; k2++)
 			q[k2 * W] = i < n ? t[k2] : 0;
 	}
 }
@@ -233,7 +259,7 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 
 static void
 pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
-    size_t W)
+    size_t W, size_t KS)
 {
 	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
 	uint16_t *t0, *t1;
@@ -242,14 +268,17 @@ pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	t0 = tbuf;
 	t1 = tbuf + np;
 	memset(tbuf, 0, 2 * np * sizeof *tbuf);
-	for (size_t k2 = 0; k2 < K2; k2++) {
-		bf16_convert(t0, x + 2 * k2 * ld, n);
+	for (size_t k2 = 0; k2 < KS; k2++) {
+		if (k2 == K2)	/* the padding pairs */
+			memset(t0, 0, n * sizeof *t0);
+		if (k2 < K2)
+			bf16_convert(t0, x + 2 * k2 * ld, n);
 		if (2 * k2 + 1 < K)
 			bf16_convert(t1, x + (2 * k2 + 1) * ld, n);
 		else
 			memset(t1, 0, n * sizeof *t1);
 		for (size_t i0 = 0; i0 < np; i0 += W) {
-			uint32_t *q = p + i0 * K2 + k2 * W;
+			uint32_t *q = p + i0 * KS + k2 * W;
 			for (size_t i = 0; i < W; i++)
 				q[i] = (uint32_t)t0[i0 + i] |
 				    (uint32_t)t1[i0 + i] << 16;
@@ -264,39 +293,48 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
 
 	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
-		pack_rows(w, b, N, K, ldb, NR);
+		pack_rows(w, b, N, K, ldb, NR, (K + 1) / 2);
 	else			/* row k of op(b) is row k of b */
-		pack_cols(w, b, N, K, ldb, NR);
+		pack_cols(w, b, N, K, ldb, NR, (K + 1) / 2);
 }
 
-/* rows [i0, i0 + m) of op(a) into micro-panels of MR rows; ap holds
- * (m rounded up to MR) * K2 words */
+/* rows [i0, i0 + m) of op(a) into panels of W rows, KS pairs long (W =
+ * MR: the micro-panels, KS = K2; W = 1: row by row, KS = K2 rounded up to
+ * whole tiles, for AMX); ap holds (m rounded up to W) * KS words */
 static void
 pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
-    size_t ai, size_t ak)
+    size_t ai, size_t ak, size_t W, size_t KS)
 {
 #ifdef HAVE_AVX512BF16
-	if (ak == 1 && avx512()) {
+	if (W == MR && ak == 1 && avx512()) {
 		pack_mr_avx512(ap, a + i0 * ai, m, K, ai);
 		return;
 	}
 #endif
 	if (ak == 1)		/* row i of op(a) is row i of a */
-		pack_rows(ap, a + i0 * ai, m, K, ai, MR);
+		pack_rows(ap, a + i0 * ai, m, K, ai, W, KS);
 	else			/* op(a) = a^T: column k is row k of a */
-		pack_cols(ap, a + i0, m, K, ak, MR);
+		pack_cols(ap, a + i0, m, K, ak, W, KS);
 }
 
-/* c (m,n) = alpha acc + beta c, acc an MR x NR block */
-static void
+/* c (m,n) = alpha acc + beta c, acc a block of rows NR apart */
+static inline void
 store(float *c, size_t ldc, const float *acc, size_t m, size_t n, float alpha,
     float beta)
 {
-	for (size_t r = 0; r < m; r++)
-		for (size_t j = 0; j < n; j++) {
-			float v = alpha * acc[r * NR + j];
-			c[r * ldc + j] = beta != 0 ? v + beta * c[r * ldc + j] : v;
+	for (size_t r = 0; r < m; r++) {
+		float *cr = c + r * ldc;
+		const float *ar = acc + r * NR;
+		if (beta != 0) {
+			#pragma omp simd
+			for (size_t j = 0; j < n; j++)
+				cr[j] = alpha * ar[j] + beta * cr[j];
+		} else {
+			#pragma omp simd
+			for (size_t j = 0; j < n; j++)
+				cr[j] = alpha * ar[j];
 		}
+	}
 }
 
 /* one MR x NR block over K2 row pairs, in portable C */
@@ -368,6 +406,96 @@ kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 }
 #endif
 
+#ifdef HAVE_AMX
+/* every tile 16 rows of 64 bytes (palette 1) */
+static const struct {
+	uint8_t palette, start_row, reserved[14];
+	uint16_t colsb[16];
+	uint8_t rows[16];
+} tilecfg = {
+	1, 0, {0},
+	{64, 64, 64, 64, 64, 64, 64, 64},
+	{16, 16, 16, 16, 16, 16, 16, 16},
+};
+
+/* one AMX_MR x NR block: c tiles 0-3 (rows 0-15 and 16-31, columns 0-15
+ * and 16-31), a tiles 4 and 5, b tiles 6 and 7.  op(a) row by row, its
+ * rows KS = K2 rounded up to 16 pairs apart, zeros past K2; B's pair rows
+ * NR words apart, those of a last part-tile copied into zeros first (the
+ * zero pairs add nothing).  With alpha 1 and beta 1 (the linear layers'
+ * and the weight gradients' products) the sums start from c, in every
+ * block alike, so that a row's bits do not depend on the block it falls
+ * in (nor on the threads).  A whole block with alpha 1 and beta 0 or 1
+ * goes between the tiles and c directly; the rest through acc. */
+AMX static void
+kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
+    size_t ldc, size_t m, size_t n, float alpha, float beta)
+{
+	size_t KS = (K2 + 15) / 16 * 16, sa = KS * 4, sb = NR * 4;
+	uint32_t last[16 * NR];
+	float acc[AMX_MR * NR], *o = acc;
+	size_t so = sb;
+	int from_c = alpha == 1 && beta == 1;
+
+	if (m == AMX_MR && n == NR && alpha == 1 && (beta == 0 || from_c)) {
+		o = c;
+		so = ldc * 4;
+	} else if (from_c) {
+		memset(acc, 0, sizeof acc);
+		for (size_t r = 0; r < m; r++)
+			memcpy(acc + r * NR, c + r * ldc, n * sizeof *c);
+	}
+	if (K2 < KS) {
+		memset(last, 0, sizeof last);
+		memcpy(last, bp + (KS - 16) * NR * 2, (K2 + 16 - KS) * sb);
+	}
+	/* the packs and c are written before the tiles read them (a tile
+	 * load tells the compiler of no memory it reads) */
+	__asm__ volatile("" ::: "memory");
+	if (from_c) {
+		TILE_LOAD(0, o, so);
+		TILE_LOAD(1, o + 16, so);
+		TILE_LOAD(2, o + 16 * so / 4, so);
+		TILE_LOAD(3, o + 16 * so / 4 + 16, so);
+	} else {
+		TILE_ZERO(0);
+		TILE_ZERO(1);
+		TILE_ZERO(2);
+		TILE_ZERO(3);
+	}
+	for (size_t k2 = 0; k2 < KS; k2 += 16) {
+		const uint16_t *b = k2 + 16 > K2 ? (const uint16_t *)last :
+		    bp + k2 * NR * 2;
+		TILE_LOAD(4, ap + k2, sa);
+		TILE_LOAD(5, ap + 16 * KS + k2, sa);
+		TILE_LOAD(6, b, sb);
+		TILE_LOAD(7, b + 32, sb);
+		TILE_DP(0, 4, 6);
+		TILE_DP(1, 4, 7);
+		TILE_DP(2, 5, 6);
+		TILE_DP(3, 5, 7);
+	}
+	TILE_STORE(0, o, so);
+	TILE_STORE(1, o + 16, so);
+	TILE_STORE(2, o + 16 * so / 4, so);
+	TILE_STORE(3, o + 16 * so / 4 + 16, so);
+	if (o == acc)	/* from c: alpha 1, beta 0 copies the sums back */
+		store(c, ldc, acc, m, n, alpha, from_c ? 0 : beta);
+}
+
+AMX static void
+amx_begin(void)
+{
+	TILE_CONFIG(&tilecfg);
+}
+
+AMX static void
+amx_end(void)
+{
+	TILE_RELEASE();
+}
+#endif
+
 typedef void kern_fn(size_t, const uint32_t *, const uint16_t *, float *,
     size_t, size_t, size_t, float, float);
 
@@ -377,32 +505,52 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
     float alpha, float beta)
 {
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
-	size_t K2 = (K + 1) / 2;
-	/* about 128 KiB of A panels at a time */
-	size_t MC = (32768 / (K2 ? K2 : 1)) / MR * MR;
+	/* mr rows a block, packed W rows a panel, KS pairs a row */
+	size_t K2 = (K + 1) / 2, mr = MR, W = MR, KS = K2;
 	kern_fn *f = kern_c;
 
 #ifdef HAVE_AVX512BF16
 	if (kern == BF16_AVX512)
 		f = kern_avx512;
-#else
-	(void)kern;
 #endif
+#ifdef HAVE_AMX
+	if (kern == BF16_AMX) {
+		f = kern_amx;
+		mr = AMX_MR;
+		W = 1;
+		KS = (K2 + 15) / 16 * 16;
+	}
+#endif
+	(void)kern;
 	if (M == 0 || N == 0)
 		return;
-	MC = MC < MR ? MR : MC;
-	MC = MC > (M + MR - 1) / MR * MR ? (M + MR - 1) / MR * MR : MC;
-	abuf = grow(abuf, &abuf_n, MC * K2 * sizeof *abuf);
+	/* about 128 KiB of A panels at a time, whole blocks of mr rows */
+	size_t MC = (32768 / (KS ? KS : 1)) / mr * mr;
+	MC = MC < mr ? mr : MC;
+	MC = MC > (M + mr - 1) / mr * mr ? (M + mr - 1) / mr * mr : MC;
+	abuf = grow(abuf, &abuf_n, MC * KS * sizeof *abuf);
+#ifdef HAVE_AMX
+	if (f == kern_amx)
+		amx_begin();
+#endif
 	for (size_t i0 = 0; i0 < M; i0 += MC) {
 		size_t mc = M - i0 < MC ? M - i0 : MC;
-		pack_a(abuf, a, i0, mc, K, ai, ak);
+		size_t mp = (mc + mr - 1) / mr * mr;
+		pack_a(abuf, a, i0, mc, K, ai, ak, W, KS);
+		/* rows up to the block's end (W = MR pads its own) */
+		memset(abuf + mc * KS, 0, (W == 1 ? mp - mc : 0) * KS *
+		    sizeof *abuf);
 		for (size_t j0 = 0; j0 < N; j0 += NR) {
 			const uint16_t *b = bp + j0 * K2 * 2;
 			size_t n = N - j0 < NR ? N - j0 : NR;
-			for (size_t r0 = 0; r0 < mc; r0 += MR)
-				f(K2, abuf + r0 * K2, b, c + (i0 + r0) * ldc +
-				    j0, ldc, mc - r0 < MR ? mc - r0 : MR, n,
+			for (size_t r0 = 0; r0 < mc; r0 += mr)
+				f(K2, abuf + r0 * KS, b, c + (i0 + r0) * ldc +
+				    j0, ldc, mc - r0 < mr ? mc - r0 : mr, n,
 				    alpha, beta);
 		}
 	}
+#ifdef HAVE_AMX
+	if (f == kern_amx)
+		amx_end();
+#endif
 }

@@ -7,7 +7,11 @@
  * products of two bf16 values are exact in fp32).  Two micro-kernels share
  * the packing and the loops:
  *   - portable C, on every CPU (the reference the others must agree with);
- *   - AVX512_BF16 (vdpbf16ps), where the CPU has it.
+ *   - AVX512_BF16 (vdpbf16ps), where the CPU has it, bit for bit the
+ *     portable kernel's results;
+ *   - AMX-BF16 (tdpbf16ps on tiles), where the CPU and the OS allow it:
+ *     the same products, summed in the order the tiles sum them (not bit
+ *     for bit the others).
  * Called through tensor.h (blas_gemm with BLAS_BF16); op and the strides
  * mean what they mean there. */
 #ifndef BF16_H
@@ -19,6 +23,7 @@
 enum bf16_kernel {
 	BF16_PORTABLE,
 	BF16_AVX512,
+	BF16_AMX,
 };
 
 /* x rounded to bf16 (the upper 16 bits of the fp32 result) */

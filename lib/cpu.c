@@ -8,6 +8,23 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+/* Linux lends a process the AMX tile data state only when asked
+ * (arch_prctl ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA; Linux 5.16 and
+ * later): a tile instruction without it is killed with SIGILL. */
+static int
+tiles_allowed(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+	return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+	return 0;
+#endif
+}
 
 static unsigned long long
 xcr0(void)
@@ -48,7 +65,8 @@ probe(struct cpu *c)
 		c->avx512dq = c->avx512f && (b & 1u << 17);
 		c->avx512bw = c->avx512f && (b & 1u << 30);
 		c->avx512vl = c->avx512f && (b & 1u << 31);
-		c->amx_bf16 = tiles && (d & 1u << 22) && (d & 1u << 24);
+		c->amx_bf16 = tiles && (d & 1u << 22) && (d & 1u << 24) &&
+		    tiles_allowed();
 		__cpuid_count(7, 1, a, b, x, d);
 		c->avx512_bf16 = c->avx512f && (a & 1u << 5);
 	}

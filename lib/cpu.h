@@ -14,7 +14,8 @@ struct cpu {
 	int avx, fma, avx2;
 	int avx512f, avx512bw, avx512dq, avx512vl;
 	int avx512_bf16;	/* vdpbf16ps, vcvtne2ps2bf16 */
-	int amx_bf16;		/* AMX tiles with bf16 (and OS tile state) */
+	int amx_bf16;		/* AMX tiles with bf16, the OS saving their
+				 * state and lending it to this process */
 };
 
 /* The features of this machine (read once), less those named in

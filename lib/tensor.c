@@ -27,11 +27,22 @@ static struct {
 	void (*set_threads)(int);
 	char core[40];		/* openblas_get_corename() */
 	const char *why;	/* how the core was chosen */
-	int bf16;		/* enum bf16_kernel */
-	int bf16_hw;		/* the CPU has bf16 hardware we use */
+	int bf16;		/* the kernel: an index of bf16k[] */
 	int bf16_ok;		/* bf16 may run (hardware, or forced portable) */
 	char bf16_why[128];
 } k;
+
+/* the bf16 kernels, the fastest first: the EMBTUNE_KERNEL value (and
+ * blas_kernel's name), what --version says, what the CPU needs */
+static const struct {
+	int id;			/* enum bf16_kernel */
+	const char *name, *desc, *needs;
+} bf16k[] = {
+	{BF16_AMX, "amx", "amx, tdpbf16ps", "AMX-BF16"},
+	{BF16_AVX512, "avx512bf16", "avx512bf16, vdpbf16ps", "AVX512_BF16"},
+	{BF16_PORTABLE, "portable", "portable C", NULL},
+};
+#define NBF16K (sizeof bf16k / sizeof bf16k[0])
 
 static int nthreads = 1, prec = BLAS_PREC_FP32;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -57,6 +68,50 @@ sym(void *so, const char *name)
 	if (!p)
 		errx(EXIT_SOFTWARE, "OpenBLAS: no symbol %s", name);
 	return p;
+}
+
+/* this CPU runs kernel i of bf16k[] (both hardware kernels use AVX-512
+ * around their products) */
+static int
+bf16_runs(size_t i, const struct cpu *c)
+{
+	switch (bf16k[i].id) {
+	case BF16_AMX:
+		return c->amx_bf16 && cpu_has_avx512(c);
+	case BF16_AVX512:
+		return c->avx512_bf16 && cpu_has_avx512(c);
+	}
+	return 1;
+}
+
+/* the bf16 kernel: the one EMBTUNE_KERNEL names (force), or the fastest
+ * this CPU runs; the portable one only when named */
+static void
+bf16_choose(const struct cpu *c, const char *force)
+{
+	size_t i = 0;
+
+	if (force && *force && strcmp(force, "auto") != 0) {
+		while (i < NBF16K && strcmp(force, bf16k[i].name) != 0)
+			i++;
+		if (i == NBF16K)
+			errx(EXIT_USAGE, "EMBTUNE_KERNEL=%s: unknown kernel "
+			    "(auto, amx, avx512bf16, portable)", force);
+		if (!bf16_runs(i, c))
+			errx(EXIT_USAGE, "EMBTUNE_KERNEL=%s: this CPU has no "
+			    "%s", force, bf16k[i].needs);
+		k.bf16_ok = 1;
+		snprintf(k.bf16_why, sizeof k.bf16_why, "EMBTUNE_KERNEL=%s",
+		    force);
+	} else {
+		while (!bf16_runs(i, c))
+			i++;
+		k.bf16_ok = bf16k[i].needs != NULL;
+		snprintf(k.bf16_why, sizeof k.bf16_why, "%s", k.bf16_ok ?
+		    "chosen from the CPU features" : "no AVX512_BF16 or "
+		    "AMX-BF16; refused unless EMBTUNE_KERNEL=portable");
+	}
+	k.bf16 = (int)i;
 }
 
 static void
@@ -89,31 +144,7 @@ init(void)
 	snprintf(k.core, sizeof k.core, "%s", corename());
 	k.set_threads(1);
 
-	const char *force = getenv("EMBTUNE_KERNEL");
-	k.bf16_hw = c->avx512_bf16 && cpu_has_avx512(c);
-	if (force && strcmp(force, "portable") == 0) {
-		k.bf16 = BF16_PORTABLE;
-		k.bf16_ok = 1;
-		snprintf(k.bf16_why, sizeof k.bf16_why,
-		    "EMBTUNE_KERNEL=portable");
-	} else if (force && *force && strcmp(force, "auto") != 0 &&
-	    strcmp(force, "avx512bf16") != 0) {
-		errx(EXIT_USAGE, "EMBTUNE_KERNEL=%s: unknown kernel (auto, "
-		    "portable, avx512bf16)", force);
-	} else if (k.bf16_hw) {
-		k.bf16 = BF16_AVX512;
-		k.bf16_ok = 1;
-		snprintf(k.bf16_why, sizeof k.bf16_why,
-		    "chosen from the CPU features");
-	} else {
-		if (force && strcmp(force, "avx512bf16") == 0)
-			errx(EXIT_USAGE, "EMBTUNE_KERNEL=avx512bf16: this CPU "
-			    "has no AVX512_BF16");
-		k.bf16 = BF16_PORTABLE;
-		snprintf(k.bf16_why, sizeof k.bf16_why,
-		    "no AVX512_BF16%s; refused unless EMBTUNE_KERNEL=portable",
-		    c->amx_bf16 ? " (AMX-BF16 has no kernel yet)" : "");
-	}
+	bf16_choose(c, getenv("EMBTUNE_KERNEL"));
 }
 
 static void
@@ -168,10 +199,7 @@ blas_precision_opt(const char *arg)
 		errx(EXIT_USAGE, "--precision: %s: expected fp32, bf16 or auto",
 		    arg);
 	if (want == BLAS_PREC_BF16 && !k.bf16_ok) {
-		const struct cpu *c = cpu_get();
-		const char *miss = c->amx_bf16 ? "no AVX512_BF16 (and embtune "
-		    "has no AMX-BF16 kernel yet)" :
-		    "neither AVX512_BF16 nor AMX-BF16";
+		const char *miss = "neither AVX512_BF16 nor AMX-BF16";
 		if (strcmp(arg, "bf16") == 0)
 			errx(EXIT_USAGE, "--precision bf16: this CPU has %s; "
 			    "use fp32, or EMBTUNE_KERNEL=portable for the slow "
@@ -190,7 +218,7 @@ blas_kernel(int p)
 
 	ready();
 	if (p == BLAS_PREC_BF16)
-		return k.bf16 == BF16_AVX512 ? "avx512bf16" : "portable";
+		return bf16k[k.bf16].name;
 	snprintf(buf, sizeof buf, "openblas:%s", k.core);
 	return buf;
 }
@@ -209,8 +237,8 @@ blas_sysinfo(FILE *fp)
 	fprintf(fp, "features: %s\n", flags);
 	fprintf(fp, "fp32 kernel: OpenBLAS sgemm, core %s (%s)\n", k.core,
 	    k.why);
-	fprintf(fp, "bf16 kernel: %s (%s)\n", k.bf16 == BF16_AVX512 ?
-	    "avx512bf16, vdpbf16ps" : "portable C", k.bf16_why);
+	fprintf(fp, "bf16 kernel: %s (%s)\n", bf16k[k.bf16].desc,
+	    k.bf16_why);
 	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
 	    vec_name(vec_isa()));
 #ifdef _OPENMP
@@ -371,8 +399,8 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
 		return;
 	}
-	bf16_gemm_packed(k.bf16, op, c, a, bpack(op, b, N, K, ldb), M, N, K,
-	    lda, ldc, alpha, beta);
+	bf16_gemm_packed(bf16k[k.bf16].id, op, c, a, bpack(op, b, N, K, ldb),
+	    M, N, K, lda, ldc, alpha, beta);
 }
 
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
@@ -400,8 +428,8 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 		size_t m0 = i * bs, m = M - m0 < bs ? M - m0 : bs;
 		const float *ai = a + m0 * (op == BLAS_TN ? 1 : lda);
 		if (bf)
-			bf16_gemm_packed(k.bf16, op, c + m0 * ldc, ai, bp, m, N,
-			    K, lda, ldc, alpha, beta);
+			bf16_gemm_packed(bf16k[k.bf16].id, op, c + m0 * ldc,
+			    ai, bp, m, N, K, lda, ldc, alpha, beta);
 		else
 			sgemm(op, c + m0 * ldc, ai, b, m, N, K, lda, ldb, ldc,
 			    alpha, beta);

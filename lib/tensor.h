@@ -12,10 +12,11 @@
  * and fights the OpenMP loops).
  *
  * bf16 products (bf16.h) round both operands to bfloat16 and accumulate in
- * fp32, on vdpbf16ps where the CPU has AVX512_BF16, else in portable C.
+ * fp32: on AMX tiles where the CPU and the OS allow them, else on
+ * vdpbf16ps where the CPU has AVX512_BF16, else in portable C.
  * EMBTUNE_KERNEL=portable forces the portable one (and allows bf16 on a
- * CPU without bf16 hardware); EMBTUNE_KERNEL=avx512bf16 insists on the
- * hardware one.
+ * CPU without bf16 hardware); EMBTUNE_KERNEL=amx or avx512bf16 insists on
+ * that hardware kernel.
  *
  * All matrices are row-major with explicit leading dimensions. */
 #ifndef TENSOR_H

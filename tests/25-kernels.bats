@@ -16,6 +16,7 @@ has() {	# has FLAG: /proc/cpuinfo lists FLAG
 
 avx512() { has avx512f && has avx512bw && has avx512dq && has avx512vl; }
 bf16hw() { avx512 && has avx512_bf16; }
+amxhw() { avx512 && has amx_bf16 && has amx_tile; }
 
 line() {	# line PREFIX: that line of encode --version
 	encode --version | sed -n "s/^$1: //p"
@@ -28,7 +29,7 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 1 --regexp '^cpu: .+ \(.+, family [0-9]+, model [0-9]+\)$'
 		assert_line --index 2 --regexp '^features: '
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
-		assert_line --index 4 --regexp '^bf16 kernel: (avx512bf16, vdpbf16ps|portable C) \('
+		assert_line --index 4 --regexp '^bf16 kernel: (amx, tdpbf16ps|avx512bf16, vdpbf16ps|portable C) \('
 		assert_line --index 5 --regexp '^fp32 rows: (avx512, 16 lanes|avx2\+fma, 8 lanes|portable \(.*\)) \('
 		assert_equal "$stderr" ''
 	done
@@ -66,7 +67,9 @@ line() {	# line PREFIX: that line of encode --version
 	elif has avx2 && has fma; then
 		[[ "$rows" == 'avx2+fma, 8 lanes '* ]] || fail "AVX2 CPU, rows $rows"
 	fi
-	if bf16hw; then
+	if amxhw; then
+		[[ "$(line 'bf16 kernel')" == 'amx, tdpbf16ps (chosen from the CPU features)' ]]
+	elif bf16hw; then
 		[[ "$(line 'bf16 kernel')" == 'avx512bf16, vdpbf16ps (chosen from the CPU features)' ]]
 	else
 		[[ "$(line 'bf16 kernel')" == 'portable C ('* ]]
@@ -95,8 +98,20 @@ line() {	# line PREFIX: that line of encode --version
 	    encode --precision half -m "$MODEL" q.tok
 	fails 64 '^encode: --precision bf16: this CPU has neither AVX512_BF16 nor AMX-BF16; use fp32' \
 	    env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 encode --precision bf16 -m "$MODEL" q.tok
-	fails 64 '^topk: EMBTUNE_KERNEL=nope: unknown kernel' \
+	fails 64 '^topk: EMBTUNE_KERNEL=nope: unknown kernel \(auto, amx, avx512bf16, portable\)$' \
 	    env EMBTUNE_KERNEL=nope topk --precision bf16 -c q.tok q.tok
+	# a hardware kernel named where the CPU lacks it: refused, saying what
+	# is missing; where it has it, the name wins over the fastest
+	fails 64 '^encode: EMBTUNE_KERNEL=amx: this CPU has no AMX-BF16$' \
+	    env EMBTUNE_CPU_MASK=amx_bf16 EMBTUNE_KERNEL=amx encode --precision bf16 -m "$MODEL" q.tok
+	fails 64 '^encode: EMBTUNE_KERNEL=avx512bf16: this CPU has no AVX512_BF16$' \
+	    env EMBTUNE_CPU_MASK=avx512_bf16 EMBTUNE_KERNEL=avx512bf16 encode --precision bf16 -m "$MODEL" q.tok
+	if bf16hw; then
+		run -0 env EMBTUNE_KERNEL=avx512bf16 encode --version
+		assert_line 'bf16 kernel: avx512bf16, vdpbf16ps (EMBTUNE_KERNEL=avx512bf16)'
+		run -0 env EMBTUNE_CPU_MASK=amx_bf16 encode --version
+		assert_line 'bf16 kernel: avx512bf16, vdpbf16ps (chosen from the CPU features)'
+	fi
 	# fp32 on the same (masked) CPU: hiding AVX512_BF16 can change the
 	# OpenBLAS core chosen (Cooperlake -> SkylakeX) and with it the bits
 	env EMBTUNE_CPU_MASK=avx512_bf16,amx_bf16 encode -m "$MODEL" q.tok \
@@ -118,8 +133,9 @@ line() {	# line PREFIX: that line of encode --version
 	# the reference holds all 1109 queries: compare the first 300
 	run -0 "$PY" "$TOP/tests/emb_close.py" q.mp "$FIX/ref/minilm-scifact.safetensors" queries 0.01 0.999 300
 	if bf16hw; then
-		# the hardware kernel gives the portable kernel's vectors, bit for bit
-		encode --precision bf16 -m "$MODEL" q.tok | cmp - q.mp
+		# vdpbf16ps gives the portable kernel's vectors, bit for bit
+		EMBTUNE_KERNEL=avx512bf16 encode --precision bf16 -m "$MODEL" q.tok |
+		    cmp - q.mp
 	else
 		fails 64 '^encode: --precision bf16: this CPU has' \
 		    encode --precision bf16 -m "$MODEL" q.tok

@@ -1,8 +1,10 @@
 /* t_bf16: the bf16 rounding, and the bf16 products: the portable kernel
  * against the double-precision reference on bf16-rounded operands, the
- * AVX512_BF16 kernel bit for bit against the portable one (where the CPU
- * has it), both through blas_gemm/blas_gemm1, and against fp32 within what
- * bf16 rounding explains; the weights' shared packs (blas_weights). */
+ * AVX512_BF16 kernel bit for bit against the portable one and the AMX one
+ * against that reference (where the CPU has them; t_amx checks the AMX
+ * kernel's blocking on modelled tiles everywhere), both through
+ * blas_gemm/blas_gemm1, and against fp32 within what bf16 rounding
+ * explains; the weights' shared packs (blas_weights). */
 #include "check.h"
 
 #include "bf16.h"
@@ -127,6 +129,9 @@ run(const struct prob *p, int kern, float alpha, float beta)
 	return c;
 }
 
+/* hw: the hardware kernels this CPU runs */
+enum { HW_AVX512 = 1, HW_AMX = 2 };
+
 static void
 one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 {
@@ -158,11 +163,18 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 	check_close(name, port, f32, p.nc, 4e-3 * (double)K * fabs(alpha),
 	    1e-5);
 
-	if (hw) {
+	if (hw & HW_AVX512) {
 		float *x = run(&p, BF16_AVX512, alpha, beta);
 		snprintf(name, sizeof name, "bf16 avx512bf16 = portable, bit "
 		    "for bit: %s", shape);
 		check_close(name, x, port, p.nc, 0, 0);
+		free(x);
+	}
+	if (hw & HW_AMX) {	/* the tiles may sum a pair in either order */
+		float *x = run(&p, BF16_AMX, alpha, beta);
+		snprintf(name, sizeof name, "bf16 amx = reference on rounded "
+		    "operands: %s", shape);
+		check_close(name, x, want, p.nc, 1e-6 * (double)K, 1e-6);
 		free(x);
 	}
 
@@ -297,15 +309,17 @@ main(void)
 		{100, 32, 64}, {250, 48, 97}, {130, 130, 32},
 	};
 	const struct cpu *c = cpu_get();
-	int hw = c->avx512_bf16 && cpu_has_avx512(c);
+	int hw = (c->avx512_bf16 && cpu_has_avx512(c) ? HW_AVX512 : 0) |
+	    (c->amx_bf16 && cpu_has_avx512(c) ? HW_AMX : 0);
 
 	(void)check_iters;
 	/* the interface's kernel is the hardware one unless forced */
 	setenv("EMBTUNE_KERNEL", "portable", 1);
 	blas_threads(2);
-	if (!hw)
-		printf("# no AVX512_BF16 on this CPU: the portable kernel "
-		    "alone\n");
+	if (!(hw & HW_AVX512))
+		printf("# no AVX512_BF16 on this CPU\n");
+	if (!(hw & HW_AMX))
+		printf("# no AMX-BF16 on this CPU (t_amx models its tiles)\n");
 	rounding();
 	converting();
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
