@@ -5,13 +5,14 @@
  * by a 64-byte palette-1 block, loaded and stored row by row with a byte
  * stride, and tdpbf16ps as the Intel SDM defines it (c[m][n] += a[m].pair[k]
  * . b[k].pair[n] over k; the pair's two products added in vdpbf16ps's
- * order, so that the sums are the portable kernel's where beta is 0).  The model refuses a
- * tile used before the configuration or shapes that do not fit, and reads
- * exactly the bytes a tile covers, so that the sanitizer build catches a
- * load past a pack.  Against the portable kernel bit for bit, and against
- * the reference loops on the rounded operands: every product shape, fringe
- * and pair tail.  The hardware's tiles may add a pair's products in another
- * order: t_bf16 checks the real kernel, where the CPU has AMX, within fp32
+ * order, so that the sums are the portable kernel's where beta is 0).  The
+ * model refuses a tile used before the configuration or shapes that do not
+ * fit, and reads exactly the bytes a tile covers, so that the sanitizer
+ * build catches a load past a pack.  Against the portable kernel, and
+ * against the reference loops on the rounded operands: every product
+ * shape, fringe and pair tail.  The hardware's tiles may add a pair's
+ * products in another order: t_bf16 checks the real kernel, where the CPU
+ * has AMX, within fp32
  * rounding of the reference. */
 #include "check.h"
 
@@ -166,9 +167,9 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta)
 	memcpy(split, c0, nc * 4);
 	bf16_pack_b(bp, op, b, N, K, ldb);
 	for (size_t r = 0; r < M; r += 16)
-		bf16_gemm_packed(BF16_AMX, op, split + r * ldc, a + r * (ta ? 1 :
-		    lda), bp, M - r < 16 ? M - r : 16, N, K, lda, ldc, alpha,
-		    beta);
+		bf16_gemm_packed(BF16_AMX, op, split + r * ldc,
+		    a + r * (ta ? 1 : lda), bp, M - r < 16 ? M - r : 16, N, K,
+		    lda, ldc, alpha, beta);
 	snprintf(name, sizeof name, "amx: rows split in blocks of 16 = one "
 	    "call, bit for bit: %s M=%zu N=%zu K=%zu beta=%g", names[op], M,
 	    N, K, beta);
