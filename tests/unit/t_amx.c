@@ -12,8 +12,7 @@
  * against the reference loops on the rounded operands: every product
  * shape, fringe and pair tail.  The hardware's tiles may add a pair's
  * products in another order: t_bf16 checks the real kernel, where the CPU
- * has AMX, within fp32
- * rounding of the reference. */
+ * has AMX, within fp32 rounding of the reference. */
 #include "check.h"
 
 #include <stdint.h>
