@@ -137,7 +137,7 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta)
 	    alpha, beta);
 	float *port = product(BF16_PORTABLE, op, a, b, c0, M, N, K, lda, ldb,
 	    ldc, alpha, beta);
-	/* beta 1: whole blocks start their sums from c, not add c last */
+	/* alpha 1, beta 1: the sums start from c instead of adding it last */
 	snprintf(name, sizeof name, "amx (tiles modelled) = portable, %s: %s "
 	    "M=%zu N=%zu K=%zu beta=%g", beta == 0 ? "bit for bit" :
 	    "within fp32 rounding", names[op], M, N, K, beta);
