@@ -123,7 +123,8 @@ bf16_expand(float *restrict x, const uint16_t *restrict y, size_t n)
 		u[i] = (uint32_t)y[i] << 16;
 }
 
-/* this thread's scratch: the A panels, and one converted row */
+/* this thread's scratch: the A panels, and one converted row (64-byte
+ * aligned: an AMX tile row of A is then one cache line) */
 static _Thread_local uint32_t *abuf;
 static _Thread_local size_t abuf_n;
 static _Thread_local uint16_t *tbuf;
@@ -135,7 +136,7 @@ grow(void *p, size_t *cap, size_t n)
 	if (*cap < n) {
 		free(p);
 		*cap = n;
-		p = xmalloc(n);
+		p = xaligned(n);
 	}
 	return p;
 }
