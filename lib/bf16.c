@@ -3,7 +3,8 @@
  * op(b) is packed once per product into panels of NR = 32 columns: for each
  * pair of rows (2k, 2k+1), 32 (b[2k][j], b[2k+1][j]) pairs, so that one
  * 64-byte load holds 16 columns of one row pair, the operand vdpbf16ps
- * wants.  op(a) is packed MC rows at a time (about 128 KiB, to stay in L2)
+ * wants; a panel's pairs run to a whole number of AMX tiles (16 pairs),
+ * zeros past K.  op(a) is packed MC rows at a time (about 128 KiB, to stay in L2)
  * into micro-panels of MR = 12 rows: for each row pair, 12 (a[i][2k],
  * a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
  * computes one MR x NR block of c over the whole of K; an odd K and the
@@ -14,7 +15,7 @@
  * pairs to a multiple of 16) in blocks of AMX_MR = 32 rows, and each call
  * of its kernel computes one 32 x NR block: four 16 x 16 fp32 tiles of c,
  * two tiles of 16 rows x 16 pairs of op(a), two of 16 row pairs x 16
- * columns of B. */
+ * columns of B, read from the panels as they are. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,10 +151,18 @@ bf16_to_float(uint16_t h)
 	return x;
 }
 
+/* K2 pairs rounded up to whole tiles of 16: the pairs of a B panel, and
+ * of a row of op(a) packed for AMX */
+static size_t
+tiled(size_t K2)
+{
+	return (K2 + 15) / 16 * 16;
+}
+
 size_t
 bf16_packed_size(size_t N, size_t K)
 {
-	return (N + NR - 1) / NR * NR * ((K + 1) / 2) * 2;
+	return (N + NR - 1) / NR * NR * tiled((K + 1) / 2) * 2;
 }
 
 /* Panels of W vectors of K, each KS >= K2 pairs long: the pair (k = 2 k2,
@@ -294,9 +303,9 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
 
 	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
-		pack_rows(w, b, N, K, ldb, NR, (K + 1) / 2);
+		pack_rows(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
 	else			/* row k of op(b) is row k of b */
-		pack_cols(w, b, N, K, ldb, NR, (K + 1) / 2);
+		pack_cols(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
 }
 
 /* rows [i0, i0 + m) of op(a) into panels of W rows, KS pairs long (W =
@@ -421,9 +430,8 @@ static const struct {
 
 /* one AMX_MR x NR block: c tiles 0-3 (rows 0-15 and 16-31, columns 0-15
  * and 16-31), a tiles 4 and 5, b tiles 6 and 7.  op(a) row by row, its
- * rows KS = K2 rounded up to 16 pairs apart, zeros past K2; B's pair rows
- * NR words apart, those of a last part-tile copied into zeros first (the
- * zero pairs add nothing).  With alpha 1 and beta 1 (the linear layers'
+ * rows KS = tiled(K2) pairs apart; B's pair rows NR words apart; both
+ * zeros past K2 (the zero pairs add nothing).  With alpha 1 and beta 1 (the linear layers'
  * and the weight gradients' products) the sums start from c, in every
  * block alike, so that a row's bits do not depend on the block it falls
  * in (nor on the threads).  A whole block with alpha 1 and beta 0 or 1
@@ -432,8 +440,7 @@ AMX static void
 kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
     size_t ldc, size_t m, size_t n, float alpha, float beta)
 {
-	size_t KS = (K2 + 15) / 16 * 16, sa = KS * 4, sb = NR * 4;
-	uint32_t last[16 * NR];
+	size_t KS = tiled(K2), sa = KS * 4, sb = NR * 4;
 	float acc[AMX_MR * NR], *o = acc;
 	size_t so = sb;
 	int from_c = alpha == 1 && beta == 1;
@@ -446,11 +453,7 @@ kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 		for (size_t r = 0; r < m; r++)
 			memcpy(acc + r * NR, c + r * ldc, n * sizeof *c);
 	}
-	if (K2 < KS) {
-		memset(last, 0, sizeof last);
-		memcpy(last, bp + (KS - 16) * NR * 2, (K2 + 16 - KS) * sb);
-	}
-	/* the packs and c are written before the tiles read them (a tile
+	/* the A panels and c are written before the tiles read them (a tile
 	 * load tells the compiler of no memory it reads) */
 	__asm__ volatile("" ::: "memory");
 	if (from_c) {
@@ -465,8 +468,7 @@ kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 		TILE_ZERO(3);
 	}
 	for (size_t k2 = 0; k2 < KS; k2 += 16) {
-		const uint16_t *b = k2 + 16 > K2 ? (const uint16_t *)last :
-		    bp + k2 * NR * 2;
+		const uint16_t *b = bp + k2 * NR * 2;
 		TILE_LOAD(4, ap + k2, sa);
 		TILE_LOAD(5, ap + 16 * KS + k2, sa);
 		TILE_LOAD(6, b, sb);
@@ -508,6 +510,7 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
 	/* mr rows a block, packed W rows a panel, KS pairs a row */
 	size_t K2 = (K + 1) / 2, mr = MR, W = MR, KS = K2;
+	size_t KB = tiled(K2);	/* the pairs of a B panel */
 	kern_fn *f = kern_c;
 
 #ifdef HAVE_AVX512BF16
@@ -519,7 +522,7 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 		f = kern_amx;
 		mr = AMX_MR;
 		W = 1;
-		KS = (K2 + 15) / 16 * 16;
+		KS = KB;
 	}
 #endif
 	(void)kern;
@@ -542,7 +545,7 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 		memset(abuf + mc * KS, 0, (W == 1 ? mp - mc : 0) * KS *
 		    sizeof *abuf);
 		for (size_t j0 = 0; j0 < N; j0 += NR) {
-			const uint16_t *b = bp + j0 * K2 * 2;
+			const uint16_t *b = bp + j0 * KB * 2;
 			size_t n = N - j0 < NR ? N - j0 : NR;
 			for (size_t r0 = 0; r0 < mc; r0 += mr)
 				f(K2, abuf + r0 * KS, b, c + (i0 + r0) * ldc +
