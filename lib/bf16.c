@@ -4,9 +4,9 @@
  * pair of rows (2k, 2k+1), 32 (b[2k][j], b[2k+1][j]) pairs, so that one
  * 64-byte load holds 16 columns of one row pair, the operand vdpbf16ps
  * wants; a panel's pairs run to a whole number of AMX tiles (16 pairs),
- * zeros past K.  op(a) is packed MC rows at a time (about 128 KiB, to stay in L2)
- * into micro-panels of MR = 12 rows: for each row pair, 12 (a[i][2k],
- * a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
+ * zeros past K.  op(a) is packed MC rows at a time (about 128 KiB, to stay
+ * in L2) into micro-panels of MR = 12 rows: for each row pair, 12
+ * (a[i][2k], a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
  * computes one MR x NR block of c over the whole of K; an odd K and the
  * fringes of M and N are padded with zeros.
  *
@@ -431,9 +431,9 @@ static const struct {
 /* one AMX_MR x NR block: c tiles 0-3 (rows 0-15 and 16-31, columns 0-15
  * and 16-31), a tiles 4 and 5, b tiles 6 and 7.  op(a) row by row, its
  * rows KS = tiled(K2) pairs apart; B's pair rows NR words apart; both
- * zeros past K2 (the zero pairs add nothing).  With alpha 1 and beta 1 (the linear layers'
- * and the weight gradients' products) the sums start from c, in every
- * block alike, so that a row's bits do not depend on the block it falls
+ * zeros past K2 (the zero pairs add nothing).  With alpha 1 and beta 1
+ * (the linear layers' and the weight gradients' products) the sums start
+ * from c, in every block alike, so that a row's bits do not depend on the block it falls
  * in (nor on the threads).  A whole block with alpha 1 and beta 0 or 1
  * goes between the tiles and c directly; the rest through acc. */
 AMX static void
