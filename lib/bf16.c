@@ -433,9 +433,10 @@ static const struct {
  * rows KS = tiled(K2) pairs apart; B's pair rows NR words apart; both
  * zeros past K2 (the zero pairs add nothing).  With alpha 1 and beta 1
  * (the linear layers' and the weight gradients' products) the sums start
- * from c, in every block alike, so that a row's bits do not depend on the block it falls
- * in (nor on the threads).  A whole block with alpha 1 and beta 0 or 1
- * goes between the tiles and c directly; the rest through acc. */
+ * from c, in every block alike, so that a row's bits do not depend on
+ * the block it falls in (nor on the threads).  A whole block with alpha 1
+ * and beta 0 or 1 goes between the tiles and c directly; the rest through
+ * acc. */
 AMX static void
 kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
     size_t ldc, size_t m, size_t n, float alpha, float beta)
