@@ -6,9 +6,9 @@
  * wants; a panel's pairs run to a whole number of AMX tiles (16 pairs),
  * zeros past K.  op(a) is packed MC rows at a time (about 128 KiB, to stay
  * in L2) into micro-panels of MR = 12 rows: for each row pair, 12
- * (a[i][2k], a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A micro-kernel
- * computes one MR x NR block of c over the whole of K; an odd K and the
- * fringes of M and N are padded with zeros.
+ * (a[i][2k], a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A
+ * micro-kernel computes one MR x NR block of c over the whole of K; an odd
+ * K and the fringes of M and N are padded with zeros.
  *
  * AMX (tdpbf16ps) reads the same B panels as tiles, but wants op(a) row by
  * row: it is packed with W = 1 (each row's pairs in a run, padded with zero
