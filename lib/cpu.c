@@ -109,10 +109,8 @@ static const struct {
 #define NFEAT (sizeof feat / sizeof feat[0])
 #define FEAT(c, i) (*(int *)(void *)((char *)(c) + feat[i].off))
 
-/* EMBTUNE_CPU_MASK: features to treat as absent, separated by commas or
- * blanks (unknown names are ignored) */
-static void
-mask(struct cpu *c, const char *m)
+void
+cpu_mask(struct cpu *c, const char *m)
 {
 	char w[32];
 	size_t n;
@@ -137,6 +135,8 @@ mask(struct cpu *c, const char *m)
 	c->avx512dq &= c->avx512f;
 	c->avx512vl &= c->avx512f;
 	c->avx512_bf16 &= c->avx512f;
+	/* every CPU with AMX has AVX-512, and the AMX kernel uses it too */
+	c->amx_bf16 &= cpu_has_avx512(c);
 }
 
 const struct cpu *
@@ -147,7 +147,7 @@ cpu_get(void)
 
 	if (!done) {	/* idempotent: a race writes the same values */
 		probe(&c);
-		mask(&c, getenv("EMBTUNE_CPU_MASK"));
+		cpu_mask(&c, getenv("EMBTUNE_CPU_MASK"));
 		done = 1;
 	}
 	return &c;

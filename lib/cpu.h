@@ -22,6 +22,12 @@ struct cpu {
  * EMBTUNE_CPU_MASK ("avx512f,avx512_bf16": treat them as absent). */
 const struct cpu *cpu_get(void);
 
+/* Treat the features named in m as absent (words separated by commas or
+ * blanks; unknown names are ignored), and with them those that need them:
+ * avx2 and fma need avx, avx512* avx2, avx512_bf16 avx512f, amx_bf16 the
+ * four AVX-512 subsets cpu_has_avx512 names.  m may be NULL. */
+void cpu_mask(struct cpu *c, const char *m);
+
 /* The usable features as words, "avx2 fma avx512f ...", into buf. */
 void cpu_flags(char *buf, size_t n, const struct cpu *c);
 

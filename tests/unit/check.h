@@ -12,7 +12,7 @@
 
 static int check_nfail, check_npass;
 
-static void
+static inline void
 check_ok(const char *name, int ok)
 {
 	printf("%sok - %s\n", ok ? "" : "not ", name);
@@ -25,7 +25,7 @@ check_ok(const char *name, int ok)
 
 /* |got - want| <= atol + rtol*|want| for every element; prints the first five
  * mismatches and the largest error. */
-static int
+static inline int
 check_close(const char *name, const float *got, const float *want, size_t n,
     double atol, double rtol)
 {
@@ -51,7 +51,7 @@ check_close(const char *name, const float *got, const float *want, size_t n,
 
 /* Deterministic random numbers for tests (xorshift64*), uniform in [-1, 1). */
 static uint64_t check_seed = 0x9E3779B97F4A7C15ull;
-static float
+static inline float
 check_rand(void)
 {
 	check_seed ^= check_seed >> 12;
@@ -60,21 +60,21 @@ check_rand(void)
 	return (float)((check_seed * 2685821657736338717ull >> 11) *
 	    (1.0 / 9007199254740992.0) * 2.0 - 1.0);
 }
-static void
+static inline void
 check_fill(float *x, size_t n, float scale)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = scale * check_rand();
 }
 
-static int
+static inline int
 check_iters(int dflt)
 {
 	const char *s = getenv("CHECK_ITERS");
 	return s ? atoi(s) : dflt;
 }
 
-static int
+static inline int
 check_done(void)
 {
 	printf("# %d passed, %d failed\n", check_npass, check_nfail);
