@@ -7,8 +7,12 @@
  * zeros past K.  op(a) is packed MC rows at a time (about 128 KiB, to stay
  * in L2) into micro-panels of MR = 12 rows: for each row pair, 12
  * (a[i][2k], a[i][2k+1]) pairs, each broadcast as one 32-bit word.  A
- * micro-kernel computes one MR x NR block of c over the whole of K; an odd
- * K and the fringes of M and N are padded with zeros.
+ * micro-kernel computes one MR x NR block of c over a pass of at most
+ * KCMAX pairs of K: where K is a batch's tokens (the weight gradients), a
+ * pass's slice of a B panel then stays in L2 for the rows of a block and
+ * op(a) is packed in longer runs of its rows; the later passes start their
+ * sums from c, so that the passes give the bits of one.  An odd K and the
+ * fringes of M and N are padded with zeros.
  *
  * AMX (tdpbf16ps) reads the same B panels as tiles, but wants op(a) row by
  * row: it is packed with W = 1 (each row's pairs in a run, padded with zero
@@ -27,6 +31,7 @@
 #define MR 12
 #define NR 32
 #define AMX_MR 32
+#define KCMAX 768	/* pairs of K a pass, at most */
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
     (__GNUC__ >= 10 || defined(__clang__))
@@ -267,12 +272,55 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 }
 #endif
 
+#ifdef HAVE_AVX512BF16
+/* pack_cols for W >= 8: 16 columns of both rows of a pair at a time,
+ * converted by one vcvtne2ps2bf16 and interleaved into pairs by one vpermw
+ * (columns n.. and the padding pairs as zeros) */
+AVX512BF16 static void
+pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
+    size_t ld, size_t W, size_t KS)
+{
+	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
+	__m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27,
+	    11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
+	    17, 1, 16, 0);
+
+	for (size_t k2 = 0; k2 < KS; k2++) {
+		const float *r0 = k2 < K2 ? x + 2 * k2 * ld : NULL;
+		const float *r1 = 2 * k2 + 1 < K ? x + (2 * k2 + 1) * ld : NULL;
+		for (size_t i0 = 0; i0 < np; i0 += W) {
+			uint32_t *q = p + i0 * KS + k2 * W;
+			for (size_t c = 0; c < W; c += 16) {
+				size_t j = i0 + c, w = W - c < 16 ? W - c : 16;
+				size_t m = j >= n ? 0 : n - j < w ? n - j : w;
+				__mmask16 lm = (__mmask16)((1u << m) - 1);
+				__m512 a = r0 ? _mm512_maskz_loadu_ps(lm, r0 + j) :
+				    _mm512_setzero_ps();
+				__m512 b = r1 ? _mm512_maskz_loadu_ps(lm, r1 + j) :
+				    _mm512_setzero_ps();
+				__m512i v = _mm512_permutexvar_epi16(idx,
+				    (__m512i)_mm512_cvtne2ps_pbh(b, a));
+				_mm512_mask_storeu_epi32(q + c,
+				    (__mmask16)((1u << w) - 1), v);
+			}
+		}
+	}
+}
+#endif
+
 static void
 pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
     size_t W, size_t KS)
 {
 	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
 	uint16_t *t0, *t1;
+
+#ifdef HAVE_AVX512BF16
+	if (W >= 8 && avx512()) {
+		pack_cols_avx512(p, x, n, K, ld, W, KS);
+		return;
+	}
+#endif
 
 	tbuf = grow(tbuf, &tbuf_n, 2 * np * sizeof *tbuf);
 	t0 = tbuf;
@@ -347,13 +395,17 @@ store(float *c, size_t ldc, const float *acc, size_t m, size_t n, float alpha,
 	}
 }
 
-/* one MR x NR block over K2 row pairs, in portable C */
+/* one MR x NR block over K2 row pairs, in portable C; alpha 1 and beta 1
+ * start the sums from c (so that passes over K sum as one pass would) */
 static void
 kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
     size_t ldc, size_t m, size_t n, float alpha, float beta)
 {
 	float acc[MR * NR] = {0};
+	int from_c = alpha == 1 && beta == 1;
 
+	for (size_t r = 0; r < (from_c ? m : 0); r++)
+		memcpy(acc + r * NR, c + r * ldc, n * sizeof *c);
 	for (size_t k2 = 0; k2 < K2; k2++) {
 		const uint16_t *b = bp + k2 * NR * 2;
 		float b0[NR], b1[NR];
@@ -371,7 +423,7 @@ kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 			}
 		}
 	}
-	store(c, ldc, acc, m, n, alpha, beta);
+	store(c, ldc, acc, m, n, alpha, from_c ? 0 : beta);
 }
 
 #ifdef HAVE_AVX512BF16
@@ -388,10 +440,15 @@ AVX512BF16 static void
 kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
     size_t ldc, size_t m, size_t n, float alpha, float beta)
 {
-	__m512 acc[MR][2];
+	__m512 acc[MR][2], z = _mm512_setzero_ps();
+	int from_c = alpha == 1 && beta == 1;	/* as kern_c */
+	__mmask16 k[2] = {n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1),
+	    n <= 16 ? 0 : n >= 32 ? 0xffff : (__mmask16)((1u << (n - 16)) - 1)};
 	_Static_assert(MR == 12, "ROWS names the MR rows");
+#define START(r, h) (from_c && r < m ? \
+	_mm512_maskz_loadu_ps(k[h], c + r * ldc + 16 * h) : z)
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define ZERO(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0;
+#define ZERO(r) __m512 c##r##0 = START(r, 0), c##r##1 = START(r, 1);
 #define DP(r) DP_BCST(c##r##0, b0, a[r]); DP_BCST(c##r##1, b1, a[r]);
 #define SAVE(r) acc[r][0] = c##r##0; acc[r][1] = c##r##1;
 
@@ -406,22 +463,20 @@ kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 	ROWS(SAVE)
 #undef ROWS
 #undef ZERO
+#undef START
 #undef DP
 #undef SAVE
 	__m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 	for (size_t r = 0; r < m; r++)
-		for (size_t h = 0; h < 2; h++) {
-			size_t nh = n > 16 * h ? n - 16 * h : 0;
-			if (nh == 0)
-				break;
-			__mmask16 k = nh >= 16 ? 0xffff :
-			    (__mmask16)((1u << nh) - 1);
+		for (size_t h = 0; h < 2 && k[h]; h++) {
 			float *p = c + r * ldc + 16 * h;
-			__m512 v = _mm512_mul_ps(acc[r][h], va);
-			if (beta != 0)
-				v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k, p),
-				    v);
-			_mm512_mask_storeu_ps(p, k, v);
+			__m512 v = acc[r][h];
+			if (!from_c)
+				v = _mm512_mul_ps(v, va);
+			if (!from_c && beta != 0)
+				v = _mm512_fmadd_ps(vb,
+				    _mm512_maskz_loadu_ps(k[h], p), v);
+			_mm512_mask_storeu_ps(p, k[h], v);
 		}
 }
 #endif
@@ -513,15 +568,50 @@ amx_end(void)
 typedef void kern_fn(size_t, const uint32_t *, const uint16_t *, float *,
     size_t, size_t, size_t, float, float);
 
+/* one pass over K (kc = Kp / 2 pairs, rounded up, of op(a) from a and of
+ * each B panel from bp): op(a) packed MC rows at a time (about 128 KiB, to
+ * stay in L2), each block of mr rows times each B panel */
+static void
+a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
+    size_t M, size_t N, size_t Kp, size_t KS, size_t KB, size_t ai,
+    size_t ak, size_t ldc, size_t mr, size_t W, float alpha, float beta)
+{
+	size_t kc = (Kp + 1) / 2;
+	size_t MC = (32768 / (KS ? KS : 1)) / mr * mr;
+
+	MC = MC < mr ? mr : MC;
+	MC = MC > (M + mr - 1) / mr * mr ? (M + mr - 1) / mr * mr : MC;
+	abuf = grow(abuf, &abuf_n, MC * KS * sizeof *abuf);
+	for (size_t i0 = 0; i0 < M; i0 += MC) {
+		size_t mc = M - i0 < MC ? M - i0 : MC;
+		size_t mp = (mc + mr - 1) / mr * mr;
+		pack_a(abuf, a, i0, mc, Kp, ai, ak, W, KS);
+		/* rows up to the block's end (W = MR pads its own) */
+		memset(abuf + mc * KS, 0, (W == 1 ? mp - mc : 0) * KS *
+		    sizeof *abuf);
+		for (size_t j0 = 0; j0 < N; j0 += NR) {
+			const uint16_t *b = bp + j0 * KB * 2;
+			size_t n = N - j0 < NR ? N - j0 : NR;
+			for (size_t r0 = 0; r0 < mc; r0 += mr)
+				f(kc, abuf + r0 * KS, b, c + (i0 + r0) * ldc +
+				    j0, ldc, mc - r0 < mr ? mc - r0 : mr, n,
+				    alpha, beta);
+		}
+	}
+}
+
 void
 bf16_gemm_packed(int kern, int op, float *c, const float *a,
     const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
     float alpha, float beta)
 {
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
-	/* mr rows a block, packed W rows a panel, KS pairs a row */
-	size_t K2 = (K + 1) / 2, mr = MR, W = MR, KS = K2;
+	/* mr rows a block, packed W rows a panel */
+	size_t K2 = (K + 1) / 2, mr = MR, W = MR;
 	size_t KB = tiled(K2);	/* the pairs of a B panel */
+	/* np passes over K of KC pairs (whole tiles), the last the rest */
+	size_t np = (K2 + KCMAX - 1) / KCMAX + !K2;
+	size_t KC = tiled((K2 + np - 1) / np);
 	kern_fn *f = kern_c;
 
 #ifdef HAVE_AVX512BF16
@@ -533,36 +623,24 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 		f = kern_amx;
 		mr = AMX_MR;
 		W = 1;
-		KS = KB;
 	}
 #endif
 	(void)kern;
 	if (M == 0 || N == 0)
 		return;
-	/* about 128 KiB of A panels at a time, whole blocks of mr rows */
-	size_t MC = (32768 / (KS ? KS : 1)) / mr * mr;
-	MC = MC < mr ? mr : MC;
-	MC = MC > (M + mr - 1) / mr * mr ? (M + mr - 1) / mr * mr : MC;
-	abuf = grow(abuf, &abuf_n, MC * KS * sizeof *abuf);
 #ifdef HAVE_AMX
 	if (f == kern_amx)
 		amx_begin();
 #endif
-	for (size_t i0 = 0; i0 < M; i0 += MC) {
-		size_t mc = M - i0 < MC ? M - i0 : MC;
-		size_t mp = (mc + mr - 1) / mr * mr;
-		pack_a(abuf, a, i0, mc, K, ai, ak, W, KS);
-		/* rows up to the block's end (W = MR pads its own) */
-		memset(abuf + mc * KS, 0, (W == 1 ? mp - mc : 0) * KS *
-		    sizeof *abuf);
-		for (size_t j0 = 0; j0 < N; j0 += NR) {
-			const uint16_t *b = bp + j0 * KB * 2;
-			size_t n = N - j0 < NR ? N - j0 : NR;
-			for (size_t r0 = 0; r0 < mc; r0 += mr)
-				f(K2, abuf + r0 * KS, b, c + (i0 + r0) * ldc +
-				    j0, ldc, mc - r0 < mr ? mc - r0 : mr, n,
-				    alpha, beta);
-		}
+	for (size_t p = 0, k0 = 0; p < np && (p == 0 || k0 < K2);
+	    p++, k0 += KC) {
+		size_t kc = K2 - k0 < KC ? K2 - k0 : KC;
+		/* KS pairs a packed row of op(a): W = 1 (AMX) in whole
+		 * tiles; the later passes add to c */
+		size_t KS = W == 1 ? tiled(kc) : kc;
+		a_pass(f, c, a + 2 * k0 * ak, bp + k0 * NR * 2, M, N,
+		    K - 2 * k0 < 2 * kc ? K - 2 * k0 : 2 * kc, KS, KB, ai, ak,
+		    ldc, mr, W, alpha, p == 0 ? beta : 1.0f);
 	}
 #ifdef HAVE_AMX
 	if (f == kern_amx)

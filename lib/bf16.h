@@ -4,7 +4,9 @@
  * zero, as the hardware converts) while they are packed into panels; then a
  * micro-kernel accumulates pair products in fp32 the way vdpbf16ps does:
  * acc += a[2k+1] b[2k+1], then acc += a[2k] b[2k], each sum rounded (the
- * products of two bf16 values are exact in fp32).  Two micro-kernels share
+ * products of two bf16 values are exact in fp32); with alpha 1 and beta 1
+ * the sums start from c, so that the passes a long K is cut into (and
+ * beta 1 calls in sequence) sum as one pass would.  Micro-kernels share
  * the packing and the loops:
  *   - portable C, on every CPU (the reference the others must agree with);
  *   - AVX512_BF16 (vdpbf16ps), where the CPU has it, bit for bit the
