@@ -132,9 +132,12 @@ part_wgrad(float *dw, float *db, const float *dy, const float *x, size_t N,
 	blas_gemm1(BLAS_TN, dw + o0 * C, dy + o0, x, o1 - o0, C, N, OC, C, C,
 	    1.0f, 1.0f);
 	if (db)
-		for (size_t r = 0; r < N; r++)
+		for (size_t r = 0; r < N; r++) {
+			const float *dyr = dy + r * OC;
+			#pragma omp simd
 			for (size_t o = o0; o < o1; o++)
-				db[o] += dy[r * OC + o];
+				db[o] += dyr[o];
+		}
 }
 
 /* dx = dy w (beta 0) or dx += dy w (beta 1), rows [r0, r1) */
