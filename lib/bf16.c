@@ -284,6 +284,7 @@ pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
 	__m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27,
 	    11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
 	    17, 1, 16, 0);
+	__m512 z = _mm512_setzero_ps();
 
 	for (size_t k2 = 0; k2 < KS; k2++) {
 		const float *r0 = k2 < K2 ? x + 2 * k2 * ld : NULL;
@@ -294,10 +295,11 @@ pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
 				size_t j = i0 + c, w = W - c < 16 ? W - c : 16;
 				size_t m = j >= n ? 0 : n - j < w ? n - j : w;
 				__mmask16 lm = (__mmask16)((1u << m) - 1);
-				__m512 a = r0 ? _mm512_maskz_loadu_ps(lm, r0 + j) :
-				    _mm512_setzero_ps();
-				__m512 b = r1 ? _mm512_maskz_loadu_ps(lm, r1 + j) :
-				    _mm512_setzero_ps();
+				__m512 a = z, b = z;
+				if (r0)
+					a = _mm512_maskz_loadu_ps(lm, r0 + j);
+				if (r1)
+					b = _mm512_maskz_loadu_ps(lm, r1 + j);
 				__m512i v = _mm512_permutexvar_epi16(idx,
 				    (__m512i)_mm512_cvtne2ps_pbh(b, a));
 				_mm512_mask_storeu_epi32(q + c,
