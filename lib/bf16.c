@@ -473,11 +473,12 @@ kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 		for (size_t h = 0; h < 2 && k[h]; h++) {
 			float *p = c + r * ldc + 16 * h;
 			__m512 v = acc[r][h];
-			if (!from_c)
+			if (!from_c) {
 				v = _mm512_mul_ps(v, va);
-			if (!from_c && beta != 0)
-				v = _mm512_fmadd_ps(vb,
-				    _mm512_maskz_loadu_ps(k[h], p), v);
+				if (beta != 0)
+					v = _mm512_fmadd_ps(vb,
+					    _mm512_maskz_loadu_ps(k[h], p), v);
+			}
 			_mm512_mask_storeu_ps(p, k[h], v);
 		}
 }
@@ -611,7 +612,7 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 	/* mr rows a block, packed W rows a panel */
 	size_t K2 = (K + 1) / 2, mr = MR, W = MR;
 	size_t KB = tiled(K2);	/* the pairs of a B panel */
-	/* np passes over K of KC pairs (whole tiles), the last the rest */
+	/* KC pairs a pass: whole tiles, the np passes about alike */
 	size_t np = (K2 + KCMAX - 1) / KCMAX + !K2;
 	size_t KC = tiled((K2 + np - 1) / np);
 	kern_fn *f = kern_c;
@@ -634,16 +635,16 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 	if (f == kern_amx)
 		amx_begin();
 #endif
-	for (size_t p = 0, k0 = 0; p < np && (p == 0 || k0 < K2);
-	    p++, k0 += KC) {
+	size_t k0 = 0;
+	do {	/* once where K is 0: c = beta c */
 		size_t kc = K2 - k0 < KC ? K2 - k0 : KC;
 		/* KS pairs a packed row of op(a): W = 1 (AMX) in whole
 		 * tiles; the later passes add to c */
 		size_t KS = W == 1 ? tiled(kc) : kc;
 		a_pass(f, c, a + 2 * k0 * ak, bp + k0 * NR * 2, M, N,
 		    K - 2 * k0 < 2 * kc ? K - 2 * k0 : 2 * kc, KS, KB, ai, ak,
-		    ldc, mr, W, alpha, p == 0 ? beta : 1.0f);
-	}
+		    ldc, mr, W, alpha, k0 == 0 ? beta : 1.0f);
+	} while ((k0 += KC) < K2);
 #ifdef HAVE_AMX
 	if (f == kern_amx)
 		amx_end();
