@@ -80,6 +80,7 @@ rows_ln_bwd(float *dx, const float *dy, const float *x, const float *g,
 		float *dxr = dx + r * C;
 		float mu = mean[r], rs = rstd[r];
 		double s1 = 0, s2 = 0;
+		#pragma omp simd reduction(+:s1, s2)
 		for (size_t i = 0; i < C; i++) {
 			float n = (xr[i] - mu) * rs;
 			float dn = dyr[i] * g[i];
@@ -170,7 +171,6 @@ attn_bwd_bh(float *dqkv, float *drelbias, float *s, const float *dy,
 {
 	size_t HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
-	float pk = p > 0 ? 1.0f / (1.0f - p) : 1.0f;
 	size_t b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
 	size_t base = attoff[b] + h * T * T;
 	const float *qb = qkv + off[b] * C3;
@@ -187,12 +187,10 @@ attn_bwd_bh(float *dqkv, float *drelbias, float *s, const float *dy,
 		bert_drop(dr, pr, T * T, p, seed, base);
 	blas_gemm1(BLAS_TN, dv, p > 0 ? dr : pr, dyb, T, HS, T, T, C, C3, 1.0f,
 	    0.0f);
-	/* dD = dy v^T; dP = dD * mask (where D is 0 but P is not, the mask
-	 * is 0; where P is 0 the softmax backward ignores dP) */
+	/* dD = dy v^T; dP = dropout(dD), the same mask and scale as D's */
 	blas_gemm1(BLAS_NT, ds, dyb, v, T, T, HS, C, C3, T, 1.0f, 0.0f);
 	if (p > 0)
-		for (size_t i = 0; i < T * T; i++)
-			ds[i] = dr[i] != 0 ? ds[i] * pk : 0;
+		bert_drop(ds, ds, T * T, p, seed, base);
 	/* softmax backward, row by row, in place */
 	for (size_t i = 0; i < T; i++) {
 		float *r = ds + i * T;
@@ -260,9 +258,15 @@ rows_gelu_bwd(float *dx, const float *dy, const float *x, size_t i0,
 		size_t m = i1 - i < 1024 ? i1 - i : 1024;
 		bert_phi(phi, x + i, m);
 		bert_pdf(pdf, x + i, m);
-		for (size_t j = 0; j < m; j++) {
-			float d = dy[i + j] * (phi[j] + x[i + j] * pdf[j]);
-			dx[i + j] = accumulate ? dx[i + j] + d : d;
+		#pragma omp simd
+		for (size_t j = 0; j < m; j++)
+			phi[j] = dy[i + j] * (phi[j] + x[i + j] * pdf[j]);
+		if (!accumulate)
+			memcpy(dx + i, phi, m * sizeof *phi);
+		else {
+			#pragma omp simd
+			for (size_t j = 0; j < m; j++)
+				dx[i + j] += phi[j];
 		}
 	}
 }
