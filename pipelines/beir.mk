@@ -68,6 +68,12 @@ RECIPE ?= auto
 # --- RECIPE=auto: the candidate recipes and the cross-validation
 FOLDS ?= 5
 CV_SEED ?= 1
+# the train queries the folds take: in the folds' seeded order, until
+# CV_QUERIES queries or CV_POSITIVES judgments at MINE_LEVEL or above (at
+# least one query a fold), so that CV's cost stays bounded on a large
+# collection; the winner is still trained on all train queries
+CV_QUERIES ?= 1000
+CV_POSITIVES ?= 2000
 CV_K ?= $(K)
 CV_TRAIN ?= -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 # the precision of the folds' training and encoding (train, encode
@@ -123,7 +129,8 @@ $(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN) $(TOK_queries) \
 	$(TOK_corpus))
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
 $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS) $(CV_JUDGED))
-$(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K))
+$(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K) \
+	$(CV_QUERIES) $(CV_POSITIVES) $(MINE_LEVEL))
 FORCE:
 
 # The collection's own files: where one is missing, say which and what it is
@@ -214,8 +221,8 @@ $(OUT)/train-log.tsv: $(TUNED)/model.safetensors
 
 # --- RECIPE=auto: cross-validation over the train queries.
 # cv/folds.tsv: qid, fold (1..FOLDS), the train queries sorted by a seeded
-# hash of their id (Lehmer steps over its bytes; exact in any awk) and dealt
-# round.  cv/fN/train.tsv: the judgments of the other folds' queries, what
+# hash of their id (Lehmer steps over its bytes; exact in any awk), taken
+# while within CV_QUERIES and CV_POSITIVES, and dealt round.  cv/fN/train.tsv: the judgments of the other folds' queries, what
 # the recipes mine from; cv/fN/held.tsv: fold N's; cv/fN/top.tsv: the base
 # model's top CV_K (query, document) pairs of fold N, the only documents
 # the fold encodes and re-ranks.
@@ -226,15 +233,22 @@ $(error FOLDS=$(FOLDS): must be 2 or more)
 endif
 endif
 $(OUT)/cv/folds.tsv: $(TRAIN_QRELS) $(OUT)/cv/.folds.opts
-	LC_ALL=C awk -F'\t' -v seed=$(CV_SEED) 'BEGIN { for (i = 1; i < 256; i++) \
-	    ord[sprintf("%c", i)] = i } \
+	LC_ALL=C awk -F'\t' -v seed=$(CV_SEED) -v lv=$(MINE_LEVEL) \
+	    'BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i } \
 	    FNR == 1 && $$1 == "query-id" { next } \
-	    NF >= 3 && !($$1 in seen) { seen[$$1]; h = seed % 2147483647 + 1; \
+	    NF >= 3 && !($$1 in hq) { h = seed % 2147483647 + 1; \
 	    s = $$1 "\001" seed; for (i = 1; i <= length(s); i++) \
 	    h = (h + ord[substr(s, i, 1)]) * 48271 % 2147483647; \
 	    for (i = 0; i < 3; i++) h = h * 48271 % 2147483647; \
-	    print h "\t" $$1 }' $< | sort -k1,1n -k2,2 | \
-	    awk -F'\t' -v k=$(FOLDS) '{ print $$2 "\t" (NR - 1) % k + 1 }' > $@.tmp
+	    hq[$$1] = h; pos[$$1] = 0 } \
+	    NF >= 3 { pos[$$1] += $$NF >= lv } \
+	    END { for (q in hq) print hq[q] "\t" q "\t" pos[q] }' $< | \
+	    sort -k1,1n -k2,2 | awk -F'\t' -v k=$(FOLDS) -v mq=$(CV_QUERIES) \
+	    -v mp=$(CV_POSITIVES) 'n >= k && (n >= mq || p + $$3 > mp) { cut = 1 } \
+	    !cut { p += $$3; print $$2 "\t" n++ % k + 1 } END { if (cut) \
+	    printf "beir.mk: cv: %d of the %d train queries (%d judgments at " \
+	    "level $(MINE_LEVEL) or above; CV_QUERIES=%d, CV_POSITIVES=%d)\n", \
+	    n, NR, p, mq, mp > "/dev/stderr" }' > $@.tmp
 	mv $@.tmp $@
 $(OUT)/cv/f%/train.tsv: $(OUT)/cv/folds.tsv $(TRAIN_QRELS)
 	@mkdir -p $(@D)
@@ -381,7 +395,7 @@ cv-full: $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/compare.txt \
 	    $(OUT)/cv/$$r/compare.txt $(OUT)/cv/$$r/compare-full.txt; done
 $(OUT)/cv/summary.md: $(OUT)/cv/table.tsv $(OUT)/cv/winner
 	$(INTO) $(PIPE)/cv-summary.sh $(if $(CV_JUDGED),-J) -k $(FOLDS) -K $(CV_K) \
-	    -w $(OUT)/cv/winner \
+	    -q $(TRAIN_QRELS) -w $(OUT)/cv/winner \
 	    -d $(OUT)/cv $<
 
 # --- search and score, for either model

@@ -1,35 +1,49 @@
 #!/bin/bash
-# cv-summary.sh [-J] [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv
+# cv-summary.sh [-J] [-k FOLDS] [-K CV_K] [-q TRAIN_QRELS] -w WINNER -d CV_DIR
+#     TABLE.tsv
 # The cross-validation section of summary.md (beir.mk RECIPE=auto): each
 # candidate recipe's held-out NDCG@10 against the base model's, the winner,
 # and what was measured.  TABLE.tsv: recipe, base, recipe's NDCG@10, change,
 # p (score --compare over the held-out runs), cost (texts trained over all
 # folds); WINNER: the chosen recipe's
 # name, mining and training options (or "base").  -J: the folds were scored
-# on the judged documents only (score -J).
+# on the judged documents only (score -J).  TRAIN_QRELS: all the train
+# judgments, where the folds (CV_DIR/folds.tsv) took only some of the
+# queries.
 set -eu -o pipefail
 usage() {
-	echo "usage: cv-summary.sh [-J] [-k FOLDS] [-K CV_K] -w WINNER -d CV_DIR TABLE.tsv" >&2
+	echo "usage: cv-summary.sh [-J] [-k FOLDS] [-K CV_K] [-q TRAIN_QRELS]" \
+	    "-w WINNER -d CV_DIR TABLE.tsv" >&2
 	exit 64
 }
-k=5 K=100 win= dir= judged=
-while getopts Jk:K:w:d: c; do
+k=5 K=100 win= dir= judged= qrels=
+while getopts Jk:K:q:w:d: c; do
 	case $c in
 	J) judged=1 ;;
 	k) k=$OPTARG ;; K) K=$OPTARG ;; w) win=$OPTARG ;; d) dir=$OPTARG ;;
+	q) qrels=$OPTARG ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 1 ] && [ -n "$win" ] && [ -n "$dir" ] || usage
 tab=$1
-for f in "$tab" "$win"; do
+for f in "$tab" "$win" ${qrels:+"$qrels"}; do
 	[ -r "$f" ] || { echo "cv-summary.sh: $f: cannot read" >&2; exit 66; }
 done
 nq=$(cut -f1 "$dir/folds.tsv" | sort -u | wc -l)
+all=$nq
+[ -z "$qrels" ] || all=$(awk -F'\t' 'NF >= 3 && !(FNR == 1 &&
+    $1 == "query-id") { print $1 }' "$qrels" | sort -u | wc -l)
 echo "## Recipe chosen by cross-validation (RECIPE=auto)"
 echo
-echo "$k folds of the $nq train queries; each recipe is trained on the other"
+if [ "$nq" -lt "$all" ]; then
+	echo "$k folds of $nq of the $all train queries (a sample in the folds'"
+	echo "seeded order, as many as CV_QUERIES and CV_POSITIVES allow, to bound"
+	echo "the cost); each recipe is trained on the other"
+else
+	echo "$k folds of the $nq train queries; each recipe is trained on the other"
+fi
 echo "folds' queries and scored on the held-out fold by re-ranking the base"
 echo "model's top $K for each held-out query. NDCG@10 over all held-out queries,"
 echo "change from the base model on the same queries, p from score --compare."
@@ -69,6 +83,6 @@ if [ "$w" = base ]; then
 	echo "base model's on the same queries, as the table shows."
 else
 	echo "**Winner: \`$w\`** (the best held-out NDCG@10 above the base model's),"
-	echo "trained on all $nq train queries: mining \`$(sed -n 2p "$win")\`,"
+	echo "trained on all $all train queries: mining \`$(sed -n 2p "$win")\`,"
 	echo "training \`$(sed -n 3p "$win")\`."
 fi

@@ -279,6 +279,50 @@ auto() {
 	assert_output "$(cut -f1 "$BATS_TEST_TMPDIR/a" | sort)"
 }
 
+@test "beir.mk RECIPE=auto: CV_QUERIES bounds the folds to a prefix of their seeded order; the winner still trains on every train query" {
+	O=$BATS_TEST_TMPDIR/out
+	auto "$O/cv/folds.tsv" > /dev/null 2>&1
+	cp "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/all"
+	run -0 --separate-stderr auto CV_QUERIES=5 \
+	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	grep -qx 'beir.mk: cv: 5 of the 8 train queries (10 judgments at level 1 or above; CV_QUERIES=5, CV_POSITIVES=2000)' <<< "$stderr"
+	head -5 "$BATS_TEST_TMPDIR/all" | cmp - "$O/cv/folds.tsv"
+	# the queries left out are in no fold's mining or held-out judgments
+	tail -3 "$BATS_TEST_TMPDIR/all" | cut -f1 > "$BATS_TEST_TMPDIR/out3"
+	run -1 bash -c "cut -f1 '$O'/cv/f*/train.tsv '$O'/cv/f*/held.tsv |
+	    grep -xFf '$BATS_TEST_TMPDIR/out3'"
+	grep -q '^3 folds of 5 of the 8 train queries (a sample' "$O/summary.md"
+	# (with these options pairs beats the base model on the 5)
+	assert_equal "$(head -1 "$O/cv/winner")" pairs
+	grep -q '^trained on all 8 train queries' "$O/summary.md"
+	run -0 bash -c "show -H '$O/train.mp' | jq -c '.texts[0]' | sort -u | wc -l"
+	assert_output 8
+}
+
+@test "beir.mk RECIPE=auto: CV_POSITIVES bounds the judgments at MINE_LEVEL the folds take, with at least one query a fold" {
+	O=$BATS_TEST_TMPDIR/out
+	auto "$O/cv/folds.tsv" > /dev/null 2>&1
+	cp "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/all"
+	# the judgments at level 2 or above of each query, in the folds' order
+	awk -F'\t' 'NR == FNR { if (FNR > 1 && $3 >= 2) n[$1]++; next }
+	    { print $1 "\t" n[$1] + 0 }' "$D/qrels/train.tsv" \
+	    "$BATS_TEST_TMPDIR/all" > "$BATS_TEST_TMPDIR/pos"
+	for mp in 0 3 4 100; do
+		rm -rf "$O"
+		run -0 --separate-stderr auto MINE_LEVEL=2 CV_POSITIVES=$mp \
+		    "$O/cv/folds.tsv"
+		want=$(awk -v mp=$mp -v k=3 'n >= k && p + $2 > mp { exit }
+		    { p += $2; n++ } END { print n }' "$BATS_TEST_TMPDIR/pos")
+		assert_equal "$(wc -l < "$O/cv/folds.tsv")" "$want"
+		head -"$want" "$BATS_TEST_TMPDIR/all" | cmp - "$O/cv/folds.tsv"
+		if [ "$want" -lt 8 ]; then
+			grep -q "^beir.mk: cv: $want of the 8 train queries .*CV_POSITIVES=$mp)\$" <<< "$stderr"
+		else
+			assert_equal "$stderr" ''
+		fi
+	done
+}
+
 @test "beir.mk: RECIPE must be fixed or auto" {
 	run -2 beir RECIPE=best
 	assert_output --partial 'RECIPE=best: must be fixed or auto'
