@@ -176,6 +176,16 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	if (m->mem == MAP_FAILED)
 		err(EXIT_SOFTWARE, "allocate %zu bytes for the model", m->memlen);
 	q = m->mem;
+#ifdef MADV_POPULATE_WRITE	/* Linux 5.14; an older one says EINVAL */
+	/* training writes all its parameters, gradients and moments, and
+	 * soon: their pages made writable now, in one call, rather than by a
+	 * fault each (a read first maps the zero page, and the write after it
+	 * faults again and flushes the other thread's TLB).  An inference
+	 * arena may read another's weights (bert_share_params): not its own */
+	if (flags & BERT_GRADS)
+		madvise(m->mem, (total - na - nd) * sizeof(float),
+		    MADV_POPULATE_WRITE);
+#endif
 	m->params = q;
 	q += np;
 	if (flags & BERT_GRADS) {
