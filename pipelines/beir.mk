@@ -222,8 +222,9 @@ $(OUT)/train-log.tsv: $(TUNED)/model.safetensors
 # --- RECIPE=auto: cross-validation over the train queries.
 # cv/folds.tsv: qid, fold (1..FOLDS), the train queries sorted by a seeded
 # hash of their id (Lehmer steps over its bytes; exact in any awk), taken
-# while within CV_QUERIES and CV_POSITIVES, and dealt round.  cv/fN/train.tsv: the judgments of the other folds' queries, what
-# the recipes mine from; cv/fN/held.tsv: fold N's; cv/fN/top.tsv: the base
+# while within CV_QUERIES and CV_POSITIVES, and dealt round.
+# cv/fN/train.tsv: the judgments of the other folds' queries, what the
+# recipes mine from; cv/fN/held.tsv: fold N's; cv/fN/top.tsv: the base
 # model's top CV_K (query, document) pairs of fold N, the only documents
 # the fold encodes and re-ranks.
 FOLDNUMS := $(shell seq 1 $(FOLDS) 2>/dev/null)
@@ -240,7 +241,7 @@ $(OUT)/cv/folds.tsv: $(TRAIN_QRELS) $(OUT)/cv/.folds.opts
 	    s = $$1 "\001" seed; for (i = 1; i <= length(s); i++) \
 	    h = (h + ord[substr(s, i, 1)]) * 48271 % 2147483647; \
 	    for (i = 0; i < 3; i++) h = h * 48271 % 2147483647; \
-	    hq[$$1] = h; pos[$$1] = 0 } \
+	    hq[$$1] = h } \
 	    NF >= 3 { pos[$$1] += $$NF >= lv } \
 	    END { for (q in hq) print hq[q] "\t" q "\t" pos[q] }' $< | \
 	    sort -k1,1n -k2,2 | awk -F'\t' -v k=$(FOLDS) -v mq=$(CV_QUERIES) \
