@@ -33,11 +33,11 @@
 static const char usage_text[] =
     "usage: train -m MODEL_DIR -o OUT_DIR [--loss "
     "mnrl|cmnrl|cosine|cosent|triplet|contrastive|gist|cgist]\n"
-    "             [-e EPOCHS] [-b BATCH] [--lr LR] [--warmup N|RATIO] "
-    "[--weight-decay W]\n"
-    "             [--max-grad-norm G] [--mini-batch N] [--matryoshka DIMS] "
-    "[--symmetric]\n"
-    "             [--triplet-cosine] [--no-dropout] [--seed S] "
+    "             [-e EPOCHS] [--max-steps N] [-b BATCH] [--lr LR] "
+    "[--warmup N|RATIO]\n"
+    "             [--weight-decay W] [--max-grad-norm G] [--mini-batch N] "
+    "[--matryoshka DIMS]\n"
+    "             [--symmetric] [--triplet-cosine] [--no-dropout] [--seed S] "
     "[--save-every STEPS]\n"
     "             [--resume] [--log FILE.tsv] [-t THREADS] "
     "[--precision fp32|bf16|auto]\n"
@@ -69,7 +69,7 @@ onsig(int sig)
 struct opts {
 	const char *model, *out, *in, *log;
 	int loss, epochs, symmetric, tcos, dropout, resume;
-	long batch, mini, save_every, stop_after;
+	long batch, mini, save_every, stop_after, max_steps;
 	double lr, warmup, wd, max_grad_norm;
 	int warmup_ratio;
 	unsigned long long seed;
@@ -96,7 +96,7 @@ struct best {
 
 /* The options a resumed run must share with the checkpoint, as
  * key, value pairs for the state file's metadata. */
-#define NKEEP 20
+#define NKEEP 24
 static int
 opts_meta(const struct opts *o, uint64_t fp, long step, long total,
     char buf[NKEEP][2][48], const char *meta[2 * NKEEP + 1])
@@ -107,6 +107,10 @@ opts_meta(const struct opts *o, uint64_t fp, long step, long total,
 	KV("step", "%ld", step);
 	KV("loss", "%s", loss_name(o->loss));
 	KV("epochs", "%d", o->epochs);
+	if (o->max_steps)	/* unset: "", as before the option was */
+		KV("max_steps", "%ld", o->max_steps);
+	else
+		KV("max_steps", "%s", "");
 	KV("batch", "%ld", o->batch);
 	KV("lr", "%.9g", o->lr);
 	KV("warmup", "%.9g%s", o->warmup, o->warmup_ratio ? "r" : "");
@@ -358,6 +362,7 @@ main(int argc, char *argv[])
 		{"eval-every", required_argument, NULL, 0x103},
 		{"eval-judged-only", no_argument, NULL, 0x104},
 		{"eval-level", required_argument, NULL, 0x105},
+		{"max-steps", required_argument, NULL, 0x106},
 		{"guide", required_argument, NULL, 'u'},
 		{"guide-margin", required_argument, NULL, 'y'},
 		{"guide-margin-strategy", required_argument, NULL, 'z'},
@@ -470,6 +475,10 @@ main(int argc, char *argv[])
 			o.ev.level = (int)util_parse_int("--eval-level", optarg,
 			    1, 1000000);
 			ev_set = 1;
+			break;
+		case 0x106:
+			o.max_steps = util_parse_int("--max-steps", optarg, 1,
+			    0x7fffffffL);
 			break;
 		case 'u':
 			o.guide = optarg;
@@ -620,6 +629,14 @@ main(int argc, char *argv[])
 		    "processes", B, P);
 	batch_sampler_init(&smp, &ex, B, o.seed);
 	long spe = (long)batch_steps(&ex, B), total = spe * o.epochs;
+	if (o.max_steps && o.max_steps < total) {
+		if (rank == 0)
+			fprintf(stderr, "train: --max-steps %ld: %ld of the %ld "
+			    "steps of %d epoch%s of %zu rows\n", o.max_steps,
+			    o.max_steps, total, o.epochs, o.epochs > 1 ? "s" :
+			    "", ex.n);
+		total = o.max_steps;
+	}
 	long warmup = o.warmup_ratio ? (long)ceil(total * o.warmup) :
 	    (long)o.warmup;
 
@@ -738,10 +755,11 @@ main(int argc, char *argv[])
 	long nrun = 0, last_save = step, first = step;
 	char lbuf[PATH_MAX + 32] = "";
 	size_t left = 0;	/* rows of batches past an epoch's end */
-	for (long e = step / spe, i0 = step % spe; e < o.epochs; e++, i0 = 0) {
+	for (long e = step / spe, i0 = step % spe; step < total; e++, i0 = 0) {
 		batch_epoch(&smp, e);
 		left += ex.n - smp.start[spe];
-		for (size_t i = (size_t)i0; i < (size_t)spe; i++) {
+		for (size_t i = (size_t)i0; i < (size_t)spe && step < total;
+		    i++) {
 			double ts = util_now();
 			size_t K, b = batch_get(&smp, i, ids, len, label, &K);
 			float lr = (float)(o.lr * adamw_schedule(step, warmup,
@@ -815,7 +833,7 @@ main(int argc, char *argv[])
 			}
 		}
 	}
-	progress(&o, o.epochs - 1, step, total, run, 0,
+	progress(&o, step > 0 ? (step - 1) / spe : 0, step, total, run, 0,
 	    (double)(step - first) * B / (util_now() - t0), t0, &tlast, 1);
 	long kept = step;
 	if (o.ev.q && bst.step != step) {	/* the best evaluation's weights */

@@ -52,6 +52,12 @@ CORPUS_PREFIX ?=
 # view (score -J) ranks the judged documents beyond the first 100 too
 K ?= $(if $(JUDGED_VIEW)$(CV_JUDGED),1000,100)
 THREADS ?=
+# every training (the folds' too; whatever TRAIN_OPTS says) stops after
+# MAX_STEPS steps where its epochs would take more (train --max-steps), so
+# that a collection with tens of thousands of judgments does not train for a
+# day; empty: no bound
+MAX_STEPS ?= 1000
+STEPS_OPT = $(if $(MAX_STEPS),--max-steps $(MAX_STEPS))
 MINE_OPTS ?= -n 1 --range-max 50 --relative-margin 0.05 --format triplet
 TRAIN_OPTS ?= --loss mnrl -e 3 -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 SCORE_OPTS ?=
@@ -166,7 +172,7 @@ $(OUT)/base/%.emb: $(OUT)/%.tok $(MODEL)/model.safetensors | $(BIN)/encode
 # --- tuned model: trained on mined negatives for the train queries
 ifeq ($(RECIPE),fixed)
 $(OUT)/.mine.opts: FORCE ; $(call STAMP,$(MINE_LEVEL) $(MINE_OPTS))
-$(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS))
+$(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS) $(STEPS_OPT))
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(STAGE) -o $@ -e $(OUT)/mine.txt -a $(OUT)/mine.txt "mine-negatives" \
@@ -179,7 +185,7 @@ $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
 $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors \
     $(OUT)/.train.opts | $(TRAIN)
 	$(STAGE) "train: $$(sed -n 's/.* \([0-9]*\) rows$$/\1/p' $(OUT)/mine.txt) rows -> $(TUNED)" \
-	    $(TRAIN) -m $(MODEL) -o $(TUNED).part $(TRAIN_OPTS) \
+	    $(TRAIN) -m $(MODEL) -o $(TUNED).part $(TRAIN_OPTS) $(STEPS_OPT) \
 	    --log $(OUT)/train-log.tsv $<
 	rm -rf $(TUNED)
 	mv $(TUNED).part $(TUNED)
@@ -336,9 +342,9 @@ $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
 # left unchanged does not redo its recipe's folds (an intermediate one would)
 $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
 	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(TRAIN_$*)' '$(MODEL)' '$(CV_PREC)' | cmp -s - $@ || printf '%s\n' \
-	    $* '-l $(MINE_LEVEL) $(MINE_$*)' '$(TRAIN_$*)' '$(MODEL)' \
-	    '$(CV_PREC)' > $@
+	    '$(TRAIN_$*) $(STEPS_OPT)' '$(MODEL)' '$(CV_PREC)' | cmp -s - $@ || \
+	    printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
+	    '$(TRAIN_$*) $(STEPS_OPT)' '$(MODEL)' '$(CV_PREC)' > $@
 # the base model on the same (query, document) pairs: its own top CV_K
 $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
     $(OUT)/cv/.folds.opts
@@ -427,7 +433,7 @@ $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
     $(if $(filter auto,$(RECIPE)),$(OUT)/cv/summary.md) \
     $(if $(JUDGED_VIEW),$(OUT)/compare-J$(LEVEL).txt)
 	$(INTO) $(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
-	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt \
+	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $(if $(MAX_STEPS),-S $(MAX_STEPS)) \
 	    $(if $(filter auto,$(RECIPE)),-c $(OUT)/cv/summary.md) \
 	    $(if $(JUDGED_VIEW),-J $(OUT)/compare-J$(LEVEL).txt) $<
 	@cat $@

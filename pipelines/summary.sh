@@ -1,25 +1,27 @@
 #!/bin/bash
-# summary.sh [-d DATA] [-m MODEL] [-l LEVEL] [-t TRAIN_LOG] [-x MINE_REPORT]
-#            [-c CV_SUMMARY] [-M METRIC,...] [-J COMPARE_J.txt] COMPARE.txt
+# summary.sh [-d DATA] [-m MODEL] [-l LEVEL] [-t TRAIN_LOG] [-S MAX_STEPS]
+#            [-x MINE_REPORT] [-c CV_SUMMARY] [-M METRIC,...] [-J COMPARE_J.txt]
+#            COMPARE.txt
 # A Markdown summary of one before/after run: the table of
 # `score --compare base tuned` for the chosen metrics, and one line each on
-# the data, the mined training set and the training run; with -c, the
+# the data, the mined training set and the training run (-S: the bound on
+# its steps, said when the run reached it); with -c, the
 # cross-validation section (cv-summary.sh) after them.  -J: also the
 # judged-documents-only table (`score --compare -J`), said to be so.
 set -eu -o pipefail
 usage() {
 	echo "usage: summary.sh [-d DATA] [-m MODEL] [-l LEVEL] [-t TRAIN_LOG]" \
-	    "[-x MINE_REPORT] [-c CV_SUMMARY] [-M METRIC,...] [-J COMPARE_J.txt]" \
-	    "COMPARE.txt" >&2
+	    "[-S MAX_STEPS] [-x MINE_REPORT] [-c CV_SUMMARY] [-M METRIC,...]" \
+	    "[-J COMPARE_J.txt] COMPARE.txt" >&2
 	exit 64
 }
 data= model= level=1 log= mine= cv= mets=ndcg@10,mrr@10,map@100,recall@10,recall@100
-cmpj=
-while getopts d:m:l:t:x:c:M:J: c; do
+cmpj= maxs=
+while getopts d:m:l:t:S:x:c:M:J: c; do
 	case $c in
 	d) data=$OPTARG ;; m) model=$OPTARG ;; l) level=$OPTARG ;;
 	t) log=$OPTARG ;; x) mine=$OPTARG ;; c) cv=$OPTARG ;;
-	M) mets=$OPTARG ;; J) cmpj=$OPTARG ;;
+	M) mets=$OPTARG ;; J) cmpj=$OPTARG ;; S) maxs=$OPTARG ;;
 	*) usage ;;
 	esac
 done
@@ -58,8 +60,10 @@ if [ -n "$mine" ] && [ -r "$mine" ]; then
 	sed -n 's/^mine-negatives: \([0-9]* queries with positives.*rows\)$/Training set: \1 (mine-negatives)./p' "$mine"
 fi
 if [ -n "$log" ] && [ -r "$log" ]; then
-	awk -F'\t' 'NR == 2 { first = $2 } NR > 1 { n++; last = $2; s += ($5 > 0 ? 1 / $5 : 0) }
-		END { if (n) printf "Training: %d steps, loss %.4f -> %.4f.\n", n, first, last }' "$log"
+	awk -F'\t' -v m="$maxs" 'NR == 2 { first = $2 } NR > 1 { n++; last = $2 }
+		END { if (n) printf "Training: %d step%s%s, loss %.4f -> %.4f.\n", n,
+			(n > 1 ? "s" : ""), (n == m ? " (the MAX_STEPS bound)" : ""),
+			first, last }' "$log"
 fi
 if [ -n "$cv" ]; then
 	[ -r "$cv" ] || { echo "summary.sh: $cv: cannot read" >&2; exit 66; }

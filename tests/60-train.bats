@@ -31,6 +31,7 @@ tr() {
 	-o out --bogus|train: unrecognized option
 	|usage: train
 	-o out -e 0|train: -e: 0:
+	-o out --max-steps 0|train: --max-steps: 0:
 	-o out -b x|train: -b: x:
 	-o out --loss nope|train: --loss: nope: expected mnrl
 	-o out --mini-batch 4|train: --mini-batch: only with --loss cmnrl
@@ -108,6 +109,26 @@ tr() {
 	assert_equal "$stderr" 'train: 6 rows skipped, over all epochs: an epoch is 1 steps (rows/batch, rounded up, as in sentence-transformers) and NO_DUPLICATES made more batches'
 	run -0 --separate-stderr tr -o out2 -b 25 -e 3 --log log2.tsv "$T/triplets.mp"
 	assert_equal "$(($(wc -l < log2.tsv) - 1))" 3
+}
+
+@test "train --max-steps: N steps, the schedule laid over them; never more than the epochs take" {
+	run -0 --separate-stderr tr -o a -b 4 -e 3 --max-steps 5 --log a.tsv "$T/triplets.mp"
+	assert_equal "$stderr" 'train: --max-steps 5: 5 of the 18 steps of 3 epochs of 24 rows'
+	run cut -f1,3 a.tsv	# warm-up 0.1 of 5 steps: 1; then down to 0 at 5
+	assert_output "$(printf 'step\tlr\n1\t0\n2\t2e-05\n3\t1.5e-05\n4\t1e-05\n5\t5e-06')"
+	tr -o b -b 4 -e 1 --max-steps 5 "$T/triplets.mp"	# the same 5 batches
+	cmp a/model.safetensors b/model.safetensors
+	run -0 --separate-stderr tr -o c -b 4 --max-steps 7 --log c.tsv "$T/triplets.mp"
+	assert_equal "$stderr" ''
+	assert_equal "$(wc -l < c.tsv)" 7	# an epoch's 6 steps and the header
+	tr -o d -b 4 "$T/triplets.mp"
+	cmp c/model.safetensors d/model.safetensors
+	# a checkpoint keeps it: a resumed run must give the same
+	run -130 --separate-stderr tr -o e -b 4 -e 3 --max-steps 5 --stop-after 2 "$T/triplets.mp"
+	run -64 --separate-stderr tr -o e -b 4 -e 3 --max-steps 6 --resume "$T/triplets.mp"
+	assert_equal "${stderr##*$'\n'}" 'train: --resume: e: max_steps is 6 here, 5 in the checkpoint'
+	run -0 tr -o e -b 4 -e 3 --max-steps 5 --resume "$T/triplets.mp"
+	cmp a/model.safetensors e/model.safetensors
 }
 
 @test "train: every loss runs on the data that fits it" {

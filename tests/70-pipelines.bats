@@ -323,6 +323,28 @@ auto() {
 	done
 }
 
+@test "beir.mk: MAX_STEPS bounds every training, the folds' too; the summary says when the bound was reached" {
+	O=$BATS_TEST_TMPDIR/out
+	run -0 --separate-stderr beir MAX_STEPS=2
+	assert_equal "$(wc -l < "$O/train-log.tsv")" 3
+	grep -q '^train: --max-steps 2: 2 of the [0-9]* steps of 1 epoch of [0-9]* rows$' <<< "$stderr"
+	grep -q '^Training: 2 steps (the MAX_STEPS bound), loss ' "$O/summary.md"
+	run -0 --separate-stderr beir MAX_STEPS=
+	n=$(($(wc -l < "$O/train-log.tsv") - 1))
+	[ "$n" -gt 2 ]
+	grep -q "^Training: $n steps, loss " "$O/summary.md"
+	rm -rf "$O"
+	run -0 --separate-stderr auto MAX_STEPS=1 \
+	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	for r in pairs mined; do
+		assert_equal "$(sed -n 3p "$O/cv/$r/.opts")" \
+		    "--loss mnrl --loss mnrl -b 4 --lr 3e-2 --seed 1 -e 1 --max-steps 1"
+		for f in 1 2 3; do
+			assert_equal "$(wc -l < "$O/cv/$r/f$f/train-log.tsv")" 2
+		done
+	done
+}
+
 @test "beir.mk: RECIPE must be fixed or auto" {
 	run -2 beir RECIPE=best
 	assert_output --partial 'RECIPE=best: must be fixed or auto'
