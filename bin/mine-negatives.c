@@ -17,7 +17,8 @@ static const char usage_text[] =
     "                      [--range-min R] [--range-max R] [--margin M]\n"
     "                      [--relative-margin M] [--max-score S] [--min-score S]\n"
     "                      [--sampling top|random] [--seed S] [--judged]\n"
-    "                      [--per-positive-margin] [--keep-pairs]\n"
+    "                      [--per-positive-margin] [--keep-pairs] "
+    "[--skip-missing]\n"
     "                      [--format triplet|ntuple|labeled-pair] [-l LEVEL] [RUN]\n"
     "       mine-negatives --version\n";
 
@@ -110,7 +111,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_RMIN = 256, O_RMAX, O_MARGIN, O_REL, O_MAXS, O_MINS,
-	    O_SAMPLING, O_SEED, O_FORMAT, O_JUDGED, O_PERPOS, O_KEEP };
+	    O_SAMPLING, O_SEED, O_FORMAT, O_JUDGED, O_PERPOS, O_KEEP,
+	    O_SKIPMISS };
 	static const struct option longopts[] = {
 		{ "range-min", required_argument, NULL, O_RMIN },
 		{ "range-max", required_argument, NULL, O_RMAX },
@@ -124,6 +126,7 @@ main(int argc, char **argv)
 		{ "judged", no_argument, NULL, O_JUDGED },
 		{ "per-positive-margin", no_argument, NULL, O_PERPOS },
 		{ "keep-pairs", no_argument, NULL, O_KEEP },
+		{ "skip-missing", no_argument, NULL, O_SKIPMISS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -132,7 +135,7 @@ main(int argc, char **argv)
 	struct mine_counts cnt = { 0 };
 	const char *qpath = NULL, *Qpath = NULL, *Cpath = NULL;
 	int c, fmt = FMT_TRIPLET, level = 1, has_rmax = 0, judged = 0;
-	int perpos = 0, keep = 0;
+	int perpos = 0, keep = 0, skipmiss = 0;
 	uint64_t rng = 0;
 	struct qrels q;
 	struct run r;
@@ -145,7 +148,8 @@ main(int argc, char **argv)
 	unsigned char *ispos, *posknown;
 	size_t nq = 0, nnopos = 0, nshort = 0, nnone = 0, nunranked = 0,
 	    nrows = 0, nposall = 0, nunjudged = 0, nkept = 0, npshort = 0,
-	    npnone = 0;
+	    npnone = 0, nmissq = 0, nmissd = 0;
+	unsigned char *skipq;
 	struct dvec spos = { 0 }, sneg = { 0 }, sdiff = { 0 };
 
 	while ((c = getopt_long(argc, argv, "hq:Q:C:n:l:", longopts,
@@ -210,6 +214,9 @@ main(int argc, char **argv)
 		case O_PERPOS:
 			perpos = 1;
 			break;
+		case O_SKIPMISS:
+			skipmiss = 1;
+			break;
 		case O_KEEP:
 			keep = 1;
 			break;
@@ -255,21 +262,32 @@ main(int argc, char **argv)
 		    Cpath, C.vocab, C.model);
 	run_read(&r, argc ? argv[0] : NULL);
 
-	/* every judged query and document must have its tokens */
+	/* every judged query and document must have its tokens; with
+	 * --skip-missing, a positive without them is not judged, a query
+	 * without them not mined */
+	skipq = xcalloc(q.nq ? q.nq : 1, 1);
 	for (size_t qi = 0; qi < q.nq; qi++) {
 		int any = 0;
 		for (size_t j = q.start[qi]; j < q.start[qi + 1]; j++) {
 			if (q.j[j].rel < level)
 				continue;
-			any = 1;
-			if (texts_find(&C, q.j[j].doc) < 0)
+			if (texts_find(&C, q.j[j].doc) >= 0)
+				any = 1;
+			else if (skipmiss) {
+				q.j[j].rel = QRELS_UNJUDGED;
+				nmissd++;
+			} else
 				errx(EXIT_DATAERR, "%s: query \"%s\": positive "
 				    "\"%s\" is not in %s", qpath, q.qid[qi],
 				    q.j[j].doc, Cpath);
 		}
-		if (any && texts_find(&Q, q.qid[qi]) < 0)
-			errx(EXIT_DATAERR, "%s: query \"%s\" is not in %s",
-			    qpath, q.qid[qi], Qpath);
+		if (any && texts_find(&Q, q.qid[qi]) < 0) {
+			if (!skipmiss)
+				errx(EXIT_DATAERR, "%s: query \"%s\" is not in "
+				    "%s", qpath, q.qid[qi], Qpath);
+			skipq[qi] = 1;
+			nmissq++;
+		}
 	}
 	for (size_t i = 0; i < r.nh; i++)
 		if (texts_find(&C, r.h[i].doc) < 0)
@@ -309,6 +327,8 @@ main(int argc, char **argv)
 		const struct run_hit *h = NULL;
 		double P = INFINITY;
 
+		if (skipq[qi])
+			continue;
 		for (size_t j = q.start[qi]; j < q.start[qi + 1]; j++) {
 			if (q.j[j].rel < level)
 				continue;
@@ -465,6 +485,10 @@ main(int argc, char **argv)
 	    ">= %d; %zu without), %zu positives (%zu not ranked), %zu rows\n",
 	    nq, level, nnopos, nposall, nunranked, nrows);
 	report(&spos, &sneg, &sdiff);
+	if (skipmiss)
+		fprintf(stderr, "mine-negatives: --skip-missing: left out %zu "
+		    "positives not in %s and %zu queries not in %s\n", nmissd,
+		    Cpath, nmissq, Qpath);
 	if (judged)
 		fprintf(stderr, "mine-negatives: --judged: skipped %zu unjudged "
 		    "hits\n", nunjudged);
@@ -493,6 +517,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "mine-negatives: --keep-pairs: %zu positives "
 		    "kept as (query, positive) rows\n", nkept);
 
+	free(skipq);
 	free(out);
 	free(kp);
 	free(row);

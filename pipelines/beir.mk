@@ -15,7 +15,9 @@
 # score --compare -J -l N, the judged-documents-only view.  The tools are order-only
 # prerequisites: rebuilding bin/ does not redo the stages (make clean does).
 # Test queries never reach mining or training: mine-negatives reads only
-# the queries of $(TRAIN_QRELS).
+# the queries of $(TRAIN_QRELS).  Judgments of a query or document the
+# collection lacks (some BEIR sets judge more than they hold) are left out of
+# mining (mine-negatives --skip-missing), and summary.md says how many.
 #
 # RECIPE=auto (the default) chooses the mining and training options by
 # cross-validation over the train queries (RECIPE=fixed: MINE_OPTS and
@@ -176,8 +178,8 @@ $(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS) $(STEPS_OPT))
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(STAGE) -o $@ -e $(OUT)/mine.txt -a $(OUT)/mine.txt "mine-negatives" \
-	    $(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
-	    -l $(MINE_LEVEL) $(MINE_OPTS) $<
+	    $(MINE) --skip-missing -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
+	    -C $(OUT)/corpus.tok -l $(MINE_LEVEL) $(MINE_OPTS) $<
 # train writes its checkpoints into $(TUNED).part (train --resume -o
 # $(TUNED).part goes on from one); only a run that finished becomes
 # $(TUNED), so a checkpoint left by an interrupted run (Ctrl-C: train
@@ -203,8 +205,8 @@ $(OUT)/train.mp: $(W) $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok | $(MINE)
 	rm -f $(OUT)/mine.txt
 	$(IF_BASE) : > $@; exit 0; fi; \
-	$(MINE) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok -C $(OUT)/corpus.tok \
-	    $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp 2> $(OUT)/mine.txt || \
+	$(MINE) --skip-missing -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
+	    -C $(OUT)/corpus.tok $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp 2> $(OUT)/mine.txt || \
 	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }; \
 	cat $(OUT)/mine.txt >&2; mv $@.tmp $@
 $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors | $(TRAIN)
@@ -297,7 +299,7 @@ $(OUT)/cv/$(1)/f$(2)/train.mp: $(OUT)/base/run $(OUT)/cv/f$(2)/train.tsv \
     $(OUT)/queries.tok $(OUT)/corpus.tok $(OUT)/cv/$(1)/.opts | $(MINE)
 	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): mining" >&2
 	@mkdir -p $$(@D)
-	$(MINE) -q $(OUT)/cv/f$(2)/train.tsv -Q $(OUT)/queries.tok \
+	$(MINE) --skip-missing -q $(OUT)/cv/f$(2)/train.tsv -Q $(OUT)/queries.tok \
 	    -C $(OUT)/corpus.tok $$$$(sed -n 2p $(OUT)/cv/$(1)/.opts) $$< \
 	    > $$@.tmp 2> $$(@D)/mine.txt || \
 	    { cat $$(@D)/mine.txt >&2; rm -f $$@.tmp; exit 1; }

@@ -58,6 +58,8 @@ table "$mets" "$cmp"
 echo
 if [ -n "$mine" ] && [ -r "$mine" ]; then
 	sed -n 's/^mine-negatives: \([0-9]* queries with positives.*rows\)$/Training set: \1 (mine-negatives)./p' "$mine"
+	awk '/^mine-negatives: --skip-missing: / && ($5 || $11) {
+		printf "Left out of mining: %d positives not in the corpus and %d queries without text (the train judgments name more than the collection holds).\n", $5, $11 }' "$mine"
 fi
 if [ -n "$log" ] && [ -r "$log" ]; then
 	awk -F'\t' -v m="$maxs" 'NR == 2 { first = $2 } NR > 1 { n++; last = $2 }

@@ -22,7 +22,8 @@ rows() {
 
 @test "mine-negatives: every option of the usage is in the man page" {
 	for o in range-min range-max margin relative-margin max-score min-score \
-	    sampling seed format judged per-positive-margin keep-pairs; do
+	    sampling seed format judged per-positive-margin keep-pairs \
+	    skip-missing; do
 		grep -q "Fl \\\\-$o" "$TOP/man/mine-negatives.1" ||
 			grep -q "Fl -$o" "$TOP/man/mine-negatives.1" || {
 			echo "--$o missing from the man page"; return 1; }
@@ -153,6 +154,20 @@ q3() {
 	run -0 bash -c "mine-negatives -q '$BATS_TEST_TMPDIR/q.tsv' -Q '$M/queries.mp' -C '$M/corpus.mp' \
 	    -n 2 --keep-pairs --format ntuple '$M/hits.mp' 2>/dev/null | show | head -1 | jq .columns"
 	assert_output 4
+}
+
+@test "mine-negatives --skip-missing: a positive or query without tokens is left out and counted" {
+	T=$BATS_TEST_TMPDIR
+	{ cat "$M/qrels.tsv"; printf 'q0\td99\t1\nq9\td01\t1\nq9\td02\t2\n'; } > "$T/more.tsv"
+	mine -n 2 --range-max 6 "$M/hits.mp" > "$T/want.mp" 2> "$T/want.err"
+	run -65 --separate-stderr mine-negatives -q "$T/more.tsv" -Q "$M/queries.mp" \
+	    -C "$M/corpus.mp" -n 2 --range-max 6 "$M/hits.mp"
+	mine-negatives -q "$T/more.tsv" -Q "$M/queries.mp" -C "$M/corpus.mp" \
+	    --skip-missing -n 2 --range-max 6 "$M/hits.mp" > "$T/got.mp" 2> "$T/got.err"
+	cmp "$T/want.mp" "$T/got.mp"
+	grep -qx "mine-negatives: --skip-missing: left out 1 positives not in $M/corpus.mp and 1 queries not in $M/queries.mp" "$T/got.err"
+	# the rest of the report is the same
+	diff <(grep -v -- --skip-missing "$T/got.err") "$T/want.err"
 }
 
 @test "mine-negatives: an unranked positive lets no hit pass a margin, and is reported" {

@@ -141,7 +141,7 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	O=$BATS_TEST_TMPDIR/out
 	beir > /dev/null 2>&1
 	run -0 beir MINE_LEVEL=2
-	assert_output --partial 'bin/mine-negatives -q '"$D"'/qrels/train.tsv'
+	assert_output --partial 'bin/mine-negatives --skip-missing -q '"$D"'/qrels/train.tsv'
 	assert_output --partial ' -l 2 -n 2 '
 	assert_output --partial 'bin/train '
 	refute_output --partial "> $O/base/"
@@ -175,9 +175,13 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	run -2 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
 	    DATA="$BATS_TEST_TMPDIR/bad" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 \
 	    RECIPE=fixed MINE_OPTS="-n 2 --range-max 8"
-	assert_output --partial 'mine-negatives: '"$BATS_TEST_TMPDIR"'/bad/qrels/train.tsv: query "q00": positive "nope" is not in'
+	# the one judgment names a document the corpus lacks: no row to train on
+	grep -qx "mine-negatives: --skip-missing: left out 1 positives not in $O/corpus.tok and 0 queries not in $O/queries.tok" "$O/mine.txt"
+	assert_output --partial "train: $O/train.mp: no training rows"
 	[ -s "$O/base/run" ]
-	[ ! -e "$O/train.mp" ] && [ ! -e "$O/train.mp.tmp" ]
+	[ ! -e "$O/model" ] && [ ! -e "$O/model.part" ]
+	run find "$O" -name '*.tmp'
+	assert_output ''
 }
 
 # RECIPE=auto (the default, not named) on the tiny set: 3 folds of its 8
@@ -343,6 +347,22 @@ auto() {
 			assert_equal "$(wc -l < "$O/cv/$r/f$f/train-log.tsv")" 2
 		done
 	done
+}
+
+@test "beir.mk: train judgments of a document or query the collection lacks are left out of mining, and the summary says how many" {
+	O=$BATS_TEST_TMPDIR/out
+	d=$BATS_TEST_TMPDIR/more
+	cp -r "$D" "$d"
+	printf 'q00\tdXX\t1\nqZZ\td01\t1\n' >> "$d/qrels/train.tsv"
+	run -0 --separate-stderr auto DATA="$d" \
+	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
+	grep -q '^Left out of mining: 1 positives not in the corpus and 1 queries without text' "$O/summary.md"
+	# the same rows as the collection without those lines
+	read -ra mo <<< "$(sed -n 2p "$O/cv/winner")"
+	mine-negatives -q "$D/qrels/train.tsv" -Q "$O/queries.tok" -C "$O/corpus.tok" \
+	    "${mo[@]}" "$O/base/run" 2>/dev/null | cmp - "$O/train.mp"
+	run -0 --separate-stderr beir DATA="$d" OUT="$BATS_TEST_TMPDIR/fixed"
+	grep -q '^Left out of mining: 1 positives' "$BATS_TEST_TMPDIR/fixed/summary.md"
 }
 
 @test "beir.mk: RECIPE must be fixed or auto" {
