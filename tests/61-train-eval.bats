@@ -138,6 +138,18 @@ best_of() {
 	assert_equal "$stderr" "train: --resume: two: eval is every 3 level 1 judged-only 0 here, every 2 level 1 judged-only 0 in the checkpoint"
 }
 
+@test "train --loss gist --eval-* --max-steps: a checkpoint holds every kept option; resumed equals straight" {
+	local o=(--loss gist --lr 1e-3 --save-every 4 --max-steps 10)
+	EV+=(--eval-every 2)
+	run -0 --separate-stderr tr -o straight "${o[@]}" "${EV[@]}"
+	run -130 --separate-stderr tr -o out "${o[@]}" "${EV[@]}" --stop-after 7
+	run -0 --separate-stderr tr -o out "${o[@]}" "${EV[@]}" --resume
+	cmp straight/model.safetensors out/model.safetensors
+	run -130 --separate-stderr tr -o two "${o[@]}" "${EV[@]}" --stop-after 3
+	run -64 --separate-stderr tr -o two "${o[@]}" "${EV[@]}" --guide-margin 0.1 --resume
+	assert_equal "${stderr##*$'\n'}" "train: --resume: two: gist is 0.1 absolute 0.01 here, 0 absolute 0.01 in the checkpoint"
+}
+
 @test "train --eval-*: bad options and input give a clear message and write nothing" {
 	mkdir w && cd w
 	tokenize -m "$MODEL" "$E/queries.jsonl" > other.tok
