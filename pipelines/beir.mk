@@ -269,6 +269,11 @@ $(OUT)/cv/f%/held.tsv: $(OUT)/cv/folds.tsv $(TRAIN_QRELS)
 	awk -F'\t' -v f=$* 'NR == FNR { fold[$$1] = $$2; next } \
 	    fold[$$1] == f' $^ > $@.tmp
 	mv $@.tmp $@
+# cv/qrels.tsv: the judgments of the folds' queries, all the CV scores (the
+# train queries a sample leaves out must not count as queries without hits)
+$(OUT)/cv/qrels.tsv: $(OUT)/cv/folds.tsv $(TRAIN_QRELS)
+	awk -F'\t' 'NR == FNR { f[$$1]; next } $$1 in f' $^ > $@.tmp
+	mv $@.tmp $@
 $(OUT)/base/run.trec: $(OUT)/base/queries.emb $(OUT)/base/corpus.emb \
     $(OUT)/.run.opts | $(TOPK)
 	$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/base/corpus.emb $<
@@ -354,11 +359,11 @@ $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
 	    $(OUT)/cv/folds.tsv $< > $@.tmp
 	mv $@.tmp $@
 # a recipe's held-out runs of every fold, against the base model's
-$(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec \
+$(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec $(OUT)/cv/qrels.tsv \
     $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/run.trec) $(OUT)/.score.opts \
     | $(SCORE)
 	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/run.trec) > $(@D)/run.trec
-	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	$(INTO) $(SCORE) --compare -q $(OUT)/cv/qrels.tsv -l $(LEVEL) -k 10 \
 	    $(if $(CV_JUDGED),-J) \
 	    -m ndcg,mrr,recall $< $(@D)/run.trec
 # the table (recipe, the base model's NDCG@10, the recipe's, the change, p,
@@ -386,11 +391,11 @@ $(OUT)/cv/winner: $(OUT)/cv/table.tsv $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.
 # make cv-full: each recipe scored as the re-ranking does, but with its fold
 # models ranking the whole corpus (top K), against the base model's top K;
 # to measure how far the re-ranking's figures are from full-corpus scoring
-$(OUT)/cv/%/compare-full.txt: $(OUT)/cv/base-full.trec \
+$(OUT)/cv/%/compare-full.txt: $(OUT)/cv/base-full.trec $(OUT)/cv/qrels.tsv \
     $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/full.trec) $(OUT)/.score.opts \
     | $(SCORE)
 	cat $(foreach f,$(FOLDNUMS),$(OUT)/cv/$*/f$(f)/full.trec) > $(@D)/full.trec
-	$(INTO) $(SCORE) --compare -q $(TRAIN_QRELS) -l $(LEVEL) -k 10 \
+	$(INTO) $(SCORE) --compare -q $(OUT)/cv/qrels.tsv -l $(LEVEL) -k 10 \
 	    $(if $(CV_JUDGED),-J) \
 	    -m ndcg,mrr,recall $< $(@D)/full.trec
 $(OUT)/cv/base-full.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv

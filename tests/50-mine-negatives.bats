@@ -194,7 +194,7 @@ q3() {
 	r 1 > "$T/s1b"
 	r 2 > "$T/s2"
 	cmp "$T/s1" "$T/s1b"
-	! cmp -s "$T/s1" "$T/s2"
+	run ! cmp -s "$T/s1" "$T/s2"
 	# every triplet is one of the top-8 triplets, and they keep rank order
 	mine -n 8 --range-max 8 "$M/hits.mp" 2>/dev/null | show -H | jq -c . > "$T/top8"
 	while read -r row; do

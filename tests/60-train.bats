@@ -91,7 +91,7 @@ tr() {
 		[ -s "out/$f" ] || fail "no out/$f"
 	done
 	[ ! -e out/trainer_state.safetensors ]
-	! cmp -s out/model.safetensors "$FIX/tiny/model.safetensors"
+	run ! cmp -s out/model.safetensors "$FIX/tiny/model.safetensors"
 	assert_equal "$(head -1 log.tsv)" $'step\tloss\tlr\tgrad_norm\texamples_per_s'
 	# 24 rows in batches of 4: an epoch is 6 steps
 	assert_equal "$(($(wc -l < log.tsv) - 1))" 12
@@ -161,8 +161,8 @@ tr() {
 	tr -o c -b 4 --loss gist --guide "$FIX/tiny-cls" "$T/triplets.mp"
 	tr -o d -b 4 --loss mnrl "$T/triplets.mp"
 	cmp a/model.safetensors b/model.safetensors
-	! cmp -s a/model.safetensors c/model.safetensors
-	! cmp -s a/model.safetensors d/model.safetensors
+	run ! cmp -s a/model.safetensors c/model.safetensors
+	run ! cmp -s a/model.safetensors d/model.safetensors
 	# the model names its loss as sentence-transformers does
 	head -c 200 a/model.safetensors | grep -aq '"loss":"GISTEmbedLoss"'
 	tr -o e -b 4 --loss cgist "$T/triplets.mp"
@@ -312,7 +312,7 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 		n++; d = ($2 - $7) / $2; if (d < 0) d = -d
 		if (d > 0.03) { print "step " $1 ": " $2 " vs " $7; bad = 1 }
 	} END { exit bad || n != 18 }'
-	! cmp -s fp32/model.safetensors bf16/model.safetensors
+	run ! cmp -s fp32/model.safetensors bf16/model.safetensors
 	# master weights and the saved model stay fp32
 	assert_equal "$(head -c 4000 bf16/model.safetensors |
 	    grep -ao '"dtype":"[A-Z0-9]*"' | sort -u)" '"dtype":"F32"'

@@ -116,7 +116,7 @@ best_of() {
 		v=$(awk -F'\t' 'NR == 2 { print $6 }' log.tsv)
 		close "$v" "$(ndcg "$FIX/tiny" -J -l "$l")"
 		# not the full-corpus figure
-		! close "$v" "$(ndcg "$FIX/tiny" -l "$l")" > /dev/null
+		run ! close "$v" "$(ndcg "$FIX/tiny" -l "$l")"
 	done
 }
 

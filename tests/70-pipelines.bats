@@ -250,7 +250,7 @@ auto() {
 	run -0 bash -c "show -H '$O/train.mp' | jq -c '.texts[0]' | sort -u | wc -l"
 	assert_output 8
 	[ "$(wc -l < "$O/train-log.tsv")" -gt 1 ]
-	! cmp -s "$O/base/corpus.emb" "$O/tuned/corpus.emb"
+	run ! cmp -s "$O/base/corpus.emb" "$O/tuned/corpus.emb"
 	# a re-run does nothing
 	run -0 auto CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
 	refute_output --partial 'bin/'
@@ -278,7 +278,7 @@ auto() {
 	auto "$O/cv/folds.tsv" > /dev/null 2>&1
 	cmp "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
 	auto CV_SEED=2 "$O/cv/folds.tsv" > /dev/null 2>&1
-	! cmp -s "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
+	run ! cmp -s "$O/cv/folds.tsv" "$BATS_TEST_TMPDIR/a"
 	run -0 bash -c "cut -f1 '$O/cv/folds.tsv' | sort"
 	assert_output "$(cut -f1 "$BATS_TEST_TMPDIR/a" | sort)"
 }
@@ -296,6 +296,12 @@ auto() {
 	run -1 bash -c "cut -f1 '$O'/cv/f*/train.tsv '$O'/cv/f*/held.tsv |
 	    grep -xFf '$BATS_TEST_TMPDIR/out3'"
 	grep -q '^3 folds of 5 of the 8 train queries (a sample' "$O/summary.md"
+	# the CV scores the sampled queries alone: the 3 left out are not
+	# queries without hits
+	run ! grep -q 'cv/base.trec: .*have no hits' <<< "$stderr"
+	assert_equal "$(cut -f1 "$O/cv/qrels.tsv" | sort -u)" "$(cut -f1 "$O/cv/folds.tsv" | sort -u)"
+	b=$(score -q "$O/cv/qrels.tsv" -j -m ndcg -k 10 "$O/cv/base.trec" | sed -n 's/.*"ndcg@10": \(.*\)/\1/p')
+	assert_equal "$(printf '%.4f' "$b")" "$(head -1 "$O/cv/table.tsv" | cut -f2)"
 	# (with these options pairs beats the base model on the 5)
 	assert_equal "$(head -1 "$O/cv/winner")" pairs
 	grep -q '^trained on all 8 train queries' "$O/summary.md"
