@@ -141,11 +141,15 @@ $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K) \
 	$(CV_QUERIES) $(CV_POSITIVES) $(MINE_LEVEL))
 FORCE:
 
-# The collection's own files: where one is missing, say which and what it is
-# for, instead of make's "No rule to make target".
+# The collection's own files and the model's: where one is missing, say which
+# and what it is for, instead of make's "No rule to make target".
 $(DATA)/corpus.jsonl $(DATA)/queries.jsonl $(TEST_QRELS):
 	@echo "beir.mk: $@: no such file (DATA=$(DATA): a BEIR directory has" \
 	    "corpus.jsonl, queries.jsonl and qrels/test.tsv)" >&2; exit 2
+$(MODEL)/vocab.txt $(MODEL)/model.safetensors:
+	@echo "beir.mk: $@: no such file (MODEL=$(MODEL): a sentence-transformers" \
+	    "model directory; 'make model' fetches the default," \
+	    "all-MiniLM-L6-v2, into models/)" >&2; exit 2
 ifneq ($(TRAIN_QRELS),$(TEST_QRELS))
 $(TRAIN_QRELS):
 	@echo "beir.mk: $@: no such file: fine-tuning needs judged train" \

@@ -409,6 +409,12 @@ auto() {
 	grep -qF "beir.mk: $d/corpus.jsonl: no such file (DATA=$d: a BEIR directory has corpus.jsonl" <<< "$stderr"
 }
 
+@test "beir.mk: a model directory without its files is told so, naming make model" {
+	run -2 --separate-stderr beir MODEL="$BATS_TEST_TMPDIR/none"
+	assert_equal "${stderr%%$'\n'*}" "beir.mk: $BATS_TEST_TMPDIR/none/vocab.txt: no such file (MODEL=$BATS_TEST_TMPDIR/none: a sentence-transformers model directory; 'make model' fetches the default, all-MiniLM-L6-v2, into models/)"
+	assert_equal "$(find "$BATS_TEST_TMPDIR" -name '*.tok')" ''
+}
+
 @test "beir.mk RECIPE=auto: FOLDS must be 2 or more" {
 	run -2 auto FOLDS=1
 	assert_output --partial 'FOLDS=1: must be 2 or more'
