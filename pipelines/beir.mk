@@ -210,7 +210,8 @@ $(OUT)/train.mp: $(W) $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
 	rm -f $(OUT)/mine.txt
 	$(IF_BASE) : > $@; exit 0; fi; \
 	$(MINE) --skip-missing -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
-	    -C $(OUT)/corpus.tok $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp 2> $(OUT)/mine.txt || \
+	    -C $(OUT)/corpus.tok $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp \
+	    2> $(OUT)/mine.txt || \
 	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }; \
 	cat $(OUT)/mine.txt >&2; mv $@.tmp $@
 $(TUNED)/model.safetensors: $(OUT)/train.mp $(MODEL)/model.safetensors | $(TRAIN)
@@ -353,9 +354,9 @@ $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
 # left unchanged does not redo its recipe's folds (an intermediate one would)
 $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
 	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(TRAIN_$*) $(STEPS_OPT)' '$(MODEL)' '$(CV_PREC)' | cmp -s - $@ || \
-	    printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(TRAIN_$*) $(STEPS_OPT)' '$(MODEL)' '$(CV_PREC)' > $@
+	    '$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)' | \
+	    cmp -s - $@ || printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
+	    '$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)' > $@
 # the base model on the same (query, document) pairs: its own top CV_K
 $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
     $(OUT)/cv/.folds.opts
@@ -444,7 +445,8 @@ $(OUT)/summary.md: $(OUT)/compare.txt $(OUT)/base/score.txt \
     $(if $(filter auto,$(RECIPE)),$(OUT)/cv/summary.md) \
     $(if $(JUDGED_VIEW),$(OUT)/compare-J$(LEVEL).txt)
 	$(INTO) $(PIPE)/summary.sh -d $(DATA) -m $(MODEL) -l $(LEVEL) \
-	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt $(if $(MAX_STEPS),-S $(MAX_STEPS)) \
+	    -t $(OUT)/train-log.tsv -x $(OUT)/mine.txt \
+	    $(if $(MAX_STEPS),-S $(MAX_STEPS)) \
 	    $(if $(filter auto,$(RECIPE)),-c $(OUT)/cv/summary.md) \
 	    $(if $(JUDGED_VIEW),-J $(OUT)/compare-J$(LEVEL).txt) $<
 	@cat $@
