@@ -249,11 +249,12 @@ for i in range(2):
     w(msgpack.packb({"id": "d00", "ids": [101, 102]}))
 ' > "$T/dup.mp"
 	while IFS=$'\t' read -r args st msg; do
-		args=${args//M\//$M/}
-		args=${args//T\//$T/}
+		# (M/ and T/ after a space: $M itself may hold a "T/")
+		args=${args// M\// $M/}
+		args=${args// T\// $T/}
 		run -"$st" --separate-stderr mine-negatives $args
-		msg=${msg//M\//$M/}
-		msg=${msg//T\//$T/}
+		msg=${msg// M\// $M/}
+		msg=${msg// T\// $T/}
 		assert_equal "${stderr_lines[0]}" "$msg"
 		assert_output ''
 	done < <(bad_cases)

@@ -64,6 +64,7 @@ teardown() {	# a make left running by a failed test
 @test "beir.mk: train interrupted by Ctrl-C leaves a checkpoint that does not pass for the tuned model" {
 	O=$BATS_TEST_TMPDIR/out
 	beir "$O/train.mp" > /dev/null 2>&1
+	# (MAX_STEPS empty: a training longer than the test)
 	long="--loss mnrl -e 100000 -b 4 --lr 1e-4 --seed 1 --save-every 1"
 	# make in its own process group, SIGINT not ignored (a background job's
 	# would be): the group a terminal's Ctrl-C reaches
@@ -73,7 +74,7 @@ os.setpgid(0, 0)
 os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	    -f "$TOP/pipelines/beir.mk" DATA="$D" MODEL="$FIX/tiny" OUT="$O" \
 	    MAX_LEN=16 K=10 RECIPE=fixed MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" \
-	    "$O/model/model.safetensors" > "$BATS_TEST_TMPDIR/log" 2>&1 &
+	    MAX_STEPS= "$O/model/model.safetensors" > "$BATS_TEST_TMPDIR/log" 2>&1 &
 	pgid=$!
 	# Ctrl-C once a few steps have been checkpointed (--save-every 1)
 	for i in $(seq 300); do
@@ -93,7 +94,8 @@ os.execvp(sys.argv[1], sys.argv[1:])' make --no-print-directory \
 	[ ! -e "$O/model/model.safetensors" ]
 	run timeout -s TERM 3 make --no-print-directory -f "$TOP/pipelines/beir.mk" \
 	    DATA="$D" MODEL="$FIX/tiny" OUT="$O" MAX_LEN=16 K=10 RECIPE=fixed \
-	    MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" "$O/model/model.safetensors"
+	    MINE_OPTS="-n 2 --range-max 8" TRAIN_OPTS="$long" MAX_STEPS= \
+	    "$O/model/model.safetensors"
 	assert_output --partial 'bin/train '
 	[ ! -e "$O/model/model.safetensors" ]
 	# it is in model.part, where train --resume can go on from it
