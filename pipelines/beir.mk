@@ -119,6 +119,8 @@ ENCODE = $(BIN)/encode $(if $(THREADS),-t $(THREADS))
 TOPK = $(BIN)/topk
 SCORE = $(BIN)/score
 MINE = $(BIN)/mine-negatives
+# every mining: judgments of what the collection lacks left out, and counted
+MINING = $(MINE) --skip-missing
 TRAIN = $(BIN)/train
 TUNED = $(OUT)/model
 STAGE = $(PIPE)/stage
@@ -182,7 +184,7 @@ $(OUT)/.train.opts: FORCE ; $(call STAMP,$(MODEL) $(TRAIN_OPTS) $(STEPS_OPT))
 $(OUT)/train.mp: $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok $(OUT)/.mine.opts | $(MINE)
 	$(STAGE) -o $@ -e $(OUT)/mine.txt -a $(OUT)/mine.txt "mine-negatives" \
-	    $(MINE) --skip-missing -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
+	    $(MINING) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
 	    -C $(OUT)/corpus.tok -l $(MINE_LEVEL) $(MINE_OPTS) $<
 # train writes its checkpoints into $(TUNED).part (train --resume -o
 # $(TUNED).part goes on from one); only a run that finished becomes
@@ -209,7 +211,7 @@ $(OUT)/train.mp: $(W) $(OUT)/base/run $(TRAIN_QRELS) $(OUT)/queries.tok \
     $(OUT)/corpus.tok | $(MINE)
 	rm -f $(OUT)/mine.txt
 	$(IF_BASE) : > $@; exit 0; fi; \
-	$(MINE) --skip-missing -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
+	$(MINING) -q $(TRAIN_QRELS) -Q $(OUT)/queries.tok \
 	    -C $(OUT)/corpus.tok $$(sed -n 2p $(W)) $(OUT)/base/run > $@.tmp \
 	    2> $(OUT)/mine.txt || \
 	    { cat $(OUT)/mine.txt >&2; rm -f $@.tmp; exit 1; }; \
@@ -309,7 +311,7 @@ $(OUT)/cv/$(1)/f$(2)/train.mp: $(OUT)/base/run $(OUT)/cv/f$(2)/train.tsv \
     $(OUT)/queries.tok $(OUT)/corpus.tok $(OUT)/cv/$(1)/.opts | $(MINE)
 	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): mining" >&2
 	@mkdir -p $$(@D)
-	$(MINE) --skip-missing -q $(OUT)/cv/f$(2)/train.tsv -Q $(OUT)/queries.tok \
+	$(MINING) -q $(OUT)/cv/f$(2)/train.tsv -Q $(OUT)/queries.tok \
 	    -C $(OUT)/corpus.tok $$$$(sed -n 2p $(OUT)/cv/$(1)/.opts) $$< \
 	    > $$@.tmp 2> $$(@D)/mine.txt || \
 	    { cat $$(@D)/mine.txt >&2; rm -f $$@.tmp; exit 1; }
@@ -352,11 +354,10 @@ $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
 # precision (one a line; the winner keeps the first four);
 # a static pattern rule, so that the stamps are explicit targets: a stamp
 # left unchanged does not redo its recipe's folds (an intermediate one would)
+RECIPE_OPTS = printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
+	'$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)'
 $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
-	@mkdir -p $(@D); printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)' | \
-	    cmp -s - $@ || printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
-	    '$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)' > $@
+	@mkdir -p $(@D); $(RECIPE_OPTS) | cmp -s - $@ || $(RECIPE_OPTS) > $@
 # the base model on the same (query, document) pairs: its own top CV_K
 $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
     $(OUT)/cv/.folds.opts
