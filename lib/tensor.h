@@ -13,7 +13,8 @@
  *
  * bf16 products (bf16.h) round both operands to bfloat16 and accumulate in
  * fp32: on AMX tiles where the CPU and the OS allow them, else on
- * vdpbf16ps where the CPU has AVX512_BF16, else in portable C.
+ * vdpbf16ps where the CPU has AVX512_BF16, else in portable C (on AVX2
+ * lanes where vec's rows use them: the same bits).
  * EMBTUNE_KERNEL=portable forces the portable one (and allows bf16 on a
  * CPU without bf16 hardware); EMBTUNE_KERNEL=amx or avx512bf16 insists on
  * that hardware kernel.

@@ -4,12 +4,14 @@
  * against that reference (where the CPU has them; t_amx checks the AMX
  * kernel's blocking on modelled tiles everywhere), both through
  * blas_gemm/blas_gemm1, and against fp32 within what bf16 rounding
- * explains; the weights' shared packs (blas_weights). */
+ * explains; the portable kernel on AVX2 lanes against its scalar loops, bit
+ * for bit; the weights' shared packs (blas_weights). */
 #include "check.h"
 
 #include "bf16.h"
 #include "cpu.h"
 #include "tensor.h"
+#include "vec.h"
 #include "util.h"
 
 static float
@@ -157,6 +159,17 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 	snprintf(name, sizeof name, "bf16 portable = reference on rounded "
 	    "operands: %s", shape);
 	check_close(name, port, want, p.nc, 1e-6 * (double)K, 1e-6);
+	/* on a CPU with AVX2 that was the kernel on 8 lanes: the scalar
+	 * loops give the same bits */
+	int lanes = vec_use(VEC_PORTABLE);
+	if (lanes != VEC_PORTABLE) {
+		float *x = run(&p, BF16_PORTABLE, alpha, beta);
+		vec_use(lanes);
+		snprintf(name, sizeof name, "bf16 portable on %s = "
+		    "scalar, bit for bit: %s", vec_name(lanes), shape);
+		check_close(name, port, x, p.nc, 0, 0);
+		free(x);
+	}
 	/* each product is off by at most 2^-8 relative: K terms below 1 */
 	snprintf(name, sizeof name, "bf16 portable within bf16 rounding of "
 	    "fp32: %s", shape);

@@ -234,7 +234,12 @@ run(const char *model, const char *dir, const char *refpath,
 			    "loss"));
 			snprintf(label, sizeof label, "%s %s: loss", model,
 			    c->name);
-			check_close(label, &got, want, 1, 0, 1e-5);
+			/* GIST's scale of 100 makes a score's fp32 rounding
+			 * (~1e-7) ~1e-5 of a logit, and a loss near 0 moves
+			 * by about that fraction of itself: 1e-6 absolute
+			 * beside 1e-5 relative (gistabs 0.0436, 4.7e-7 off
+			 * with OpenBLAS's AVX2 kernels) */
+			check_close(label, &got, want, 1, 1e-6, 1e-5);
 			free(want);
 			compare(model, rn, &f, "grad", &m, m.grads, 1e-4);
 		}
@@ -338,12 +343,23 @@ main(void)
 	    "fixtures/train/ref-gist-tiny.safetensors", &gist_tiny[0]);
 	bf16_packs("tiny-mpnet", "fixtures/tiny-mpnet",
 	    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[0]);
-	bf16_packs("minilm", "models/all-MiniLM-L6-v2",
-	    "fixtures/train/ref-minilm.safetensors", &minilm[0]);
 	act16("tiny-mpnet", "fixtures/tiny-mpnet",
 	    "fixtures/train/ref-tiny-mpnet.safetensors", &tiny_mpnet[0]);
-	act16("minilm", "models/all-MiniLM-L6-v2",
-	    "fixtures/train/ref-minilm.safetensors", &minilm[0]);
+#if defined(__SANITIZE_ADDRESS__)
+	/* without bf16 hardware the portable kernel runs MiniLM's bf16 steps
+	 * at the sanitizers' -O1, ~0.5 GFLOP/s: over an hour for what the
+	 * tiny models above check too (the normal build runs them) */
+	if (strcmp(blas_kernel(BLAS_PREC_BF16), "portable") == 0)
+		printf("ok - minilm bf16 steps # skip sanitizer build on "
+		    "the portable bf16 kernel\n");
+	else
+#endif
+	{
+		bf16_packs("minilm", "models/all-MiniLM-L6-v2",
+		    "fixtures/train/ref-minilm.safetensors", &minilm[0]);
+		act16("minilm", "models/all-MiniLM-L6-v2",
+		    "fixtures/train/ref-minilm.safetensors", &minilm[0]);
+	}
 #if defined(__SANITIZE_ADDRESS__)
 	/* minutes under ASan for nothing the tiny MPNet does not cover */
 	printf("ok - all-mpnet-base-v2 training parity # skip sanitizer build\n");
