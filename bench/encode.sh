@@ -39,7 +39,7 @@ print(n, tok, fl / 1e9)
 PY
 }
 
-PRECISIONS=${PRECISIONS:-fp32 $(bin/encode --version | grep -qE '^bf16 kernel: (amx|avx512bf16)' && echo bf16)}
+PRECISIONS=${PRECISIONS:-fp32 $(bin/encode --version | grep -qE '^bf16 kernel: (amx|avx512bf16)' && echo bf16 || :)}
 printf '%-8s %-22s %9s %9s %9s %8s %8s %9s %8s\n' set impl sent/s tok/s GFLOP/s wall_s cpu_s sent/cpu-s rss_MiB
 for w in corpus queries; do
 	read -r n tok gf < <(stats "$O/$w.tok")
