@@ -148,21 +148,6 @@ grow(void *p, size_t *cap, size_t n)
 	return p;
 }
 
-static inline __attribute__((always_inline)) float
-tof(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float x;
-	memcpy(&x, &u, 4);
-	return x;
-}
-
-float
-bf16_to_float(uint16_t h)
-{
-	return tof(h);
-}
-
 /* K2 pairs rounded up to whole tiles of 16: the pairs of a B panel, and
  * of a row of op(a) packed for AMX */
 static size_t
@@ -423,13 +408,13 @@ kern_body(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 		float b0[NR], b1[NR];
 		#pragma omp simd
 		for (size_t j = 0; j < NR; j++) {
-			b0[j] = tof(b[2 * j]);
-			b1[j] = tof(b[2 * j + 1]);
+			b0[j] = bf16_to_float(b[2 * j]);
+			b1[j] = bf16_to_float(b[2 * j + 1]);
 		}
 		for (size_t r = 0; r < MR; r++) {
 			uint32_t w = ap[k2 * MR + r];
-			float a0 = tof((uint16_t)w);
-			float a1 = tof((uint16_t)(w >> 16));
+			float a0 = bf16_to_float((uint16_t)w);
+			float a1 = bf16_to_float((uint16_t)(w >> 16));
 			#pragma omp simd
 			for (size_t j = 0; j < NR; j++) {
 				float t = acc[r * NR + j] + a1 * b1[j];

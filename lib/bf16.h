@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum bf16_kernel {
 	BF16_PORTABLE,
@@ -30,7 +31,17 @@ enum bf16_kernel {
 
 /* x rounded to bf16 (the upper 16 bits of the fp32 result) */
 uint16_t bf16_round(float x);
-float bf16_to_float(uint16_t h);
+/* a bf16 bit pattern as the float it is (inline: the portable kernel's
+ * inner loop) */
+static inline float
+bf16_to_float(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float x;
+
+	memcpy(&x, &u, 4);
+	return x;
+}
 /* y[i] = bf16_round(x[i]), i < n (vcvtne2ps2bf16 where the CPU has it) */
 void bf16_convert(uint16_t *y, const float *x, size_t n);
 

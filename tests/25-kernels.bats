@@ -10,12 +10,6 @@ setup() {
 	unset EMBTUNE_KERNEL EMBTUNE_CPU_MASK
 }
 
-has() {	# has FLAG: /proc/cpuinfo lists FLAG
-	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"
-}
-
-avx512() { has avx512f && has avx512bw && has avx512dq && has avx512vl; }
-bf16hw() { avx512 && has avx512_bf16; }
 amxhw() { avx512 && has amx_bf16 && has amx_tile; }
 
 line() {	# line PREFIX: that line of encode --version

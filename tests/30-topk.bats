@@ -123,7 +123,7 @@ T
 	    encode -m "$MODEL" > q.emb
 	topk -t -k 10 -c q.emb q.emb > fp32.trec
 	EMBTUNE_KERNEL=portable topk --precision bf16 -t -k 10 -c q.emb q.emb > bf16.trec
-	if grep -qw avx512_bf16 /proc/cpuinfo; then
+	if bf16hw; then
 		EMBTUNE_KERNEL=avx512bf16 topk --precision bf16 -t -k 10 \
 		    -c q.emb q.emb | cmp - bf16.trec
 	fi
@@ -243,7 +243,7 @@ T
 	    encode -m "$MODEL" > q.emb
 	for p in fp32 bf16; do
 		pre=()
-		[ $p = fp32 ] || grep -qw avx512_bf16 /proc/cpuinfo ||
+		[ $p = fp32 ] || bf16hw ||
 		    pre=(env EMBTUNE_KERNEL=portable)
 		"${pre[@]}" topk --precision $p -k 100 -c s1.emb -c s2.emb -c s3.emb q.emb > whole
 		"${pre[@]}" topk --precision $p -k 100 -c s3.emb -c s1.emb -c s2.emb q.emb | cmp - whole

@@ -316,7 +316,7 @@ print("changed" if np.abs(a - b).max() > 1e-6 else "same")
 	# master weights and the saved model stay fp32
 	assert_equal "$(head -c 4000 bf16/model.safetensors |
 	    grep -ao '"dtype":"[A-Z0-9]*"' | sort -u)" '"dtype":"F32"'
-	if grep -qw avx512_bf16 /proc/cpuinfo; then
+	if bf16hw; then
 		EMBTUNE_KERNEL=avx512bf16 tr -o hw -b 4 -e 3 --no-dropout \
 		    --precision bf16 "$T/triplets.mp"
 		cmp hw/model.safetensors bf16/model.safetensors

@@ -46,7 +46,7 @@ best_of() {
 @test "train --eval-*: the step-0 figure is encode | topk | score's, fp32 and bf16" {
 	for p in fp32 bf16; do
 		# bf16 without bf16 hardware: the portable kernel, by name
-		[ $p = fp32 ] || grep -qw avx512_bf16 /proc/cpuinfo ||
+		[ $p = fp32 ] || bf16hw ||
 		    export EMBTUNE_KERNEL=portable
 		run -0 --separate-stderr tr -o "$p" --precision "$p" "${EV[@]}" \
 		    --log "$p.tsv"

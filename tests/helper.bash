@@ -27,6 +27,15 @@ fails() {
 	assert_output ''
 }
 
+has() {	# has FLAG: /proc/cpuinfo lists FLAG
+	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"
+}
+
+# the CPU features embtune's hardware kernels need (tensor.c's choice):
+# AVX-512 with the BW, DQ and VL parts; bf16 products on vdpbf16ps
+avx512() { has avx512f && has avx512bw && has avx512dq && has avx512vl; }
+bf16hw() { avx512 && has avx512_bf16; }
+
 # skip the test unless all-mpnet-base-v2 has been fetched
 need_mpnet() {
 	[ -f "$MPNET/model.safetensors" ] ||
