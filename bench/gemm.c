@@ -32,6 +32,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < 1536 * 1536; i++)
 		w[i] = (float)(i % 7) * 0.01f;
 	blas_threads(0);
+	blas_weights(w, 1536 * 1536);	/* packed once, as a model's are */
 	blas_sysinfo(stdout);
 	printf("%-10s %-18s %7s %10s\n", "precision", "kernel", "threads",
 	    "GFLOP/s");

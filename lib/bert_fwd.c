@@ -335,16 +335,17 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 }
 
 /* Rows at a time, of n, for a row-wise step whose widest activation has
- * width floats.  In bf16, blocks whose activations stay in cache (about
- * 128 KiB, a multiple of the bf16 micro-kernel's 12 rows): the weights are
- * packed once, so a small block costs nothing more, and a pass over a
- * thread's whole block went to memory (GELU alone took 5% of an encode).
- * In fp32 all n: sgemm packs the weights in every call. */
+ * width floats.  Where the products pack the weights once (bf16, and fp32
+ * on fp32.h's kernel), blocks whose activations stay in cache (about 128
+ * KiB, a multiple of both micro-kernels' rows): a small block then costs
+ * nothing more, and a pass over a thread's whole block went to memory
+ * (GELU alone took 5% of an encode).  Else all n: OpenBLAS packs the
+ * weights in every call. */
 static size_t
 block_rows(size_t width, size_t n)
 {
 	size_t r = 32768 / (width ? width : 1) / 24 * 24;
-	if (blas_precision() != BLAS_PREC_BF16)
+	if (!blas_packs_weights())
 		return n ? n : 1;
 	return r < 24 ? 24 : r;
 }

@@ -137,17 +137,6 @@ static _Thread_local size_t abuf_n;
 static _Thread_local uint16_t *tbuf;
 static _Thread_local size_t tbuf_n;
 
-static void *
-grow(void *p, size_t *cap, size_t n)
-{
-	if (*cap < n) {
-		free(p);
-		*cap = n;
-		p = xaligned(n);
-	}
-	return p;
-}
-
 /* K2 pairs rounded up to whole tiles of 16: the pairs of a B panel, and
  * of a row of op(a) packed for AMX */
 static size_t
@@ -175,7 +164,7 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	size_t np = (n + W - 1) / W * W;
 	uint32_t *t;
 
-	tbuf = grow(tbuf, &tbuf_n, (2 * KS + 1) * sizeof *tbuf);
+	tbuf = xgrow(tbuf, &tbuf_n, (2 * KS + 1) * sizeof *tbuf);
 	t = (uint32_t *)(void *)tbuf;
 	memset(t + K / 2, 0, (KS - K / 2) * sizeof *t);
 	for (size_t i = 0; i < np; i++) {
@@ -316,7 +305,7 @@ pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	}
 #endif
 
-	tbuf = grow(tbuf, &tbuf_n, 2 * np * sizeof *tbuf);
+	tbuf = xgrow(tbuf, &tbuf_n, 2 * np * sizeof *tbuf);
 	t0 = tbuf;
 	t1 = tbuf + np;
 	memset(tbuf, 0, 2 * np * sizeof *tbuf);
@@ -597,7 +586,7 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
 
 	MC = MC < mr ? mr : MC;
 	MC = MC > (M + mr - 1) / mr * mr ? (M + mr - 1) / mr * mr : MC;
-	abuf = grow(abuf, &abuf_n, MC * KS * sizeof *abuf);
+	abuf = xgrow(abuf, &abuf_n, MC * KS * sizeof *abuf);
 	for (size_t i0 = 0; i0 < M; i0 += MC) {
 		size_t mc = M - i0 < MC ? M - i0 : MC;
 		size_t mp = (mc + mr - 1) / mr * mr;

@@ -14,6 +14,7 @@
 
 #include "bf16.h"
 #include "cpu.h"
+#include "fp32.h"
 #include "tensor.h"
 #include "util.h"
 #include "vec.h"
@@ -30,6 +31,9 @@ static struct {
 	int bf16;		/* the kernel: an index of bf16k[] */
 	int bf16_ok;		/* bf16 may run (hardware, or forced portable) */
 	char bf16_why[128];
+	int own;		/* fp32 products with packed weights on
+				 * fp32.h's kernel */
+	const char *own_why;
 } k;
 
 /* the bf16 kernels, the fastest first: the EMBTUNE_KERNEL value (and
@@ -114,6 +118,30 @@ bf16_choose(const struct cpu *c, const char *force)
 	k.bf16 = (int)i;
 }
 
+/* the fp32 kernel for products with packed weights: the one
+ * EMBTUNE_FP32_KERNEL names, else fp32.h's where the CPU has AVX2 and FMA
+ * but not AVX-512 (where it has, OpenBLAS's AVX-512 kernels are faster) */
+static void
+own_choose(const struct cpu *c, const char *force)
+{
+	if (force && *force && strcmp(force, "auto") != 0) {
+		if (strcmp(force, "openblas") == 0)
+			k.own = 0;
+		else if (strcmp(force, "avx2") == 0)
+			k.own = 1;
+		else
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown kernel "
+			    "(auto, avx2, openblas)", force);
+		if (k.own && !fp32_runs())
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: this CPU has no "
+			    "AVX2 and FMA", force);
+		k.own_why = "EMBTUNE_FP32_KERNEL";
+		return;
+	}
+	k.own = fp32_runs() && !cpu_has_avx512(c);
+	k.own_why = "chosen from the CPU features";
+}
+
 static void
 init(void)
 {
@@ -145,6 +173,7 @@ init(void)
 	k.set_threads(1);
 
 	bf16_choose(c, getenv("EMBTUNE_KERNEL"));
+	own_choose(c, getenv("EMBTUNE_FP32_KERNEL"));
 }
 
 static void
@@ -219,7 +248,8 @@ blas_kernel(int p)
 	ready();
 	if (p == BLAS_PREC_BF16)
 		return bf16k[k.bf16].name;
-	snprintf(buf, sizeof buf, "openblas:%s", k.core);
+	snprintf(buf, sizeof buf, "%sopenblas:%s", k.own ? "avx2+" : "",
+	    k.core);
 	return buf;
 }
 
@@ -241,6 +271,8 @@ blas_sysinfo(FILE *fp)
 	    k.bf16_why);
 	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
 	    vec_name(vec_isa()));
+	fprintf(fp, "fp32 weights: %s (%s)\n", k.own ? "avx2, 6x16 on "
+	    "panels packed once" : "OpenBLAS sgemm", k.own_why);
 #ifdef _OPENMP
 	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
 #else
@@ -258,22 +290,22 @@ sgemm(int op, float *c, const float *a, const float *b, size_t M, size_t N,
 	    (blasint)ldc);
 }
 
-/* this thread's packed op(b), grown as needed and kept */
+/* this thread's bf16 op(b), grown as needed and kept (bytes) */
 static _Thread_local uint16_t *bbuf;
 static _Thread_local size_t bbuf_n;
 
 /* the packed weights: regions of weights (one per model), each with its
- * generation (blas_weights_changed counts them), and one pack per (b, op,
- * shape), made at its region's generation gen; mu guards the tables and
- * the packing, so that the first thread to need a pack makes it and the
- * others wait */
+ * generation (blas_weights_changed counts them), and one pack per (b,
+ * precision, op, shape), made at its region's generation gen; mu guards
+ * the tables and the packing, so that the first thread to need a pack
+ * makes it and the others wait */
 #define NREGION 8
 struct pack {
 	const float *b;
-	int op;
+	int prec, op;
 	size_t N, K, ldb;
 	unsigned gen;
-	uint16_t *p;
+	void *p;
 };
 static struct {
 	struct {
@@ -335,12 +367,20 @@ blas_weights_changed(const float *w)
 		wp.r[i].gen++;
 }
 
-/* op(b) packed: the shared pack if b is a weight, else packed now in this
- * thread's buffer */
-static const uint16_t *
-bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
+int
+blas_packs_weights(void)
 {
-	size_t n = bf16_packed_size(N, K);
+	ready();
+	return prec == BLAS_PREC_BF16 || k.own;
+}
+
+/* op(b) packed in precision pr (bf16 or fp32 panels), shared, if b is a
+ * weight; else NULL */
+static const void *
+wpack(int pr, int op, const float *b, size_t N, size_t K, size_t ldb)
+{
+	size_t bytes = pr == BLAS_PREC_BF16 ? bf16_packed_size(N, K) *
+	    sizeof(uint16_t) : fp32_packed_size(N, K) * sizeof(float);
 	/* one past op(b)'s last element: b is (N,K) for BLAS_NT, else (K,N) */
 	const float *end = op == BLAS_NT ? b + (N - 1) * ldb + K :
 	    b + (K ? K - 1 : 0) * ldb + N;
@@ -352,19 +392,12 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 		if ((uintptr_t)b >= (uintptr_t)wp.r[r].lo &&
 		    (uintptr_t)end <= (uintptr_t)wp.r[r].hi)
 			break;
-	if (r == wp.nr) {
-		if (bbuf_n < n) {
-			free(bbuf);
-			bbuf_n = n;
-			bbuf = xmalloc(n * sizeof *bbuf);
-		}
-		bf16_pack_b(bbuf, op, b, N, K, ldb);
-		return bbuf;
-	}
+	if (r == wp.nr)
+		return NULL;
 	pthread_mutex_lock(&wp.mu);
 	for (size_t i = 0; i < wp.n && !e; i++)
-		if (wp.v[i].b == b && wp.v[i].op == op && wp.v[i].N == N &&
-		    wp.v[i].K == K && wp.v[i].ldb == ldb)
+		if (wp.v[i].b == b && wp.v[i].prec == pr && wp.v[i].op == op &&
+		    wp.v[i].N == N && wp.v[i].K == K && wp.v[i].ldb == ldb)
 			e = &wp.v[i];
 	if (!e) {
 		if (wp.n == wp.cap) {
@@ -372,16 +405,42 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 			wp.v = xrealloc(wp.v, wp.cap * sizeof *wp.v);
 		}
 		e = &wp.v[wp.n++];
-		*e = (struct pack){b, op, N, K, ldb, 0,
-		    xmalloc(n * sizeof *e->p)};
+		*e = (struct pack){b, pr, op, N, K, ldb, 0, xaligned(bytes)};
 	}
 	if (e->gen != wp.r[r].gen) {
-		bf16_pack_b(e->p, op, b, N, K, ldb);
+		if (pr == BLAS_PREC_BF16)
+			bf16_pack_b(e->p, op, b, N, K, ldb);
+		else
+			fp32_pack_b(e->p, op, b, N, K, ldb);
 		e->gen = wp.r[r].gen;
 	}
-	uint16_t *p = e->p;
+	void *p = e->p;
 	pthread_mutex_unlock(&wp.mu);
 	return p;
+}
+
+/* op(b) in bf16: the shared pack if b is a weight, else packed now in
+ * this thread's buffer */
+static const uint16_t *
+bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
+{
+	const uint16_t *p = wpack(BLAS_PREC_BF16, op, b, N, K, ldb);
+
+	if (p)
+		return p;
+	bbuf = xgrow(bbuf, &bbuf_n, bf16_packed_size(N, K) * sizeof *bbuf);
+	bf16_pack_b(bbuf, op, b, N, K, ldb);
+	return bbuf;
+}
+
+/* op(b) in fp32 panels where fp32.h's kernel runs the products with
+ * weights and b is one; else NULL (OpenBLAS) */
+static const float *
+fpack(int op, const float *b, size_t N, size_t K, size_t ldb)
+{
+	if (!k.own || op == BLAS_TN)
+		return NULL;
+	return wpack(BLAS_PREC_FP32, op, b, N, K, ldb);
 }
 
 void
@@ -390,22 +449,24 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     float beta)
 {
 	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
+	const float *fp;
 
 	op &= ~BLAS_F32;
 	if (M == 0 || N == 0)
 		return;
 	ready();
-	if (!bf) {
+	if (bf)
+		bf16_gemm_packed(bf16k[k.bf16].id, op, c, a,
+		    bpack(op, b, N, K, ldb), M, N, K, lda, ldc, alpha, beta);
+	else if ((fp = fpack(op, b, N, K, ldb)))
+		fp32_gemm_packed(op, c, a, fp, M, N, K, lda, ldc, alpha, beta);
+	else
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
-		return;
-	}
-	bf16_gemm_packed(bf16k[k.bf16].id, op, c, a, bpack(op, b, N, K, ldb),
-	    M, N, K, lda, ldc, alpha, beta);
 }
 
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
- * m0 of c is row m0 of a, or column m0 of a^T.  In bf16, op(b) is packed
- * once and shared. */
+ * m0 of c is row m0 of a, or column m0 of a^T.  A packed op(b) (bf16, or
+ * fp32 weights) is packed once and shared. */
 void
 blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
@@ -414,6 +475,7 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
 	size_t nb = (size_t)nthreads, bs = (M + nb - 1) / nb;
 	const uint16_t *bp = NULL;
+	const float *fp = NULL;
 
 	op &= ~BLAS_F32;
 	if (M == 0 || N == 0)
@@ -421,6 +483,8 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 	ready();
 	if (bf)
 		bp = bpack(op, b, N, K, ldb);
+	else
+		fp = fpack(op, b, N, K, ldb);
 	bs = bs ? (bs + 15) / 16 * 16 : 16;
 	nb = (M + bs - 1) / bs;
 	#pragma omp parallel for schedule(static) if (nb > 1)
@@ -430,6 +494,9 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 		if (bf)
 			bf16_gemm_packed(bf16k[k.bf16].id, op, c + m0 * ldc,
 			    ai, bp, m, N, K, lda, ldc, alpha, beta);
+		else if (fp)
+			fp32_gemm_packed(op, c + m0 * ldc, ai, fp, m, N, K,
+			    lda, ldc, alpha, beta);
 		else
 			sgemm(op, c + m0 * ldc, ai, b, m, N, K, lda, ldb, ldc,
 			    alpha, beta);

@@ -9,7 +9,10 @@
  * OPENBLAS_CORETYPE in the environment wins.  OpenBLAS is kept
  * single-threaded; the products are threaded with OpenMP over independent
  * row blocks (PERF.md: its own threading gives nothing inside small calls
- * and fights the OpenMP loops).
+ * and fights the OpenMP loops).  On a CPU with AVX2 and FMA but no
+ * AVX-512, the fp32 products with the weights (below) run on embtune's own
+ * kernel (fp32.h) over panels packed once per model instead;
+ * EMBTUNE_FP32_KERNEL=openblas or avx2 chooses by name.
  *
  * bf16 products (bf16.h) round both operands to bfloat16 and accumulate in
  * fp32: on AMX tiles where the CPU and the OS allow them, else on
@@ -71,11 +74,16 @@ void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
  * region's packs are then remade at their next use.  Up to 8 regions (one
  * per model: a trained model and a frozen guide); blas_weights_forget(w)
  * drops a region and frees its packs.  None of them may run while products
- * do (call them outside parallel regions).  fp32 products are not
- * affected. */
+ * do (call them outside parallel regions).  fp32 products are packed the
+ * same way (into fp32 panels) where fp32.h's kernel runs them, and left
+ * to OpenBLAS otherwise. */
 void blas_weights(const float *w, size_t n);
 void blas_weights_forget(const float *w);
 void blas_weights_changed(const float *w);
+/* the products of this precision use such packs of the weights (bf16, and
+ * fp32 where fp32.h's kernel runs them): a product on a few rows of a
+ * costs no more a row than one on many */
+int blas_packs_weights(void);
 
 /* the same as a naive loop (double accumulation) */
 void blas_gemm_ref(int op, float *c, const float *a, const float *b,

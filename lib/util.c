@@ -54,6 +54,17 @@ xaligned(size_t n)
 	return p;
 }
 
+void *
+xgrow(void *p, size_t *cap, size_t n)
+{
+	if (*cap < n) {
+		free(p);
+		*cap = n;
+		p = xaligned(n);
+	}
+	return p;
+}
+
 char *
 xstrdup(const char *s)
 {

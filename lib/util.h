@@ -26,6 +26,9 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 /* 64-byte aligned, zeroed; free with free(3) */
 void *xaligned(size_t n);
+/* p (from xaligned, or NULL; *cap bytes) if it holds n bytes, else a new
+ * xaligned(n) in its place (*cap = n; the contents are not kept) */
+void *xgrow(void *p, size_t *cap, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 

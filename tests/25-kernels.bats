@@ -25,6 +25,7 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
 		assert_line --index 4 --regexp '^bf16 kernel: (amx, tdpbf16ps|avx512bf16, vdpbf16ps|portable C) \('
 		assert_line --index 5 --regexp '^fp32 rows: (avx512, 16 lanes|avx2\+fma, 8 lanes|portable \(.*\)) \('
+		assert_line --index 6 --regexp '^fp32 weights: (avx2, 6x16 on panels packed once|OpenBLAS sgemm) \('
 		assert_equal "$stderr" ''
 	done
 	for t in tokenize score show mine-negatives; do
@@ -55,6 +56,14 @@ line() {	# line PREFIX: that line of encode --version
 		[[ "$core" == Haswell || "$core" == Zen ]] ||
 			fail "AVX2 CPU, OpenBLAS core $core"
 	fi
+	# the products with the weights: OpenBLAS's AVX-512 kernels, or
+	# embtune's own AVX2 one
+	weights=$(line 'fp32 weights')
+	if avx512; then
+		[[ "$weights" == 'OpenBLAS sgemm '* ]] || fail "AVX-512 CPU, weights $weights"
+	elif has avx2 && has fma; then
+		[[ "$weights" == 'avx2, 6x16 '* ]] || fail "AVX2 CPU, weights $weights"
+	fi
 	rows=$(line 'fp32 rows')
 	if has avx512f; then
 		[[ "$rows" == 'avx512, 16 lanes '* ]] || fail "AVX-512 CPU, rows $rows"
@@ -82,7 +91,19 @@ line() {	# line PREFIX: that line of encode --version
 		run -0 env -u OPENBLAS_CORETYPE EMBTUNE_CPU_MASK=avx512f encode --version
 		assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core (Haswell|Zen) '
 		assert_line --regexp '^fp32 rows: avx2\+fma, 8 lanes '
+		assert_line 'fp32 weights: avx2, 6x16 on panels packed once (chosen from the CPU features)'
+		run -0 env EMBTUNE_FP32_KERNEL=openblas encode --version
+		assert_line 'fp32 weights: OpenBLAS sgemm (EMBTUNE_FP32_KERNEL)'
+		run -0 env EMBTUNE_FP32_KERNEL=avx2 encode --version
+		assert_line 'fp32 weights: avx2, 6x16 on panels packed once (EMBTUNE_FP32_KERNEL)'
 	fi
+	# without AVX2 the AVX2 kernel is refused by name; an unknown name too
+	printf '%s\n' '{"_id":"q1","text":"a claim about cells"}' |
+	    tokenize -m "$MODEL" > q.tok
+	fails 64 '^encode: EMBTUNE_FP32_KERNEL=avx2: this CPU has no AVX2 and FMA$' \
+	    env EMBTUNE_CPU_MASK=avx2 EMBTUNE_FP32_KERNEL=avx2 encode -m "$MODEL" q.tok
+	fails 64 '^encode: EMBTUNE_FP32_KERNEL=sse: unknown kernel \(auto, avx2, openblas\)$' \
+	    env EMBTUNE_FP32_KERNEL=sse encode -m "$MODEL" q.tok
 }
 
 @test "--precision: bad values exit 64; bf16 without bf16 hardware is refused, auto falls back" {
@@ -150,7 +171,7 @@ line() {	# line PREFIX: that line of encode --version
 	run -0 "$PY" "$TOP/tests/emb_close.py" d.mp "$FIX/ref/minilm-scifact.safetensors" docs 0.01 0.999 "$n"
 }
 
-@test "fp32 on every set of row kernels the CPU has (AVX-512, AVX2, portable): SciFact queries and documents match sentence-transformers" {
+@test "fp32 on every set of kernels the CPU has (AVX-512; AVX2 rows with embtune's AVX2 weights kernel; portable): SciFact queries and documents match sentence-transformers" {
 	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MODEL" > q.tok
 	head -n 100 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" > d.tok
 	for m in none avx512f avx2; do

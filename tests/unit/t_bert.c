@@ -419,6 +419,7 @@ static void
 m_fwd(void *c)
 {
 	struct mctx *x = c;
+	blas_weights_changed(x->m->params);	/* fd_check moved one */
 	bert_forward(x->m, x->ids, x->len, x->B, 1, 4242);
 }
 

@@ -1,37 +1,72 @@
 /* t_tensor: blas_gemm (threaded over row blocks) and blas_gemm1 against the
- * naive blas_gemm_ref, on shapes with ragged blocks and leading dimensions. */
+ * naive blas_gemm_ref, on shapes with ragged blocks and leading dimensions;
+ * the same with op(b) a weight packed once (and packed again after it
+ * changes); fp32.h's AVX2 kernel on its own, where the CPU runs it. */
+#include <math.h>
+
 #include "check.h"
 
+#include "fp32.h"
 #include "tensor.h"
 #include "util.h"
 
+/* how op(b) reaches the product */
+enum { PLAIN, WEIGHT, OWN };
+
 static void
 one(int threaded, int op, size_t M, size_t N, size_t K, float alpha,
-    float beta)
+    float beta, int how)
 {
 	/* a is (M,K) or, transposed, (K,M); b is (N,K) if transposed else
 	 * (K,N); leading dimensions padded by 3 */
 	static const char *const names[] = {"nn", "nt", "tn"};
+	static const char *const hows[] = {"", " weight", " fp32 kernel"};
 	int ta = op == BLAS_TN, tb = op == BLAS_NT;
 	size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 3, ldc = N + 3;
 	size_t na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
-	float *a = xmalloc(na * 4), *b = xmalloc(nb * 4), *c = xmalloc(nc * 4),
-	    *w = xmalloc(nc * 4);
-	char name[128];
+	float *a = xmalloc(na * 4), *b = xmalloc(nb * 4 + 4), *c = xmalloc(nc * 4),
+	    *w = xmalloc(nc * 4), *bp = NULL;
+	char name[160];
 	check_fill(a, na, 1);
 	check_fill(b, nb, 1);
 	check_fill(c, nc, 1);
+	if (beta == 0)	/* c (not its padding) is not read */
+		for (size_t i = 0; i < M; i++)
+			for (size_t j = 0; j < N; j += 2)
+				c[i * ldc + j] = NAN;
 	memcpy(w, c, nc * 4);
-	(threaded ? blas_gemm : blas_gemm1)(op, c, a, b, M, N, K, lda, ldb, ldc,
-	    alpha, beta);
+	snprintf(name, sizeof(name), "gemm_%s%s%s M=%zu N=%zu K=%zu beta=%g",
+	    names[op], threaded ? "" : "1", hows[how], M, N, K, beta);
+	if (how == OWN) {
+		bp = xaligned(fp32_packed_size(N, K) * 4);
+		fp32_pack_b(bp, op, b, N, K, ldb);
+		fp32_gemm_packed(op, c, a, bp, M, N, K, lda, ldc, alpha, beta);
+	} else {
+		if (how == WEIGHT)
+			blas_weights(b, nb + 1);
+		(threaded ? blas_gemm : blas_gemm1)(op, c, a, b, M, N, K, lda,
+		    ldb, ldc, alpha, beta);
+	}
 	blas_gemm_ref(op, w, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
-	snprintf(name, sizeof(name), "gemm_%s%s M=%zu N=%zu K=%zu beta=%g",
-	    names[op], threaded ? "" : "1", M, N, K, beta);
-	check_close(name, c, w, nc, 1e-5, 1e-5);
+	/* fp32 sums of K products, in another order than the reference's */
+	double tol = K > 100 ? 1e-7 * (double)K : 1e-5;
+	check_close(name, c, w, nc, tol, tol);
+	if (how == WEIGHT) {	/* a step changes the weights */
+		for (size_t i = 0; i < nb; i++)
+			b[i] = -0.5f * b[i] + 0.25f;
+		blas_weights_changed(b);
+		blas_gemm_ref(op, w, a, b, M, N, K, lda, ldb, ldc, alpha, 0);
+		(threaded ? blas_gemm : blas_gemm1)(op, c, a, b, M, N, K, lda,
+		    ldb, ldc, alpha, 0);
+		strcat(name, ", changed");
+		check_close(name, c, w, nc, tol, tol);
+		blas_weights_forget(b);
+	}
 	free(a);
 	free(b);
 	free(c);
 	free(w);
+	free(bp);
 }
 
 int
@@ -39,6 +74,7 @@ main(void)
 {
 	static const size_t shapes[][3] = {
 		{1, 1, 1}, {5, 7, 3}, {37, 19, 64}, {100, 33, 17}, {250, 48, 96},
+		{13, 40, 1100}, {250, 48, 700}, {7, 16, 0},
 	};
 	blas_threads(2);
 	check_ok("iterations", check_iters(1) >= 0);
@@ -47,9 +83,21 @@ main(void)
 		for (int beta = 0; beta < 2; beta++)
 			for (int op = BLAS_NN; op <= BLAS_TN; op++)
 				for (int th = 0; th < 2; th++)
-					one(th, op, M, N, K, op == BLAS_NT ?
-					    0.5f : 1.0f + (float)!th, (float)beta);
+					for (int how = PLAIN; how <= OWN; how++)
+						if (how != OWN || (fp32_runs() &&
+						    op != BLAS_TN && th))
+							one(th, op, M, N, K,
+							    op == BLAS_NT ? 0.5f :
+							    1.0f + (float)!th,
+							    (float)beta - 0.5f *
+							    (how == OWN), how);
 	}
 	check_ok("blas_nthreads", blas_nthreads() >= 1);
+	/* the fp32 products with packed weights: fp32.h's where the CPU has
+	 * AVX2 and FMA without AVX-512, else OpenBLAS's (EMBTUNE_FP32_KERNEL
+	 * may say otherwise) */
+	check_ok("fp32 weights packed where fp32.h's kernel runs",
+	    blas_packs_weights() == (strncmp(blas_kernel(BLAS_PREC_FP32),
+	    "avx2+", 5) == 0));
 	return check_done();
 }

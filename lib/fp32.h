@@ -1,0 +1,38 @@
+/* fp32: matrix products on embtune's own AVX2/FMA micro-kernel, for
+ * products whose op(b) is packed once and kept (the weights, tensor.h's
+ * blas_weights): on a CPU with AVX2 and no AVX-512, OpenBLAS spends about
+ * a tenth of an encode packing the weights again in every call and
+ * clearing c before it adds to it (perf, Zen 3).
+ *
+ * op(b) (K,N) is packed into panels of NR = 16 columns: for each k, the
+ * 16 values b[k][j0 .. j0+15] (two ymm loads), zeros past N.  op(a) is
+ * packed MC rows at a time (about 180 KiB, to stay in L2) into
+ * micro-panels of MR = 6 rows: for each k, the 6 values a[i0..i0+5][k],
+ * each broadcast.  The micro-kernel keeps one 6 x 16 block of c in 12 ymm
+ * accumulators over a pass of at most KCMAX values of K (a pass's slice
+ * of a B panel, 24 KiB, stays in L1 while every block of rows uses it),
+ * then writes c = alpha acc + beta c; later passes add to c.
+ *
+ * Called through tensor.h; op and the strides mean what they mean there
+ * (BLAS_NT or BLAS_NN: op(b) is a weight, as the forward's x w^T and the
+ * backward's dy w use it). */
+#ifndef FP32_H
+#define FP32_H
+
+#include <stddef.h>
+
+/* floats of op(b) (K,N) packed */
+size_t fp32_packed_size(size_t N, size_t K);
+void fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
+    size_t ldb);
+
+/* c (M,N) = alpha op(a) bp + beta c, one thread; bp from fp32_pack_b.
+ * Needs AVX2 and FMA (fp32_runs). */
+void fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldc, float alpha,
+    float beta);
+
+/* this CPU (cpu.h, with its mask) runs the kernel */
+int fp32_runs(void);
+
+#endif
