@@ -50,9 +50,10 @@ fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
 	for (size_t j0 = 0; j0 < N; j0 += NR) {
 		float *p = bp + j0 * K;
 		size_t n = N - j0 < NR ? N - j0 : NR;
+		const float *x = b + j0 * bj;
 		for (size_t k = 0; k < K; k++)
 			for (size_t j = 0; j < NR; j++)
-				p[k * NR + j] = j < n ? b[k * bk + (j0 + j) * bj] :
+				p[k * NR + j] = j < n ? x[k * bk + j * bj] :
 				    0.0f;
 	}
 }

@@ -130,11 +130,11 @@ own_choose(const struct cpu *c, const char *force)
 		else if (strcmp(force, "avx2") == 0)
 			k.own = 1;
 		else
-			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown kernel "
-			    "(auto, avx2, openblas)", force);
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown "
+			    "kernel (auto, avx2, openblas)", force);
 		if (k.own && !fp32_runs())
-			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: this CPU has no "
-			    "AVX2 and FMA", force);
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: this CPU "
+			    "has no AVX2 and FMA", force);
 		k.own_why = "EMBTUNE_FP32_KERNEL";
 		return;
 	}
