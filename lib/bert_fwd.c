@@ -334,18 +334,18 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 	rows_ln(y, mean, rstd, x, g, b, 0, N, C, eps);
 }
 
-/* Rows at a time, of n, for a row-wise step whose widest activation has
- * width floats.  Where the products pack the weights once (bf16, and fp32
- * on fp32.h's kernel), blocks whose activations stay in cache (about 128
- * KiB, a multiple of both micro-kernels' rows): a small block then costs
- * nothing more, and a pass over a thread's whole block went to memory
- * (GELU alone took 5% of an encode).  Else all n: OpenBLAS packs the
- * weights in every call. */
+/* Rows at a time, of n, for a row-wise step with the weights w whose
+ * widest activation has width floats.  Where the products pack w once
+ * (bf16, and fp32 on fp32.h's kernel), blocks whose activations stay in
+ * cache (about 128 KiB, a multiple of both micro-kernels' rows): a small
+ * block then costs nothing more, and a pass over a thread's whole block
+ * went to memory (GELU alone took 5% of an encode).  Else all n: OpenBLAS
+ * packs the weights in every call. */
 static size_t
-block_rows(size_t width, size_t n)
+block_rows(const float *w, size_t width, size_t n)
 {
 	size_t r = 32768 / (width ? width : 1) / 24 * 24;
-	if (!blas_packs_weights())
+	if (!blas_packs_weights(w))
 		return n ? n : 1;
 	return r < 24 ? 24 : r;
 }
@@ -355,7 +355,7 @@ static void
 rows_linear(float *y, const float *x, const float *w, const float *b,
     size_t r0, size_t r1, size_t C, size_t OC)
 {
-	size_t rb = block_rows(OC, r1 - r0);
+	size_t rb = block_rows(w, OC, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
 		if (b)
@@ -597,7 +597,7 @@ rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
     const float *lb, size_t r0, size_t r1, size_t IC, size_t C, float p,
     uint64_t ds, float eps)
 {
-	size_t rb = block_rows(C, r1 - r0);
+	size_t rb = block_rows(w, C, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
 		rows_linear(res, in, w, b, q0, q1, IC, C);
@@ -697,7 +697,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		bert_span(N, 1, nt, tid, &r0, &r1);
 		const float *xl = a->x0;
 		float *scr = a->att + tid * ascr;
-		size_t fr = block_rows(F, r1 - r0);
+		size_t fr = block_rows(p->fcw, F, r1 - r0);
 
 		for (size_t r = r0; r < r1; r++) {
 			const float *w = p->wte + (size_t)ids[r] * C;

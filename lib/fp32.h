@@ -13,6 +13,9 @@
  * of a B panel, 24 KiB, stays in L1 while every block of rows uses it),
  * then writes c = alpha acc + beta c; later passes add to c.
  *
+ * The panels are a second copy of the weights: tensor.c makes them only
+ * for a model of at most 128 MiB.
+ *
  * Called through tensor.h; op and the strides mean what they mean there
  * (BLAS_NT or BLAS_NN: op(b) is a weight, as the forward's x w^T and the
  * backward's dy w use it). */

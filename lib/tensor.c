@@ -300,6 +300,9 @@ static _Thread_local size_t bbuf_n;
  * the tables and the packing, so that the first thread to need a pack
  * makes it and the others wait */
 #define NREGION 8
+/* the largest region whose weights are packed in fp32 too: the packs are
+ * a second copy of the linear layers' weights */
+#define FP32_PACK_MAX ((size_t)128 << 20)
 struct pack {
 	const float *b;
 	int prec, op;
@@ -311,6 +314,7 @@ static struct {
 	struct {
 		const float *lo, *hi;
 		unsigned gen;
+		int f32;	/* fp32 packs too (fp32.h's kernel) */
 	} r[NREGION];
 	size_t nr;
 	struct pack *v;
@@ -328,6 +332,20 @@ region(const float *w)
 	return i;
 }
 
+/* the region holding [lo, hi), or wp.nr (as addresses: lo may be in
+ * another object than the weights) */
+static size_t
+holding(const float *lo, const float *hi)
+{
+	size_t r;
+
+	for (r = 0; r < wp.nr; r++)
+		if ((uintptr_t)lo >= (uintptr_t)wp.r[r].lo &&
+		    (uintptr_t)hi <= (uintptr_t)wp.r[r].hi)
+			break;
+	return r;
+}
+
 void
 blas_weights(const float *w, size_t n)
 {
@@ -336,8 +354,10 @@ blas_weights(const float *w, size_t n)
 	if (wp.nr == NREGION)
 		errx(EXIT_SOFTWARE, "blas_weights: more than %d regions",
 		    NREGION);
+	ready();
 	wp.r[wp.nr].lo = w;
 	wp.r[wp.nr].hi = w + n;
+	wp.r[wp.nr].f32 = k.own && n * sizeof *w <= FP32_PACK_MAX;
 	wp.r[wp.nr++].gen = 1;
 }
 
@@ -368,10 +388,11 @@ blas_weights_changed(const float *w)
 }
 
 int
-blas_packs_weights(void)
+blas_packs_weights(const float *w)
 {
-	ready();
-	return prec == BLAS_PREC_BF16 || k.own;
+	size_t r = holding(w, w + 1);
+
+	return r < wp.nr && (prec == BLAS_PREC_BF16 || wp.r[r].f32);
 }
 
 /* op(b) packed in precision pr (bf16 or fp32 panels), shared, if b is a
@@ -385,14 +406,9 @@ wpack(int pr, int op, const float *b, size_t N, size_t K, size_t ldb)
 	const float *end = op == BLAS_NT ? b + (N - 1) * ldb + K :
 	    b + (K ? K - 1 : 0) * ldb + N;
 	struct pack *e = NULL;
-	size_t r;
+	size_t r = holding(b, end);
 
-	/* as addresses: b may be in another object than the weights */
-	for (r = 0; r < wp.nr; r++)
-		if ((uintptr_t)b >= (uintptr_t)wp.r[r].lo &&
-		    (uintptr_t)end <= (uintptr_t)wp.r[r].hi)
-			break;
-	if (r == wp.nr)
+	if (r == wp.nr || (pr == BLAS_PREC_FP32 && !wp.r[r].f32))
 		return NULL;
 	pthread_mutex_lock(&wp.mu);
 	for (size_t i = 0; i < wp.n && !e; i++)

@@ -75,15 +75,18 @@ void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
  * per model: a trained model and a frozen guide); blas_weights_forget(w)
  * drops a region and frees its packs.  None of them may run while products
  * do (call them outside parallel regions).  fp32 products are packed the
- * same way (into fp32 panels) where fp32.h's kernel runs them, and left
- * to OpenBLAS otherwise. */
+ * same way (into fp32 panels) where fp32.h's kernel runs them, for a
+ * region of at most 128 MiB (MiniLM's 90 MB, not MPNet's 438: a second
+ * copy of the weights, and encode's peak memory is about the weights),
+ * and left to OpenBLAS otherwise. */
 void blas_weights(const float *w, size_t n);
 void blas_weights_forget(const float *w);
 void blas_weights_changed(const float *w);
-/* the products of this precision use such packs of the weights (bf16, and
- * fp32 where fp32.h's kernel runs them): a product on a few rows of a
+/* the products of this precision with the weights w (in a region given to
+ * blas_weights) use such packs (bf16, and fp32 where fp32.h's kernel runs
+ * them and the region is small enough): a product on a few rows of a
  * costs no more a row than one on many */
-int blas_packs_weights(void);
+int blas_packs_weights(const float *w);
 
 /* the same as a naive loop (double accumulation) */
 void blas_gemm_ref(int op, float *c, const float *a, const float *b,

@@ -102,9 +102,24 @@ main(void)
 	check_ok("blas_nthreads", blas_nthreads() >= 1);
 	/* the fp32 products with packed weights: fp32.h's where the CPU has
 	 * AVX2 and FMA without AVX-512, else OpenBLAS's (EMBTUNE_FP32_KERNEL
-	 * may say otherwise) */
+	 * may say otherwise); a model over 128 MiB stays on OpenBLAS (its
+	 * pages untouched: only the addresses count) */
+	size_t big = ((size_t)128 << 20) / 4 + 1;
+	float *small = xmalloc(64 * 4), *huge = xmalloc(big * 4);
+	blas_weights(small, 64);
+	blas_weights(huge, big);
 	check_ok("fp32 weights packed where fp32.h's kernel runs",
-	    blas_packs_weights() == (strncmp(blas_kernel(BLAS_PREC_FP32),
+	    blas_packs_weights(small) == (strncmp(blas_kernel(BLAS_PREC_FP32),
 	    "avx2+", 5) == 0));
+	check_ok("fp32: not the weights of a model over 128 MiB",
+	    !blas_packs_weights(huge) && !blas_packs_weights(small + 64));
+	blas_set_precision(BLAS_PREC_BF16);
+	check_ok("bf16: the weights packed, whatever their size",
+	    blas_packs_weights(small) && blas_packs_weights(huge));
+	blas_set_precision(BLAS_PREC_FP32);
+	blas_weights_forget(small);
+	blas_weights_forget(huge);
+	free(small);
+	free(huge);
 	return check_done();
 }
