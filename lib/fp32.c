@@ -129,15 +129,14 @@ kern(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
 		c51 = _mm256_fmadd_ps(x, b1, c51);
 	}
 
-	int load = beta != 0;
 	float t[MR * NR];
-	/* the whole block into c; a fringe into t, then its m x n corner */
-	int whole = m == MR && n == NR;
+	/* the whole block into c; a fringe into t as it is, then its m x n
+	 * corner into c */
+	int whole = m == MR && n == NR, load = whole && beta != 0;
 	float *p = whole ? c : t;
 	size_t ld = whole ? ldc : NR;
 	__m256 al = _mm256_set1_ps(whole ? alpha : 1.0f);
 	__m256 be = _mm256_set1_ps(beta);
-	load &= whole;
 	put(p, c00, al, be, load);
 	put(p + 8, c01, al, be, load);
 	put(p + ld, c10, al, be, load);
@@ -152,11 +151,10 @@ kern(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
 	put(p + 5 * ld + 8, c51, al, be, load);
 	if (whole)
 		return;
-	load = beta != 0;
 	for (size_t r = 0; r < m; r++)
 		for (size_t j = 0; j < n; j++)
 			c[r * ldc + j] = alpha * t[r * NR + j] +
-			    (load ? beta * c[r * ldc + j] : 0.0f);
+			    (beta != 0 ? beta * c[r * ldc + j] : 0.0f);
 }
 #endif
 

@@ -449,12 +449,12 @@ bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 	return bbuf;
 }
 
-/* op(b) in fp32 panels where fp32.h's kernel runs the products with
- * weights and b is one; else NULL (OpenBLAS) */
+/* op(b) in fp32 panels where b is a weight of a region packed in fp32
+ * (fp32.h's kernel runs its products); else NULL (OpenBLAS) */
 static const float *
 fpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 {
-	if (!k.own || op == BLAS_TN)
+	if (op == BLAS_TN)
 		return NULL;
 	return wpack(BLAS_PREC_FP32, op, b, N, K, ldb);
 }
