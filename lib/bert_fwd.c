@@ -404,10 +404,15 @@ attn_bh(float *y, float *s, const float *qkv, const size_t *off,
 {
 	size_t HS = C / NH, b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
 	const float *qb = qkv + off[b] * 3 * C;
+	const float *bias = relbias ? relbias + h * (2 * Tmax - 1) + Tmax - 1 :
+	    NULL;
 	float *pr = s;
 
-	bert_attn_probs(s, qb, T, C, NH, h, relbias ? relbias +
-	    h * (2 * Tmax - 1) + Tmax - 1 : NULL);
+	if (p == 0 && blas_attention1(y + off[b] * C + h * HS, C, qb + h * HS,
+	    qb + C + h * HS, qb + 2 * C + h * HS, 3 * C, T, HS,
+	    1.0f / sqrtf((float)HS), bias))
+		return;
+	bert_attn_probs(s, qb, T, C, NH, h, bias);
 	if (p > 0) {
 		pr = s + Tmax * Tmax;
 		bert_drop(pr, s, T * T, p, seed, attoff[b] + h * T * T);

@@ -1,5 +1,6 @@
 /* fp32: packing into fp32 panels and the AVX2/FMA micro-kernel over them
  * (the layout is in fp32.h). */
+#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,10 +8,12 @@
 #include "fp32.h"
 #include "tensor.h"
 #include "util.h"
+#include "vec.h"
 
 #define MR 6
 #define NR 16
 #define KCMAX 512	/* values of K a pass, at most */
+#define AHEAD 16	/* rows of b asked for ahead of their packing */
 #define ABLOCK 46080	/* floats of op(a) packed at a time (180 KiB) */
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -19,9 +22,9 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #endif
 
-/* this thread's packed rows of op(a) */
-static _Thread_local float *abuf;
-static _Thread_local size_t abuf_n;
+/* this thread's packed rows of op(a); its attention's scratch */
+static _Thread_local float *abuf, *sbuf;
+static _Thread_local size_t abuf_n, sbuf_n;
 
 int
 fp32_runs(void)
@@ -51,10 +54,27 @@ fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
 		float *p = bp + j0 * K;
 		size_t n = N - j0 < NR ? N - j0 : NR;
 		const float *x = b + j0 * bj;
-		for (size_t k = 0; k < K; k++)
-			for (size_t j = 0; j < NR; j++)
-				p[k * NR + j] = j < n ? x[k * bk + j * bj] :
-				    0.0f;
+		if (n < NR)
+			memset(p, 0, NR * K * sizeof *p);
+		/* b's rows, as a head's keys and values in an activation,
+		 * may each lie on a page of their own: each is asked for
+		 * some rows ahead, so that many come in at once */
+		if (bj == 1)	/* rows of b in step */
+			for (size_t k = 0; k < K; k++) {
+				if (k + AHEAD < K)
+					__builtin_prefetch(x + (k + AHEAD) *
+					    bk);
+				memcpy(p + k * NR, x + k * bk, n * sizeof *p);
+			}
+		else		/* along each column of op(b) */
+			for (size_t j = 0; j < n; j++) {
+				for (size_t k = 0; j0 + NR + j < N && k < K;
+				    k += NR)
+					__builtin_prefetch(x + (NR + j) * bj +
+					    k);
+				for (size_t k = 0; k < K; k++)
+					p[k * NR + j] = x[k * bk + j * bj];
+			}
 	}
 }
 
@@ -91,15 +111,20 @@ put(float *p, __m256 v, __m256 al, __m256 be, int load)
 	_mm256_storeu_ps(p, v);
 }
 
-/* one MR x NR block of c over kc values of K: c = alpha op(a) b + beta c
- * for its first m rows and n columns */
-AVX2 static void
-kern(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
-    size_t m, size_t n, float alpha, float beta)
+/* one MR x NR block of c over kc values of K: c = alpha a b + beta c for
+ * its first m rows and n columns, where a's element (r, k) is at
+ * a[r ar + k ak] and b's row k at b + k bs.  Always inlined, so that each
+ * caller's constant strides make its own loop (packed a: ar 1, ak MR). */
+AVX2 static inline __attribute__((always_inline)) void
+kern(size_t kc, const float *a, size_t ar, size_t ak, const float *b,
+    size_t bs, float *c, size_t ldc, size_t m, size_t n, float alpha,
+    float beta)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
 	__m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
 	__m256 c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	const float *a0 = a, *a1 = a + ar, *a2 = a + 2 * ar, *a3 = a + 3 * ar;
+	const float *a4 = a + 4 * ar, *a5 = a + 5 * ar;
 
 	/* c's block is read or written at the end: ask for its lines now, so
 	 * that the sums do not wait on them */
@@ -107,24 +132,24 @@ kern(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
 		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 		_mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
 	}
-	for (size_t k = 0; k < kc; k++, ap += MR, bp += NR) {
-		__m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
-		__m256 x = _mm256_broadcast_ss(ap);
+	for (size_t k = 0; k < kc; k++, b += bs) {
+		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+		__m256 x = _mm256_broadcast_ss(a0 + k * ak);
 		c00 = _mm256_fmadd_ps(x, b0, c00);
 		c01 = _mm256_fmadd_ps(x, b1, c01);
-		x = _mm256_broadcast_ss(ap + 1);
+		x = _mm256_broadcast_ss(a1 + k * ak);
 		c10 = _mm256_fmadd_ps(x, b0, c10);
 		c11 = _mm256_fmadd_ps(x, b1, c11);
-		x = _mm256_broadcast_ss(ap + 2);
+		x = _mm256_broadcast_ss(a2 + k * ak);
 		c20 = _mm256_fmadd_ps(x, b0, c20);
 		c21 = _mm256_fmadd_ps(x, b1, c21);
-		x = _mm256_broadcast_ss(ap + 3);
+		x = _mm256_broadcast_ss(a3 + k * ak);
 		c30 = _mm256_fmadd_ps(x, b0, c30);
 		c31 = _mm256_fmadd_ps(x, b1, c31);
-		x = _mm256_broadcast_ss(ap + 4);
+		x = _mm256_broadcast_ss(a4 + k * ak);
 		c40 = _mm256_fmadd_ps(x, b0, c40);
 		c41 = _mm256_fmadd_ps(x, b1, c41);
-		x = _mm256_broadcast_ss(ap + 5);
+		x = _mm256_broadcast_ss(a5 + k * ak);
 		c50 = _mm256_fmadd_ps(x, b0, c50);
 		c51 = _mm256_fmadd_ps(x, b1, c51);
 	}
@@ -156,6 +181,14 @@ kern(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
 			c[r * ldc + j] = alpha * t[r * NR + j] +
 			    (beta != 0 ? beta * c[r * ldc + j] : 0.0f);
 }
+
+/* kern over packed a and b panels */
+AVX2 static void
+kern_packed(size_t kc, const float *ap, const float *bp, float *c,
+    size_t ldc, size_t m, size_t n, float alpha, float beta)
+{
+	kern(kc, ap, 1, MR, bp, NR, c, ldc, m, n, alpha, beta);
+}
 #endif
 
 void
@@ -186,7 +219,7 @@ fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
 				const float *b = bp + j0 * K + k0 * NR;
 				size_t n = N - j0 < NR ? N - j0 : NR;
 				for (size_t r0 = 0; r0 < mc; r0 += MR)
-					kern(kc, abuf + r0 * kc, b,
+					kern_packed(kc, abuf + r0 * kc, b,
 					    c + (i0 + r0) * ldc + j0, ldc,
 					    mc - r0 < MR ? mc - r0 : MR, n,
 					    alpha, bt);
@@ -197,5 +230,72 @@ fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
 	(void)op, (void)c, (void)a, (void)bp, (void)M, (void)N, (void)K;
 	(void)lda, (void)ldc, (void)alpha, (void)beta;
 	errx(EXIT_SOFTWARE, "fp32_gemm_packed: built without AVX2");
+#endif
+}
+
+#ifdef HAVE_AVX2
+AVX2 static void
+attention(float *y, size_t ldy, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias)
+{
+	size_t Tp = (T + NR - 1) / NR * NR;
+	float *kp, *vp, *s, *qf;
+
+	sbuf = xgrow(sbuf, &sbuf_n, (2 * Tp * HS + MR * Tp + MR * HS) *
+	    sizeof *sbuf);
+	kp = sbuf;
+	vp = kp + Tp * HS;
+	s = vp + Tp * HS;
+	qf = s + MR * Tp;
+	/* k^T and v in panels: each a few pages, where their rows lie on as
+	 * many pages as there are tokens */
+	fp32_pack_b(kp, BLAS_NT, k, T, HS, ld);
+	fp32_pack_b(vp, BLAS_NN, v, HS, T, ld);
+	for (size_t i0 = 0; i0 < T; i0 += MR) {
+		size_t m = T - i0 < MR ? T - i0 : MR;
+		const float *qa = q + i0 * ld;
+		size_t qr = ld;
+
+		if (m < MR) {	/* the last rows, and zeros */
+			memset(qf, 0, MR * HS * sizeof *qf);
+			for (size_t r = 0; r < m; r++)
+				memcpy(qf + r * HS, qa + r * ld,
+				    HS * sizeof *qf);
+			qa = qf;
+			qr = HS;
+		}
+		for (size_t j0 = 0; j0 < Tp; j0 += NR)
+			kern(HS, qa, qr, 1, kp + j0 * HS, NR, s + j0, Tp, MR,
+			    NR, scale, 0.0f);
+		for (size_t r = 0; r < m; r++) {
+			float *row = s + r * Tp;
+			if (bias)
+				for (size_t j = 0; j < T; j++)
+					row[j] += bias[(ptrdiff_t)j -
+					    (ptrdiff_t)(i0 + r)];
+			vec_softmax(row, T);
+		}
+		for (size_t n0 = 0; n0 < HS; n0 += NR)
+			kern(T, s, Tp, 1, vp + n0 * T, NR, y + i0 * ldy + n0,
+			    ldy, m, NR, 1.0f, 0.0f);
+	}
+}
+#endif
+
+void
+fp32_attention(float *y, size_t ldy, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias)
+{
+	if (HS % NR != 0)
+		errx(EXIT_SOFTWARE, "fp32_attention: head size %zu", HS);
+#ifdef HAVE_AVX2
+	if (T > 0)
+		attention(y, ldy, q, k, v, ld, T, HS, scale, bias);
+#else
+	(void)y, (void)ldy, (void)q, (void)k, (void)v, (void)ld, (void)T;
+	(void)scale, (void)bias;
+	errx(EXIT_SOFTWARE, "fp32_attention: built without AVX2");
 #endif
 }

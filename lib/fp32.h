@@ -35,6 +35,16 @@ void fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
     size_t M, size_t N, size_t K, size_t lda, size_t ldc, float alpha,
     float beta);
 
+/* One sequence's head of attention, one thread: y (T, HS) = softmax(scale
+ * q k^T + bias) v, where q, k and v are (T, HS) with rows ld apart, y's
+ * rows are ldy apart, and bias (NULL: none) adds bias[j - i] to score
+ * (i, j).  k^T is packed into panels; each MR rows of scores are made,
+ * turned into probabilities and multiplied by v while they are in L1,
+ * never written out whole.  HS a multiple of 16.  Needs AVX2 and FMA. */
+void fp32_attention(float *y, size_t ldy, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias);
+
 /* this CPU (cpu.h, with its mask) runs the kernel */
 int fp32_runs(void);
 

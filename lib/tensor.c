@@ -480,6 +480,18 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
 }
 
+int
+blas_attention1(float *y, size_t ldy, const float *q, const float *kk,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias)
+{
+	ready();
+	if (!k.own || prec != BLAS_PREC_FP32 || HS % 16 != 0)
+		return 0;
+	fp32_attention(y, ldy, q, kk, v, ld, T, HS, scale, bias);
+	return 1;
+}
+
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
  * m0 of c is row m0 of a, or column m0 of a^T.  A packed op(b) (bf16, or
  * fp32 weights) is packed once and shared. */

@@ -88,6 +88,17 @@ void blas_weights_changed(const float *w);
  * costs no more a row than one on many */
 int blas_packs_weights(const float *w);
 
+/* One sequence's head of attention, one thread, where a fused kernel runs
+ * it: y (T, HS) = softmax(scale q k^T + bias) v, q, k and v (T, HS) with
+ * rows ld apart, y's rows ldy apart, bias[j - i] added to score (i, j)
+ * (NULL: none).  Runs on fp32.h's kernel (scores kept in cache, never
+ * written whole) where fp32 products with the weights do, in fp32 and for
+ * HS a multiple of 16, and returns 1; else does nothing and returns 0
+ * (the caller then uses products and a softmax). */
+int blas_attention1(float *y, size_t ldy, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias);
+
 /* the same as a naive loop (double accumulation) */
 void blas_gemm_ref(int op, float *c, const float *a, const float *b,
     size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,

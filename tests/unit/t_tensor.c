@@ -1,7 +1,8 @@
 /* t_tensor: blas_gemm (threaded over row blocks) and blas_gemm1 against the
  * naive blas_gemm_ref, on shapes with ragged blocks and leading dimensions;
  * the same with op(b) a weight packed once (and packed again after it
- * changes); fp32.h's AVX2 kernel on its own, where the CPU runs it. */
+ * changes); fp32.h's AVX2 kernel on its own, where the CPU runs it; its
+ * fused attention against a naive one. */
 #include <math.h>
 
 #include "check.h"
@@ -83,6 +84,66 @@ cases(int th, int op, size_t M, size_t N, size_t K, float beta)
 			one(th, op, M, N, K, alpha, beta - 0.5f, how);
 }
 
+/* one head of attention as naive loops in double: y = softmax(scale q k^T
+ * + bias[j - i]) v */
+static void
+attn_ref(float *y, size_t ldy, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias)
+{
+	double *p = xmalloc(T * sizeof *p);
+
+	for (size_t i = 0; i < T; i++) {
+		double mx = -INFINITY, sum = 0;
+		for (size_t j = 0; j < T; j++) {
+			double d = 0;
+			for (size_t e = 0; e < HS; e++)
+				d += (double)q[i * ld + e] * k[j * ld + e];
+			p[j] = scale * d + (bias ? bias[(ptrdiff_t)j -
+			    (ptrdiff_t)i] : 0);
+			mx = p[j] > mx ? p[j] : mx;
+		}
+		for (size_t j = 0; j < T; j++)
+			sum += p[j] = exp(p[j] - mx);
+		for (size_t e = 0; e < HS; e++) {
+			double d = 0;
+			for (size_t j = 0; j < T; j++)
+				d += p[j] * v[j * ld + e];
+			y[i * ldy + e] = (float)(d / sum);
+		}
+	}
+	free(p);
+}
+
+/* fp32_attention on a head of an activation laid out as encode's (q, k
+ * and v of 3 heads a row, plus padding) */
+static void
+attention(size_t T, size_t HS, int biased)
+{
+	size_t NH = 3, ld = 3 * NH * HS + 5, ldy = NH * HS + 2, h = 1;
+	float *x = xmalloc(T * ld * 4), *bias = xmalloc((2 * T - 1) * 4);
+	float *y = xmalloc(T * ldy * 4), *w = xmalloc(T * ldy * 4);
+	const float *q = x + h * HS, *k = q + NH * HS, *v = k + NH * HS;
+	char name[120];
+
+	check_fill(x, T * ld, 2);
+	check_fill(bias, 2 * T - 1, 1);
+	check_fill(y, T * ldy, 1);
+	memcpy(w, y, T * ldy * 4);
+	snprintf(name, sizeof name, "fp32_attention T=%zu HS=%zu%s", T, HS,
+	    biased ? " bias" : "");
+	fp32_attention(y + h * HS, ldy, q, k, v, ld, T, HS, 0.25f,
+	    biased ? bias + T - 1 : NULL);
+	attn_ref(w + h * HS, ldy, q, k, v, ld, T, HS, 0.25f,
+	    biased ? bias + T - 1 : NULL);
+	/* the other heads' columns untouched */
+	check_close(name, y, w, T * ldy, 2e-6, 1e-5);
+	free(x);
+	free(bias);
+	free(y);
+	free(w);
+}
+
 int
 main(void)
 {
@@ -119,6 +180,23 @@ main(void)
 	blas_set_precision(BLAS_PREC_FP32);
 	blas_weights_forget(small);
 	blas_weights_forget(huge);
+	/* fused attention: where the weights' fp32 kernel is fp32.h's, in
+	 * fp32, for heads of a multiple of 16 */
+	static const size_t lens[] = {1, 5, 6, 7, 16, 17, 97, 256};
+	int own = strncmp(blas_kernel(BLAS_PREC_FP32), "avx2+", 5) == 0;
+	float z[64 * 3] = {0}, o[64];
+	check_ok("blas_attention1 fused where fp32.h's kernel runs",
+	    blas_attention1(o, 0, z, z, z, 0, 1, 16, 1, NULL) == own);
+	check_ok("blas_attention1: not for a head of 8",
+	    !blas_attention1(o, 0, z, z, z, 0, 1, 8, 1, NULL));
+	blas_set_precision(BLAS_PREC_BF16);
+	check_ok("blas_attention1: not in bf16",
+	    !blas_attention1(o, 0, z, z, z, 0, 1, 16, 1, NULL));
+	blas_set_precision(BLAS_PREC_FP32);
+	if (fp32_runs())
+		for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+			for (size_t hs = 16; hs <= 64; hs *= 2)
+				attention(lens[i], hs, i % 2);
 	free(small);
 	free(huge);
 	return check_done();
