@@ -272,7 +272,8 @@ blas_sysinfo(FILE *fp)
 	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
 	    vec_name(vec_isa()));
 	fprintf(fp, "fp32 weights: %s (%s)\n", k.own ? "avx2, 6x16 on "
-	    "panels packed once" : "OpenBLAS sgemm", k.own_why);
+	    "panels packed once; attention fused" : "OpenBLAS sgemm",
+	    k.own_why);
 #ifdef _OPENMP
 	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
 #else

@@ -25,7 +25,7 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
 		assert_line --index 4 --regexp '^bf16 kernel: (amx, tdpbf16ps|avx512bf16, vdpbf16ps|portable C) \('
 		assert_line --index 5 --regexp '^fp32 rows: (avx512, 16 lanes|avx2\+fma, 8 lanes|portable \(.*\)) \('
-		assert_line --index 6 --regexp '^fp32 weights: (avx2, 6x16 on panels packed once|OpenBLAS sgemm) \('
+		assert_line --index 6 --regexp '^fp32 weights: (avx2, 6x16 on panels packed once; attention fused|OpenBLAS sgemm) \('
 		assert_equal "$stderr" ''
 	done
 	for t in tokenize score show mine-negatives; do
@@ -91,11 +91,11 @@ line() {	# line PREFIX: that line of encode --version
 		run -0 env -u OPENBLAS_CORETYPE EMBTUNE_CPU_MASK=avx512f encode --version
 		assert_line --regexp '^fp32 kernel: OpenBLAS sgemm, core (Haswell|Zen) '
 		assert_line --regexp '^fp32 rows: avx2\+fma, 8 lanes '
-		assert_line 'fp32 weights: avx2, 6x16 on panels packed once (chosen from the CPU features)'
+		assert_line 'fp32 weights: avx2, 6x16 on panels packed once; attention fused (chosen from the CPU features)'
 		run -0 env EMBTUNE_FP32_KERNEL=openblas encode --version
 		assert_line 'fp32 weights: OpenBLAS sgemm (EMBTUNE_FP32_KERNEL)'
 		run -0 env EMBTUNE_FP32_KERNEL=avx2 encode --version
-		assert_line 'fp32 weights: avx2, 6x16 on panels packed once (EMBTUNE_FP32_KERNEL)'
+		assert_line 'fp32 weights: avx2, 6x16 on panels packed once; attention fused (EMBTUNE_FP32_KERNEL)'
 	fi
 	# without AVX2 the AVX2 kernel is refused by name; an unknown name too
 	printf '%s\n' '{"_id":"q1","text":"a claim about cells"}' |
