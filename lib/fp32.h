@@ -40,8 +40,9 @@ void fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
  * rows are ldy apart, and bias (NULL: none) adds bias[j - i] to score
  * (i, j).  k^T is packed into panels; each MR rows of scores are made,
  * turned into probabilities and multiplied by v while they are in L1,
- * never written out whole.  HS a multiple of 16.  Needs AVX2 and FMA. */
-void fp32_attention(float *y, size_t ldy, const float *q, const float *k,
+ * never written out whole.  Returns 1, or 0 without doing anything where
+ * HS is not a multiple of 16.  Needs AVX2 and FMA. */
+int fp32_attention(float *y, size_t ldy, const float *q, const float *k,
     const float *v, size_t ld, size_t T, size_t HS, float scale,
     const float *bias);
 

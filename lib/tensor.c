@@ -487,10 +487,8 @@ blas_attention1(float *y, size_t ldy, const float *q, const float *kk,
     const float *bias)
 {
 	ready();
-	if (!k.own || prec != BLAS_PREC_FP32 || HS % 16 != 0)
-		return 0;
-	fp32_attention(y, ldy, q, kk, v, ld, T, HS, scale, bias);
-	return 1;
+	return k.own && prec == BLAS_PREC_FP32 &&
+	    fp32_attention(y, ldy, q, kk, v, ld, T, HS, scale, bias);
 }
 
 /* Split the rows of c into one block per thread, rounded to 16 rows; row
