@@ -182,7 +182,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	 * writable now, in one call, rather than by a fault a page (a read
 	 * first maps the zero page, and the write after it faults again and
 	 * flushes the other thread's TLB; all-mpnet-base-v2's first step
-	 * faults in 8 GB of activations: one call made a 2-step run 7%
+	 * faulted in 8 GB of activations: one call made a 2-step run 7%
 	 * faster on a KVM guest, the steps' loop 10%).
 	 * An inference arena may read another's weights (bert_share_params),
 	 * and its batches seldom reach the maximum: left to its faults */
