@@ -168,27 +168,23 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	if (flags & BERT_ADAM)
 		total += 2 * np;
 	total += na + nd;
-	/* anonymous pages: zeroed, page-aligned, and resident only once used
-	 * (a batch shorter than the maximum never touches the rest) */
+	/* anonymous pages: zeroed and page-aligned.  An inference arena's are
+	 * resident only once used (a batch shorter than the maximum never
+	 * touches the rest, and it may read another's weights through
+	 * bert_share_params).  Training writes all its parameters, gradients
+	 * and moments, and its activations at the longest batch: its arena
+	 * is made writable now, in the mmap, rather than by a fault a page (a
+	 * read first maps the zero page, and the write after it faults again
+	 * and flushes the other thread's TLB; all-mpnet-base-v2's first step
+	 * faulted in 8 GB of activations: populating made a 2-step run 7%
+	 * faster on a KVM guest, the steps' loop 10%) */
 	m->memlen = total * sizeof(float);
 	m->mem = mmap(NULL, m->memlen, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS |
+	    (flags & BERT_GRADS ? MAP_POPULATE : 0), -1, 0);
 	if (m->mem == MAP_FAILED)
 		err(EXIT_SOFTWARE, "allocate %zu bytes for the model", m->memlen);
 	q = m->mem;
-#ifdef MADV_POPULATE_WRITE	/* Linux 5.14; an older one says EINVAL */
-	/* training writes all its parameters, gradients and moments, and
-	 * its activations at the longest batch: the whole arena made
-	 * writable now, in one call, rather than by a fault a page (a read
-	 * first maps the zero page, and the write after it faults again and
-	 * flushes the other thread's TLB; all-mpnet-base-v2's first step
-	 * faulted in 8 GB of activations: one call made a 2-step run 7%
-	 * faster on a KVM guest, the steps' loop 10%).
-	 * An inference arena may read another's weights (bert_share_params),
-	 * and its batches seldom reach the maximum: left to its faults */
-	if (flags & BERT_GRADS)
-		madvise(m->mem, m->memlen, MADV_POPULATE_WRITE);
-#endif
 	m->params = q;
 	q += np;
 	if (flags & BERT_GRADS) {
