@@ -86,7 +86,7 @@ CV_K ?= $(K)
 CV_TRAIN ?= -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 # the precision of the folds' training and encoding (train, encode
 # --precision): auto is bf16 where the CPU has it, else fp32; the recipe the
-# folds choose is then trained in fp32 (TRAIN_OPTS' precision, fp32 unless set)
+# folds choose is then trained in fp32 (unless its TRAIN_<recipe> sets one)
 CV_PRECISION ?= auto
 CV_PREC = $(if $(CV_PRECISION),--precision $(CV_PRECISION))
 # judged: only where the train qrels hold judgments below MINE_LEVEL
