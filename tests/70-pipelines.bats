@@ -471,10 +471,24 @@ auto() {
 	    "$O/cv/base.trec" "$O/cv/pairs/run.trec" > "$BATS_TEST_TMPDIR/want"
 	cmp "$BATS_TEST_TMPDIR/want" "$O/cv/pairs/compare.txt"
 	grep -q '^held-out query ranks only its judged documents (score -J)' "$O/summary.md"
-	# CV_JUDGED= turns it off
+	# the folds encode only the judged documents of their queries' top K
+	topk_pairs() {
+		awk 'NR == FNR { q[$1]; next } ($1 in q) && $4 <= 10' \
+		    "$O/cv/folds.tsv" "$O/base/run.trec" | wc -l
+	}
+	run -0 bash -c "awk -F'\t' 'NR == FNR { j[\$1 \" \" \$2]; next }
+	    !((\$1 \" \" \$2) in j)' '$J/qrels/train.tsv' '$O'/cv/f*/top.tsv"
+	assert_output ''
+	n=$(cat "$O"/cv/f*/top.tsv | wc -l)
+	[ "$n" -gt 0 ] && [ "$n" -lt "$(topk_pairs)" ]
+	# CV_JUDGED= turns it off: the whole top K, scored as it is
 	run -0 --separate-stderr auto DATA="$J" CANDIDATES=pairs CV_JUDGED= \
 	    CV_TRAIN="--loss mnrl -b 4 --lr 3e-2 --seed 1"
 	score --compare -q "$J/qrels/train.tsv" -l 1 -k 10 -m ndcg,mrr,recall \
 	    "$O/cv/base.trec" "$O/cv/pairs/run.trec" | cmp - "$O/cv/pairs/compare.txt"
 	! grep -q 'score -J' "$O/cv/summary.md"
+	assert_equal "$(cat "$O"/cv/f*/top.tsv | wc -l)" "$(topk_pairs)"
+	# and judged-only, the whole top K scores as the judged part of it did
+	score --compare -J -q "$J/qrels/train.tsv" -l 1 -k 10 -m ndcg,mrr,recall \
+	    "$O/cv/base.trec" "$O/cv/pairs/run.trec" | cmp - "$BATS_TEST_TMPDIR/want"
 }
