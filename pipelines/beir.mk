@@ -140,7 +140,8 @@ $(OUT)/.tok.opts: FORCE ; $(call STAMP,$(MODEL) $(MAX_LEN) $(TOK_queries) \
 $(OUT)/.run.opts: FORCE ; $(call STAMP,$(K))
 $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS) $(CV_JUDGED))
 $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K) \
-	$(CV_QUERIES) $(CV_POSITIVES) $(MINE_LEVEL) $(CV_JUDGED))
+	$(CV_QUERIES) $(CV_POSITIVES) $(MINE_LEVEL))
+$(OUT)/cv/.top.opts: FORCE ; $(call STAMP,$(CV_JUDGED))
 FORCE:
 
 # The collection's own files and the model's: where one is missing, say which
@@ -287,7 +288,7 @@ $(OUT)/base/run.trec: $(OUT)/base/queries.emb $(OUT)/base/corpus.emb \
     $(OUT)/.run.opts | $(TOPK)
 	$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/base/corpus.emb $<
 $(OUT)/cv/f%/top.tsv: $(OUT)/cv/f%/held.tsv $(OUT)/base/run.trec \
-    $(OUT)/cv/.folds.opts
+    $(OUT)/cv/.folds.opts $(OUT)/cv/.top.opts
 	awk -v k=$(CV_K) -v j=$(CV_JUDGED) 'NR == FNR { q[$$1]; \
 	    d[$$1 "\t" $$2]; next } ($$1 in q) && $$4 <= k && \
 	    (!j || ($$1 "\t" $$3) in d) { print $$1 "\t" $$3 }' \
