@@ -164,6 +164,14 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	size_t np = (n + W - 1) / W * W;
 	uint32_t *t;
 
+	if (W == 1) {	/* a run each: converted in place, the rest zeros */
+		for (size_t i = 0; i < n; i++) {
+			uint16_t *q = (uint16_t *)(void *)(p + i * KS);
+			bf16_convert(q, x + i * ld, K);
+			memset(q + K, 0, (2 * KS - K) * sizeof *q);
+		}
+		return;
+	}
 	tbuf = xgrow(tbuf, &tbuf_n, (2 * KS + 1) * sizeof *tbuf);
 	t = (uint32_t *)(void *)tbuf;
 	memset(t + K / 2, 0, (KS - K / 2) * sizeof *t);

@@ -396,6 +396,14 @@ blas_packs_weights(const float *w)
 	return r < wp.nr && (prec == BLAS_PREC_BF16 || wp.r[r].f32);
 }
 
+size_t
+blas_block_rows(void)
+{
+	ready();
+	return prec == BLAS_PREC_BF16 && bf16k[k.bf16].id == BF16_AMX ? 32 :
+	    24;
+}
+
 /* op(b) packed in precision pr (bf16 or fp32 panels), shared, if b is a
  * weight; else NULL */
 static const void *

@@ -87,6 +87,10 @@ void blas_weights_changed(const float *w);
  * them and the region is small enough): a product on a few rows of a
  * costs no more a row than one on many */
 int blas_packs_weights(const float *w);
+/* rows of c the products of this precision compute at a time: a block of
+ * rows that is a multiple of it wastes no part of a block (32 where AMX
+ * runs the bf16 products; else 24, the other kernels' 6 and 12 rows) */
+size_t blas_block_rows(void);
 
 /* One sequence's head of attention, one thread, where a fused kernel runs
  * it: y (T, HS) = softmax(scale q k^T + bias) v, q, k and v (T, HS) with
