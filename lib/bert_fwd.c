@@ -358,11 +358,7 @@ rows_linear(float *y, const float *x, const float *w, const float *b,
 	size_t rb = block_rows(w, OC, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
-		if (b)
-			for (size_t r = q0; r < q1; r++)
-				memcpy(y + r * OC, b, OC * sizeof(float));
-		blas_gemm1(BLAS_NT, y + q0 * OC, x + q0 * C, w, q1 - q0, OC, C,
-		    C, C, OC, 1.0f, b ? 1.0f : 0.0f);
+		blas_linear1(y + q0 * OC, x + q0 * C, w, b, q1 - q0, OC, C);
 	}
 }
 

@@ -386,20 +386,22 @@ store(float *c, size_t ldc, const float *acc, size_t m, size_t n, float alpha,
 	}
 }
 
-/* one MR x NR block over K2 row pairs, in portable C; alpha 1 and beta 1
- * start the sums from c (so that passes over K sum as one pass would).
+/* one MR x NR block over K2 row pairs, in portable C.  Where st is not
+ * NULL the sums start from its rows (ldst apart: c itself, so that passes
+ * over K sum as one pass would, or 0: a bias row) and c = the sums; else
+ * c = alpha sums + beta c.
  * Each product of two bf16 values is exact in fp32, so a fused
  * multiply-add gives the bits of the multiply and the add: the lanes below
  * may be fused or not, and vdpbf16ps's bits are kept either way. */
 static inline __attribute__((always_inline)) void
 kern_body(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, size_t m, size_t n, float alpha, float beta,
+    const float *st, size_t ldst)
 {
 	float acc[MR * NR] = {0};
-	int from_c = alpha == 1 && beta == 1;
 
-	for (size_t r = 0; r < (from_c ? m : 0); r++)
-		memcpy(acc + r * NR, c + r * ldc, n * sizeof *c);
+	for (size_t r = 0; r < (st ? m : 0); r++)
+		memcpy(acc + r * NR, st + r * ldst, n * sizeof *c);
 	for (size_t k2 = 0; k2 < K2; k2++) {
 		const uint16_t *b = bp + k2 * NR * 2;
 		float b0[NR], b1[NR];
@@ -419,14 +421,15 @@ kern_body(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 			}
 		}
 	}
-	store(c, ldc, acc, m, n, alpha, from_c ? 0 : beta);
+	store(c, ldc, acc, m, n, st ? 1 : alpha, st ? 0 : beta);
 }
 
 static void
 kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, size_t m, size_t n, float alpha, float beta,
+    const float *st, size_t ldst)
 {
-	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta);
+	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta, st, ldst);
 }
 
 #ifdef HAVE_AVX512BF16
@@ -435,9 +438,10 @@ kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
  * tests): 16 GFLOP/s a core on Zen 3, twice the baseline's SSE lanes */
 __attribute__((target("avx2,fma"))) static void
 kern_c_avx2(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, size_t m, size_t n, float alpha, float beta,
+    const float *st, size_t ldst)
 {
-	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta);
+	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta, st, ldst);
 }
 
 /* acc += the word w broadcast . b, w read by vdpbf16ps itself ({1to16}):
@@ -450,15 +454,15 @@ kern_c_avx2(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 /* the same block with vdpbf16ps: 24 accumulators, two B registers */
 AVX512BF16 static void
 kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, size_t m, size_t n, float alpha, float beta,
+    const float *st, size_t ldst)
 {
-	__m512 acc[MR][2], z = _mm512_setzero_ps();
-	int from_c = alpha == 1 && beta == 1;	/* as kern_c */
+	__m512 acc[MR][2], z = _mm512_setzero_ps();	/* as kern_c */
 	__mmask16 k[2] = {n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1),
 	    n <= 16 ? 0 : n >= 32 ? 0xffff : (__mmask16)((1u << (n - 16)) - 1)};
 	_Static_assert(MR == 12, "ROWS names the MR rows");
-#define START(r, h) (from_c && r < m ? \
-	_mm512_maskz_loadu_ps(k[h], c + r * ldc + 16 * h) : z)
+#define START(r, h) (st && r < m ? \
+	_mm512_maskz_loadu_ps(k[h], st + r * ldst + 16 * h) : z)
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define ZERO(r) __m512 c##r##0 = START(r, 0), c##r##1 = START(r, 1);
 #define DP(r) DP_BCST(c##r##0, b0, a[r]); DP_BCST(c##r##1, b1, a[r]);
@@ -483,7 +487,7 @@ kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 		for (size_t h = 0; h < 2 && k[h]; h++) {
 			float *p = c + r * ldc + 16 * h;
 			__m512 v = acc[r][h];
-			if (!from_c) {
+			if (!st) {
 				v = _mm512_mul_ps(v, va);
 				if (beta != 0)
 					v = _mm512_fmadd_ps(vb,
@@ -509,37 +513,39 @@ static const struct {
 /* one AMX_MR x NR block: c tiles 0-3 (rows 0-15 and 16-31, columns 0-15
  * and 16-31), a tiles 4 and 5, b tiles 6 and 7.  op(a) row by row, its
  * rows KS = tiled(K2) pairs apart; B's pair rows NR words apart; both
- * zeros past K2 (the zero pairs add nothing).  With alpha 1 and beta 1
- * (the linear layers' and the weight gradients' products) the sums start
- * from c, in every block alike, so that a row's bits do not depend on
- * the block it falls in (nor on the threads).  A whole block with alpha 1
- * and beta 0 or 1 goes between the tiles and c directly; the rest through
- * acc. */
+ * zeros past K2 (the zero pairs add nothing).  The sums start from st
+ * as kern_c's do: c itself in every block alike (the linear layers' and
+ * the weight gradients' products), so that a row's bits do not depend on
+ * the block it falls in (nor on the threads), or a bias row, loaded with
+ * a stride of 0.  A whole block with st, or alpha 1 and beta 0, goes
+ * between the tiles and c directly; the rest through acc. */
 AMX static void
 kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, size_t m, size_t n, float alpha, float beta,
+    const float *st, size_t ldst)
 {
 	size_t KS = tiled(K2), sa = KS * 4, sb = NR * 4;
 	float acc[AMX_MR * NR], *o = acc;
-	size_t so = sb;
-	int from_c = alpha == 1 && beta == 1;
+	size_t so = sb, ss = ldst * 4;
 
-	if (m == AMX_MR && n == NR && alpha == 1 && (beta == 0 || from_c)) {
+	if (m == AMX_MR && n == NR && (st || (alpha == 1 && beta == 0))) {
 		o = c;
 		so = ldc * 4;
-	} else if (from_c) {
+	} else if (st) {
 		memset(acc, 0, sizeof acc);
 		for (size_t r = 0; r < m; r++)
-			memcpy(acc + r * NR, c + r * ldc, n * sizeof *c);
+			memcpy(acc + r * NR, st + r * ldst, n * sizeof *c);
+		st = acc;
+		ss = sb;
 	}
-	/* the A panels and c are written before the tiles read them (a tile
-	 * load tells the compiler of no memory it reads) */
+	/* the A panels and st are written before the tiles read them (a
+	 * tile load tells the compiler of no memory it reads) */
 	__asm__ volatile("" ::: "memory");
-	if (from_c) {
-		TILE_LOAD(0, o, so);
-		TILE_LOAD(1, o + 16, so);
-		TILE_LOAD(2, o + 16 * so / 4, so);
-		TILE_LOAD(3, o + 16 * so / 4 + 16, so);
+	if (st) {
+		TILE_LOAD(0, st, ss);
+		TILE_LOAD(1, st + 16, ss);
+		TILE_LOAD(2, st + 16 * ss / 4, ss);
+		TILE_LOAD(3, st + 16 * ss / 4 + 16, ss);
 	} else {
 		TILE_ZERO(0);
 		TILE_ZERO(1);
@@ -561,8 +567,8 @@ kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 	TILE_STORE(1, o + 16, so);
 	TILE_STORE(2, o + 16 * so / 4, so);
 	TILE_STORE(3, o + 16 * so / 4 + 16, so);
-	if (o == acc)	/* from c: alpha 1, beta 0 copies the sums back */
-		store(c, ldc, acc, m, n, alpha, from_c ? 0 : beta);
+	if (o == acc)
+		store(c, ldc, acc, m, n, st ? 1 : alpha, st ? 0 : beta);
 }
 
 AMX static void
@@ -579,16 +585,20 @@ amx_end(void)
 #endif
 
 typedef void kern_fn(size_t, const uint32_t *, const uint16_t *, float *,
-    size_t, size_t, size_t, float, float);
+    size_t, size_t, size_t, float, float, const float *, size_t);
 
 /* one pass over K (kc = Kp / 2 pairs, rounded up, of op(a) from a and of
  * each B panel from bp): op(a) packed MC rows at a time (about 128 KiB, to
- * stay in L2), each block of mr rows times each B panel */
+ * stay in L2), each block of mr rows times each B panel; the sums start
+ * from bias (N floats) where it is not NULL, from c where alpha and beta
+ * are 1 */
 static void
 a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
     size_t M, size_t N, size_t Kp, size_t KS, size_t KB, size_t ai,
-    size_t ak, size_t ldc, size_t mr, size_t W, float alpha, float beta)
+    size_t ak, size_t ldc, size_t mr, size_t W, float alpha, float beta,
+    const float *bias)
 {
+	int from_c = !bias && alpha == 1 && beta == 1;
 	size_t kc = (Kp + 1) / 2;
 	size_t MC = (32768 / (KS ? KS : 1)) / mr * mr;
 
@@ -605,10 +615,12 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
 		for (size_t j0 = 0; j0 < N; j0 += NR) {
 			const uint16_t *b = bp + j0 * KB * 2;
 			size_t n = N - j0 < NR ? N - j0 : NR;
-			for (size_t r0 = 0; r0 < mc; r0 += mr)
-				f(kc, abuf + r0 * KS, b, c + (i0 + r0) * ldc +
-				    j0, ldc, mc - r0 < mr ? mc - r0 : mr, n,
-				    alpha, beta);
+			for (size_t r0 = 0; r0 < mc; r0 += mr) {
+				float *cb = c + (i0 + r0) * ldc + j0;
+				f(kc, abuf + r0 * KS, b, cb, ldc, mc - r0 < mr ?
+				    mc - r0 : mr, n, alpha, beta, bias ? bias +
+				    j0 : from_c ? cb : NULL, bias ? 0 : ldc);
+			}
 		}
 	}
 }
@@ -616,7 +628,7 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
 void
 bf16_gemm_packed(int kern, int op, float *c, const float *a,
     const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
-    float alpha, float beta)
+    float alpha, float beta, const float *bias)
 {
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
 	/* mr rows a block, packed W rows a panel */
@@ -655,7 +667,8 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 		size_t KS = W == 1 ? tiled(kc) : kc;
 		a_pass(f, c, a + 2 * k0 * ak, bp + k0 * NR * 2, M, N,
 		    K - 2 * k0 < 2 * kc ? K - 2 * k0 : 2 * kc, KS, KB, ai, ak,
-		    ldc, mr, W, alpha, k0 == 0 ? beta : 1.0f);
+		    ldc, mr, W, bias ? 1.0f : alpha, k0 == 0 ? beta : 1.0f,
+		    k0 == 0 ? bias : NULL);
 	} while ((k0 += KC) < K2);
 #ifdef HAVE_AMX
 	if (f == kern_amx)

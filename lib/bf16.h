@@ -53,10 +53,13 @@ size_t bf16_packed_size(size_t N, size_t K);
 /* pack op(b) into bp; b is (K,N) for BLAS_NN/BLAS_TN, (N,K) for BLAS_NT */
 void bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb);
-/* c (M,N) = alpha op(a) B + beta c with B packed by bf16_pack_b; one
- * thread.  The A panels are packed in this thread's own scratch. */
+/* c (M,N) = alpha op(a) B + beta c with B packed by bf16_pack_b, or,
+ * where bias (N floats) is not NULL, op(a) B + bias on every row (alpha
+ * and beta unused); one thread.  The sums start from bias, or from c
+ * where alpha and beta are 1.  The A panels are packed in this thread's
+ * own scratch. */
 void bf16_gemm_packed(int kern, int op, float *c, const float *a,
     const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
-    float alpha, float beta);
+    float alpha, float beta, const float *bias);
 
 #endif

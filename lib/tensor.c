@@ -482,11 +482,29 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 	ready();
 	if (bf)
 		bf16_gemm_packed(bf16k[k.bf16].id, op, c, a,
-		    bpack(op, b, N, K, ldb), M, N, K, lda, ldc, alpha, beta);
+		    bpack(op, b, N, K, ldb), M, N, K, lda, ldc, alpha, beta,
+		    NULL);
 	else if ((fp = fpack(op, b, N, K, ldb)))
 		fp32_gemm_packed(op, c, a, fp, M, N, K, lda, ldc, alpha, beta);
 	else
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
+}
+
+void
+blas_linear1(float *y, const float *x, const float *w, const float *b,
+    size_t M, size_t N, size_t K)
+{
+	if (M == 0 || N == 0)
+		return;
+	ready();
+	if (b && prec == BLAS_PREC_BF16) {	/* sums from b's row */
+		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x,
+		    bpack(BLAS_NT, w, N, K, K), M, N, K, K, N, 1, 0, b);
+		return;
+	}
+	for (size_t r = 0; b && r < M; r++)
+		memcpy(y + r * N, b, N * sizeof *b);
+	blas_gemm1(BLAS_NT, y, x, w, M, N, K, K, K, N, 1, b ? 1 : 0);
 }
 
 int
@@ -528,7 +546,7 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 		const float *ai = a + m0 * (op == BLAS_TN ? 1 : lda);
 		if (bf)
 			bf16_gemm_packed(bf16k[k.bf16].id, op, c + m0 * ldc,
-			    ai, bp, m, N, K, lda, ldc, alpha, beta);
+			    ai, bp, m, N, K, lda, ldc, alpha, beta, NULL);
 		else if (fp)
 			fp32_gemm_packed(op, c + m0 * ldc, ai, fp, m, N, K,
 			    lda, ldc, alpha, beta);

@@ -66,6 +66,11 @@ void blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta);
+/* y (M,N) = x (M,K) w^T + b, w (N,K), b N floats (NULL: none), one
+ * thread: the sums start from b (bf16 products start their tiles or
+ * registers from it; fp32 ones copy it into y and add to it) */
+void blas_linear1(float *y, const float *x, const float *w, const float *b,
+    size_t M, size_t N, size_t K);
 /* Weights: bf16 products whose op(b) lies inside a region [w, w + n)
  * given to blas_weights pack op(b) into bf16 panels once (per op and shape)
  * and share that pack among threads, batches and calls, instead of packing

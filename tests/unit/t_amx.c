@@ -104,19 +104,30 @@ tile_dp(int c, int a, int b)
 #define TILE_DP(c, a, b) tile_dp(c, a, b)
 #include "bf16.c"
 
+/* with bias (not NULL), the sums start from that row */
 static float *
-product(int kern, int op, const float *a, const float *b, const float *c0,
+productb(int kern, int op, const float *a, const float *b, const float *c0,
     size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
-    float alpha, float beta)
+    float alpha, float beta, const float *bias)
 {
 	float *c = xmalloc(M * ldc * 4);
 	uint16_t *bp = xmalloc(bf16_packed_size(N, K) * 2);
 
 	memcpy(c, c0, M * ldc * 4);
 	bf16_pack_b(bp, op, b, N, K, ldb);
-	bf16_gemm_packed(kern, op, c, a, bp, M, N, K, lda, ldc, alpha, beta);
+	bf16_gemm_packed(kern, op, c, a, bp, M, N, K, lda, ldc, alpha, beta,
+	    bias);
 	free(bp);
 	return c;
+}
+
+static float *
+product(int kern, int op, const float *a, const float *b, const float *c0,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta)
+{
+	return productb(kern, op, a, b, c0, M, N, K, lda, ldb, ldc, alpha,
+	    beta, NULL);
 }
 
 static void
@@ -137,6 +148,22 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta)
 	    alpha, beta);
 	float *port = product(BF16_PORTABLE, op, a, b, c0, M, N, K, lda, ldb,
 	    ldc, alpha, beta);
+	if (beta == 0) {	/* sums from a bias row: tiles loaded with a
+				 * stride of 0 */
+		float *bias = xmalloc(N * 4);
+		check_fill(bias, N, 2);
+		float *x = productb(BF16_AMX, op, a, b, c0, M, N, K, lda, ldb,
+		    ldc, 1, 0, bias);
+		float *y = productb(BF16_PORTABLE, op, a, b, c0, M, N, K, lda,
+		    ldb, ldc, 1, 0, bias);
+		snprintf(name, sizeof name, "amx (tiles modelled) from a bias "
+		    "row = portable, bit for bit: %s M=%zu N=%zu K=%zu",
+		    names[op], M, N, K);
+		check_close(name, x, y, nc, 0, 0);
+		free(x);
+		free(y);
+		free(bias);
+	}
 	/* alpha 1, beta 1: both start the sums from c */
 	snprintf(name, sizeof name, "amx (tiles modelled) = portable, bit for "
 	    "bit: %s M=%zu N=%zu K=%zu beta=%g", names[op], M, N, K, beta);
@@ -151,7 +178,7 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta)
 	for (size_t r = 0; r < M; r += 16)
 		bf16_gemm_packed(BF16_AMX, op, split + r * ldc,
 		    a + r * (ta ? 1 : lda), bp, M - r < 16 ? M - r : 16, N, K,
-		    lda, ldc, alpha, beta);
+		    lda, ldc, alpha, beta, NULL);
 	snprintf(name, sizeof name, "amx: rows split in blocks of 16 = one "
 	    "call, bit for bit: %s M=%zu N=%zu K=%zu beta=%g", names[op], M,
 	    N, K, beta);

@@ -118,21 +118,97 @@ rounded(const float *x, size_t n)
 	return y;
 }
 
+/* hw: the hardware kernels this CPU runs */
+enum { HW_AVX512 = 1, HW_AMX = 2 };
+
+/* c0's product on kernel kern; with bias, its sums start from it */
 static float *
-run(const struct prob *p, int kern, float alpha, float beta)
+runb(const struct prob *p, int kern, float alpha, float beta,
+    const float *bias)
 {
 	float *c = xmalloc(p->nc * 4);
 	uint16_t *bp = xmalloc(bf16_packed_size(p->N, p->K) * 2);
 	memcpy(c, p->c0, p->nc * 4);
 	bf16_pack_b(bp, p->op, p->b, p->N, p->K, p->ldb);
 	bf16_gemm_packed(kern, p->op, c, p->a, bp, p->M, p->N, p->K, p->lda,
-	    p->ldc, alpha, beta);
+	    p->ldc, alpha, beta, bias);
 	free(bp);
 	return c;
 }
 
-/* hw: the hardware kernels this CPU runs */
-enum { HW_AVX512 = 1, HW_AMX = 2 };
+static float *
+run(const struct prob *p, int kern, float alpha, float beta)
+{
+	return runb(p, kern, alpha, beta, NULL);
+}
+
+/* a bias row: on every kernel, op(a) B + bias = the bias copied into
+ * each row of c and the product added (alpha 1, beta 1), bit for bit;
+ * through blas_linear1 (op nt) the same in bf16, and the fp32 product
+ * with the bias added in fp32 */
+static void
+biased(const struct prob *p, const char *shape, int hw)
+{
+	static const int kerns[] = {BF16_PORTABLE, BF16_AVX512, BF16_AMX};
+	static const char *const kn[] = {"portable", "avx512bf16", "amx"};
+	float *bias = xmalloc(p->N * 4), *c0 = p->c0;
+	struct prob q = *p;
+	char name[200];
+
+	check_fill(bias, p->N, 2);
+	q.c0 = xmalloc(p->nc * 4);
+	memcpy(q.c0, c0, p->nc * 4);
+	for (size_t r = 0; r < p->M; r++)
+		memcpy(q.c0 + r * p->ldc, bias, p->N * 4);
+	for (int i = 0; i < 3; i++) {
+		if ((i == 1 && !(hw & HW_AVX512)) || (i == 2 && !(hw & HW_AMX)))
+			continue;
+		float *want = run(&q, kerns[i], 1, 1);
+		float *got = runb(p, kerns[i], 0.5f, 2, bias);
+		snprintf(name, sizeof name, "bf16 %s: sums from a bias row = "
+		    "the bias in c, beta 1, bit for bit: %s", kn[i], shape);
+		/* c's padding columns kept: got's are c0's, want's too */
+		check_close(name, got, want, p->nc, 0, 0);
+		free(want);
+		free(got);
+	}
+	if (p->op == BLAS_NT) {	/* x (M,K) and w (N,K) without gaps */
+		size_t M = p->M, N = p->N, K = p->K;
+		float *x = xmalloc(M * K * 4 + 4), *w = xmalloc(N * K * 4 + 4);
+		float *y = xmalloc(M * N * 4);
+		float *f = xmalloc(M * N * 4);
+		float *want = run(&q, BF16_PORTABLE, 1, 1);
+		int same = 1;
+		for (size_t r = 0; r < M; r++)
+			memcpy(x + r * K, p->a + r * p->lda, K * 4);
+		for (size_t r = 0; r < N; r++)
+			memcpy(w + r * K, p->b + r * p->ldb, K * 4);
+		blas_set_precision(BLAS_PREC_BF16);
+		blas_linear1(y, x, w, bias, M, N, K);
+		for (size_t r = 0; r < p->M; r++)
+			same &= !memcmp(y + r * p->N, want + r * p->ldc,
+			    p->N * 4);
+		snprintf(name, sizeof name, "blas_linear1 in bf16 = the bf16 "
+		    "kernel from the bias row: %s", shape);
+		check_ok(name, same);
+		blas_set_precision(BLAS_PREC_FP32);
+		blas_linear1(y, x, w, bias, M, N, K);
+		for (size_t r = 0; r < M; r++)
+			memcpy(f + r * N, bias, N * 4);
+		blas_gemm_ref(BLAS_NT, f, x, w, M, N, K, K, K, N, 1, 1);
+		snprintf(name, sizeof name, "blas_linear1 in fp32 = x w^T + b: "
+		    "%s", shape);
+		check_close(name, y, f, M * N, 1e-6 * (double)K, 1e-5);
+		free(x);
+		free(w);
+		free(want);
+		free(y);
+		free(f);
+	}
+	free(q.c0);
+	free(bias);
+}
+
 
 static void
 one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
@@ -190,6 +266,9 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 		check_close(name, x, want, p.nc, 1e-6 * (double)K, 1e-6);
 		free(x);
 	}
+
+	if (beta == 0)
+		biased(&p, shape, hw);
 
 	/* through the interface, one thread and threaded */
 	blas_set_precision(BLAS_PREC_BF16);
