@@ -185,9 +185,41 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 }
 
 #ifdef HAVE_AVX512BF16
+/* r[i] word j becomes r[j] word i: a 16 x 16 transpose of words, by
+ * 32-bit, then 64-bit unpacks, then two rounds of 128-bit lane shuffles */
+AVX512BF16 static inline void
+transpose16(__m512i *r)
+{
+	__m512i t[16];
+
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+	}
+	for (int g = 0; g < 16; g += 4) {
+		r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+		r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+		r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+		r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+	}
+	/* r[4g + c], 128-bit lane L: word 4L + c of rows 4g..4g+3 */
+	for (int c = 0; c < 4; c++) {
+		t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
+		t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
+		t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
+		t[12 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xdd);
+	}
+	for (int c = 0; c < 4; c++) {
+		r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);
+		r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);
+		r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd);
+		r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xdd);
+	}
+}
+
 /* pack_rows for W = MR: MR rows converted 32 floats at a time, then the
- * (MR, 16) words transposed with shuffles (rows MR.. as zeros) into 16 runs
- * of MR words, instead of one scattered word at a time */
+ * (MR, 16) words transposed (rows MR.. as zeros) into 16 runs of MR
+ * words, instead of one scattered word at a time */
 AVX512BF16 static void
 pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 {
@@ -202,7 +234,7 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 			    (__mmask16)((1u << nf) - 1);
 			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
 			    (__mmask16)((1u << (nf - 16)) - 1);
-			__m512i r[16], t[16];
+			__m512i r[16];
 			size_t m = n - i0 < MR ? n - i0 : MR;
 			for (size_t i = 0; i < MR; i++)
 				r[i] = z;
@@ -221,41 +253,11 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 					    _mm512_maskz_loadu_ps(lo, xi));
 				}
 			r[12] = r[13] = r[14] = r[15] = z;
-			for (int i = 0; i < 16; i += 2) {
-				t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-				t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-			}
-			for (int g = 0; g < 16; g += 4) {
-				r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
-				r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
-				r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
-				r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
-			}
-			/* r[4g + c], 128-bit lane L: column 4L + c of rows
-			 * 4g..4g+3 */
-			for (int c = 0; c < 4; c++) {
-				t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
-				t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
-				t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c],
-				    0x88);
-				t[12 + c] = _mm512_shuffle_i32x4(r[8 + c],
-				    r[12 + c], 0xdd);
-			}
+			transpose16(r);
 			size_t nk = (nf + 1) / 2;
 			uint32_t *qk = q + k0 / 2 * MR;
-			for (int c = 0; c < 4; c++) {
-				__m512i col[4] = {
-				    _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88),
-				    _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88),
-				    _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd),
-				    _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xdd),
-				};	/* columns c, 4 + c, 8 + c, 12 + c */
-				for (size_t h = 0; h < 4; h++)
-					if (4 * h + (size_t)c < nk)
-						_mm512_mask_storeu_epi32(qk +
-						    (4 * h + (size_t)c) * MR,
-						    0x0fff, col[h]);
-			}
+			for (size_t c = 0; c < nk; c++)
+				_mm512_mask_storeu_epi32(qk + c * MR, 0x0fff, r[c]);
 		}
 	}
 }
@@ -299,6 +301,45 @@ pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
 }
 #endif
 
+#ifdef HAVE_AVX512BF16
+/* pack_cols for W = 1 (op(a) = x^T row by row, for AMX): 16 pairs of 16
+ * columns at a time, each pair of rows converted and interleaved as
+ * pack_cols_avx512 does, then transposed into a run of 16 pairs for each
+ * of the 16 columns (KS is a whole number of tiles of 16 pairs) */
+AVX512BF16 static void
+pack_t1_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
+    size_t KS)
+{
+	__m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27,
+	    11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
+	    17, 1, 16, 0);
+	__m512 z = _mm512_setzero_ps();
+
+	for (size_t k0 = 0; k0 < KS; k0 += 16)
+		for (size_t i0 = 0; i0 < n; i0 += 16) {
+			size_t m = n - i0 < 16 ? n - i0 : 16;
+			__mmask16 lm = (__mmask16)((1u << m) - 1);
+			__m512i r[16];
+			for (size_t j = 0; j < 16; j++) {
+				size_t k = 2 * (k0 + j);
+				__m512 a = z, b = z;
+				if (k < K)
+					a = _mm512_maskz_loadu_ps(lm, x + k * ld +
+					    i0);
+				if (k + 1 < K)
+					b = _mm512_maskz_loadu_ps(lm, x + (k +
+					    1) * ld + i0);
+				r[j] = _mm512_permutexvar_epi16(idx,
+				    (__m512i)_mm512_cvtne2ps_pbh(b, a));
+			}
+			transpose16(r);
+			for (size_t c = 0; c < m; c++)
+				_mm512_storeu_si512(p + (i0 + c) * KS + k0,
+				    r[c]);
+		}
+}
+#endif
+
 static void
 pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
     size_t W, size_t KS)
@@ -309,6 +350,10 @@ pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 #ifdef HAVE_AVX512BF16
 	if (W >= 8 && avx512()) {
 		pack_cols_avx512(p, x, n, K, ld, W, KS);
+		return;
+	}
+	if (W == 1 && KS % 16 == 0 && avx512()) {
+		pack_t1_avx512(p, x, n, K, ld, KS);
 		return;
 	}
 #endif
