@@ -264,6 +264,43 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 #endif
 
 #ifdef HAVE_AVX512BF16
+/* pack_rows for W = NR (op(b) = b^T: a head's keys, the weights): 16 rows
+ * converted 32 floats at a time and transposed into 16 pairs of 16 words,
+ * each stored whole in its panel (rows n.. and pairs past K as zeros) */
+AVX512BF16 static void
+pack_nr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
+    size_t KS)
+{
+	size_t np = (n + NR - 1) / NR * NR;
+	__m512i z = _mm512_setzero_si512();
+
+	for (size_t i0 = 0; i0 < np; i0 += 16) {
+		uint32_t *q = p + i0 / NR * NR * KS + i0 % NR;
+		size_t m = i0 >= n ? 0 : n - i0 < 16 ? n - i0 : 16;
+		for (size_t k0 = 0; k0 < 2 * KS; k0 += 32) {
+			size_t nf = k0 >= K ? 0 : K - k0 < 32 ? K - k0 : 32;
+			__mmask16 lo = nf >= 16 ? 0xffff :
+			    (__mmask16)((1u << nf) - 1);
+			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
+			    (__mmask16)((1u << (nf - 16)) - 1);
+			__m512i r[16];
+			for (size_t i = 0; i < 16; i++) {
+				r[i] = z;
+				if (i >= m || nf == 0)
+					continue;
+				const float *xi = x + (i0 + i) * ld + k0;
+				r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+				    _mm512_maskz_loadu_ps(hi, xi + 16),
+				    _mm512_maskz_loadu_ps(lo, xi));
+			}
+			transpose16(r);
+			for (size_t c = 0; c < 16; c++)
+				_mm512_storeu_si512(q + (k0 / 2 + c) * NR,
+				    r[c]);
+		}
+	}
+}
+
 /* pack_cols for W >= 8: 16 columns of both rows of a pair at a time,
  * converted by one vcvtne2ps2bf16 and interleaved into pairs by one vpermw
  * (columns n.. and the padding pairs as zeros) */
@@ -386,6 +423,12 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 {
 	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
 
+#ifdef HAVE_AVX512BF16
+	if (op == BLAS_NT && avx512()) {
+		pack_nr_avx512(w, b, N, K, ldb, tiled((K + 1) / 2));
+		return;
+	}
+#endif
 	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
 		pack_rows(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
 	else			/* row k of op(b) is row k of b */
