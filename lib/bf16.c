@@ -257,7 +257,8 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 			size_t nk = (nf + 1) / 2;
 			uint32_t *qk = q + k0 / 2 * MR;
 			for (size_t c = 0; c < nk; c++)
-				_mm512_mask_storeu_epi32(qk + c * MR, 0x0fff, r[c]);
+				_mm512_mask_storeu_epi32(qk + c * MR, 0x0fff,
+				    r[c]);
 		}
 	}
 }
@@ -360,12 +361,13 @@ pack_t1_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 			for (size_t j = 0; j < 16; j++) {
 				size_t k = 2 * (k0 + j);
 				__m512 a = z, b = z;
-				if (k < K)
-					a = _mm512_maskz_loadu_ps(lm, x + k * ld +
-					    i0);
-				if (k + 1 < K)
-					b = _mm512_maskz_loadu_ps(lm, x + (k +
-					    1) * ld + i0);
+				if (k < K) {
+					const float *xk = x + k * ld + i0;
+					a = _mm512_maskz_loadu_ps(lm, xk);
+					if (k + 1 < K)
+						b = _mm512_maskz_loadu_ps(lm,
+						    xk + ld);
+				}
 				r[j] = _mm512_permutexvar_epi16(idx,
 				    (__m512i)_mm512_cvtne2ps_pbh(b, a));
 			}
