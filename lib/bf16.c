@@ -31,7 +31,7 @@
 
 #define MR 12
 #define NR 32
-#define AMX_MR 32
+#define AMX_MR BF16_AMX_ROWS
 #define KCMAX 768	/* pairs of K a pass, at most */
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
@@ -217,6 +217,29 @@ transpose16(__m512i *r)
 	}
 }
 
+/* r[i] = row i of x (rows ld apart), floats [0, nf) converted and
+ * paired, for i < m; zeros for the rest of the 16 */
+AVX512BF16 static inline void
+cvt_rows16(__m512i *r, const float *x, size_t ld, size_t m, size_t nf)
+{
+	__mmask16 lo = nf >= 16 ? 0xffff : (__mmask16)((1u << nf) - 1);
+	__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
+	    (__mmask16)((1u << (nf - 16)) - 1);
+
+	for (size_t i = 0; i < 16; i++)
+		r[i] = _mm512_setzero_si512();
+	if (nf == 32)	/* unmasked loads, faster */
+		for (size_t i = 0; i < m; i++)
+			r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+			    _mm512_loadu_ps(x + i * ld + 16),
+			    _mm512_loadu_ps(x + i * ld));
+	else if (nf > 0)
+		for (size_t i = 0; i < m; i++)
+			r[i] = (__m512i)_mm512_cvtne2ps_pbh(
+			    _mm512_maskz_loadu_ps(hi, x + i * ld + 16),
+			    _mm512_maskz_loadu_ps(lo, x + i * ld));
+}
+
 /* pack_rows for W = MR: MR rows converted 32 floats at a time, then the
  * (MR, 16) words transposed (rows MR.. as zeros) into 16 runs of MR
  * words, instead of one scattered word at a time */
@@ -224,35 +247,14 @@ AVX512BF16 static void
 pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 {
 	size_t K2 = (K + 1) / 2;
-	__m512i z = _mm512_setzero_si512();
 
 	for (size_t i0 = 0; i0 < n; i0 += MR) {
 		uint32_t *q = p + i0 * K2;
 		for (size_t k0 = 0; k0 < K; k0 += 32) {
 			size_t nf = K - k0 < 32 ? K - k0 : 32;
-			__mmask16 lo = nf >= 16 ? 0xffff :
-			    (__mmask16)((1u << nf) - 1);
-			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
-			    (__mmask16)((1u << (nf - 16)) - 1);
 			__m512i r[16];
-			size_t m = n - i0 < MR ? n - i0 : MR;
-			for (size_t i = 0; i < MR; i++)
-				r[i] = z;
-			if (nf == 32)	/* unmasked loads, faster */
-				for (size_t i = 0; i < m; i++) {
-					const float *xi = x + (i0 + i) * ld + k0;
-					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
-					    _mm512_loadu_ps(xi + 16),
-					    _mm512_loadu_ps(xi));
-				}
-			else
-				for (size_t i = 0; i < m; i++) {
-					const float *xi = x + (i0 + i) * ld + k0;
-					r[i] = (__m512i)_mm512_cvtne2ps_pbh(
-					    _mm512_maskz_loadu_ps(hi, xi + 16),
-					    _mm512_maskz_loadu_ps(lo, xi));
-				}
-			r[12] = r[13] = r[14] = r[15] = z;
+			cvt_rows16(r, x + i0 * ld + k0, ld, n - i0 < MR ?
+			    n - i0 : MR, nf);
 			transpose16(r);
 			size_t nk = (nf + 1) / 2;
 			uint32_t *qk = q + k0 / 2 * MR;
@@ -273,27 +275,15 @@ pack_nr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
     size_t KS)
 {
 	size_t np = (n + NR - 1) / NR * NR;
-	__m512i z = _mm512_setzero_si512();
 
 	for (size_t i0 = 0; i0 < np; i0 += 16) {
 		uint32_t *q = p + i0 / NR * NR * KS + i0 % NR;
 		size_t m = i0 >= n ? 0 : n - i0 < 16 ? n - i0 : 16;
 		for (size_t k0 = 0; k0 < 2 * KS; k0 += 32) {
 			size_t nf = k0 >= K ? 0 : K - k0 < 32 ? K - k0 : 32;
-			__mmask16 lo = nf >= 16 ? 0xffff :
-			    (__mmask16)((1u << nf) - 1);
-			__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
-			    (__mmask16)((1u << (nf - 16)) - 1);
 			__m512i r[16];
-			for (size_t i = 0; i < 16; i++) {
-				r[i] = z;
-				if (i >= m || nf == 0)
-					continue;
-				const float *xi = x + (i0 + i) * ld + k0;
-				r[i] = (__m512i)_mm512_cvtne2ps_pbh(
-				    _mm512_maskz_loadu_ps(hi, xi + 16),
-				    _mm512_maskz_loadu_ps(lo, xi));
-			}
+			cvt_rows16(r, m && nf ? x + i0 * ld + k0 : x, ld, m,
+			    nf);
 			transpose16(r);
 			for (size_t c = 0; c < 16; c++)
 				_mm512_storeu_si512(q + (k0 / 2 + c) * NR,

@@ -50,6 +50,9 @@ void bf16_expand(float *x, const uint16_t *y, size_t n);
 
 /* uint16 elements of op(b) (K,N) packed */
 size_t bf16_packed_size(size_t N, size_t K);
+/* rows of c the AMX kernel computes at a time */
+#define BF16_AMX_ROWS 32
+
 /* pack op(b) into bp; b is (K,N) for BLAS_NN/BLAS_TN, (N,K) for BLAS_NT */
 void bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb);

@@ -400,8 +400,8 @@ size_t
 blas_block_rows(void)
 {
 	ready();
-	return prec == BLAS_PREC_BF16 && bf16k[k.bf16].id == BF16_AMX ? 32 :
-	    24;
+	return prec == BLAS_PREC_BF16 && bf16k[k.bf16].id == BF16_AMX ?
+	    BF16_AMX_ROWS : 24;
 }
 
 /* op(b) packed in precision pr (bf16 or fp32 panels), shared, if b is a
