@@ -116,10 +116,10 @@ enum bert_act {
 	BERT_A_POOLED,	/* (B, C)  pooled, before Normalize */
 	BERT_A_OUT,	/* (B, C)  model output (normalized iff cfg.normalize) */
 	BERT_A_NORM,	/* (B)     |pooled| (for the Normalize backward) */
-	/* with BERT_ACT16: QKV and ATTY in bf16, (L, N, ...) each (sizes in
-	 * floats, two values a float); QKV and ATTY above are then one
-	 * layer's, the fp32 values of the layer at work */
-	BERT_A_QKV16, BERT_A_ATTY16,
+	/* with BERT_ACT16: QKV, ATTY and FCH in bf16, (L, N, ...) each
+	 * (sizes in floats, two values a float); QKV, ATTY and FCH above are
+	 * then one layer's, the fp32 values of the layer at work */
+	BERT_A_QKV16, BERT_A_ATTY16, BERT_A_FCH16,
 	BERT_NACT
 };
 
@@ -128,7 +128,7 @@ struct bert_acts {
 	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
 	float *fch, *res2, *ln2, *ln2_mean, *ln2_rstd;
 	float *pooled, *out, *norm;
-	uint16_t *qkv16, *atty16;	/* NULL without BERT_ACT16 */
+	uint16_t *qkv16, *atty16, *fch16;	/* NULL without BERT_ACT16 */
 };
 
 /* Backward scratch (one layer's worth, reused; only with BERT_GRADS). */
@@ -152,12 +152,11 @@ enum {
 	BERT_ADAM = 2,	/* AdamW m and v (same table as params) */
 	/* with BERT_GRADS, for bf16 products (blas_precision): the per-layer
 	 * activations that only bf16 products read (q, k, v; the attention
-	 * output) kept in bf16 for the backward.  Every product rounds its
-	 * operands to bf16 anyway, so the results are the same bits as with
-	 * fp32 activations, in a sixth less activation memory.  (The FFN's pre-GELU values stay fp32: GELU and
-	 * its derivative read them, so rounding them would change the bits;
-	 * bench/README.md, "all-mpnet-base-v2", says what that was measured
-	 * to do.) */
+	 * output), and the FFN's pre-GELU values, kept in bf16 for the
+	 * backward.  Every product rounds its operands to bf16 anyway, and
+	 * every bf16 forward rounds the pre-GELU values (as autocast rounds
+	 * a linear layer's output), so the results are the same bits as with
+	 * fp32 activations, in a quarter less activation memory. */
 	BERT_ACT16 = 4,
 };
 

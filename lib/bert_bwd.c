@@ -413,7 +413,7 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 			const float *atty = a->atty + k32 * Nx * C;
 			const float *res1 = a->res1 + l * Nx * C;
 			const float *ln1 = a->ln1 + l * Nx * C;
-			const float *fch = a->fch + l * Nx * F;
+			const float *fch = a->fch + k32 * Nx * F;
 			const float *res2 = a->res2 + l * Nx * C;
 
 			if (a16) {	/* the layer's bf16 values, this thread's
@@ -422,6 +422,8 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 				    (l * Nx + r0) * 3 * C, (r1 - r0) * 3 * C);
 				bf16_expand(a->atty + r0 * C, a->atty16 +
 				    (l * Nx + r0) * C, (r1 - r0) * C);
+				bf16_expand(a->fch + r0 * F, a->fch16 +
+				    (l * Nx + r0) * F, (r1 - r0) * F);
 			}
 
 			/* ln2 = LN(res2), res2 = ln1 + drop(fcproj):

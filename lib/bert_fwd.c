@@ -98,7 +98,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_LN1] = Lk * N * C;
 	as[BERT_A_LN1_MEAN] = Lk * N;
 	as[BERT_A_LN1_RSTD] = Lk * N;
-	as[BERT_A_FCH] = Lk * N * F;
+	as[BERT_A_FCH] = L32 * N * F;
 	as[BERT_A_RES2] = Lk * N * C;
 	as[BERT_A_LN2] = Lk * N * C;
 	as[BERT_A_LN2_MEAN] = Lk * N;
@@ -108,6 +108,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_NORM] = B;
 	as[BERT_A_QKV16] = a16 ? (L * N * 3 * C + 1) / 2 : 0;
 	as[BERT_A_ATTY16] = a16 ? (L * N * C + 1) / 2 : 0;
+	as[BERT_A_FCH16] = a16 ? (L * N * F + 1) / 2 : 0;
 
 	ds[BERT_D_X] = gr ? N * C : 0;
 	ds[BERT_D_LN] = gr ? N * C : 0;
@@ -202,13 +203,13 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	/* bf16 products pack the weights once, until they change */
 	blas_weights(m->params, m->nparams);
 
-	float *q16[2];
+	float *q16[3];
 	float **ap[BERT_NACT] = {
 		&m->a.emb, &m->a.x0, &m->a.emb_mean, &m->a.emb_rstd, &m->a.qkv,
 		&m->a.att, &m->a.atty, &m->a.res1, &m->a.ln1, &m->a.ln1_mean,
 		&m->a.ln1_rstd, &m->a.fch, &m->a.res2, &m->a.ln2,
 		&m->a.ln2_mean, &m->a.ln2_rstd, &m->a.pooled, &m->a.out,
-		&m->a.norm, &q16[0], &q16[1],
+		&m->a.norm, &q16[0], &q16[1], &q16[2],
 	};
 	for (i = 0; i < BERT_NACT; i++) {
 		*ap[i] = m->asize[i] ? q : NULL;
@@ -216,6 +217,7 @@ bert_alloc(struct bert_model *m, const struct bert_config *cfg, size_t Bmax,
 	}
 	m->a.qkv16 = (uint16_t *)(void *)q16[0];
 	m->a.atty16 = (uint16_t *)(void *)q16[1];
+	m->a.fch16 = (uint16_t *)(void *)q16[2];
 	float **dp[BERT_NDACT] = {
 		&m->d.dx, &m->d.dln, &m->d.big, &m->d.dpooled,
 	};
@@ -639,6 +641,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
+	int b16 = blas_precision() == BLAS_PREC_BF16;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -719,7 +722,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			float *res1 = a->res1 + k * Nx * C;
 			float *ln1 = a->ln1 + k * Nx * C;
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
-			float *fch = a->fch + k * Nx * F;
+			float *fch = a->fch + k32 * Nx * F;
 			float *fchg = gr ? m->d.big : fch;
 			float *res2 = a->res2 + k * Nx * C;
 			float *ln2 = a->ln2 + k * Nx * C;
@@ -749,6 +752,10 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
 				rows_linear(fch, ln1, p->fcw + l * F * C,
 				    p->fcb + l * F, q0, q1, C, F);
+				if (b16)	/* autocast's rounding */
+					bf16_trim(fch + q0 * F, a16 ? a->fch16 +
+					    (l * Nx + q0) * F : NULL,
+					    (q1 - q0) * F);
 				bert_rows_gelu(fchg, fch, q0 * F, q1 * F);
 				rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
 				    p->fcprojw + l * C * F, p->fcprojb + l * C,

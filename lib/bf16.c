@@ -121,6 +121,39 @@ bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 		y[j] = rnd(u[j]);
 }
 
+#ifdef HAVE_AVX512BF16
+AVX512BF16 static size_t
+trim_avx512(float *x, uint16_t *y, size_t n)
+{
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+		if (y)
+			_mm256_storeu_si256((__m256i *)(void *)(y + i), h);
+		_mm512_storeu_si512(x + i, _mm512_slli_epi32(
+		    _mm512_cvtepu16_epi32(h), 16));
+	}
+	return i;
+}
+#endif
+
+void
+bf16_trim(float *x, uint16_t *y, size_t n)
+{
+	uint32_t *u = (uint32_t *)(void *)x;
+	size_t i = 0;
+#ifdef HAVE_AVX512BF16
+	if (avx512())
+		i = trim_avx512(x, y, n);
+#endif
+	for (; i < n; i++) {
+		uint16_t h = rnd(u[i]);
+		if (y)
+			y[i] = h;
+		u[i] = (uint32_t)h << 16;
+	}
+}
+
 void
 bf16_expand(float *restrict x, const uint16_t *restrict y, size_t n)
 {

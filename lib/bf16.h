@@ -48,6 +48,10 @@ void bf16_convert(uint16_t *y, const float *x, size_t n);
 /* x[i] = bf16_to_float(y[i]), i < n */
 void bf16_expand(float *x, const uint16_t *y, size_t n);
 
+/* x[i] rounded to bf16 in place, i < n; where y is not NULL, y[i] the
+ * bf16 (as bf16_convert) */
+void bf16_trim(float *x, uint16_t *y, size_t n);
+
 /* uint16 elements of op(b) (K,N) packed */
 size_t bf16_packed_size(size_t N, size_t K);
 /* rows of c the AMX kernel computes at a time */

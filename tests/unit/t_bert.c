@@ -602,8 +602,9 @@ test_tiny_mpnet(void)
 
 /* BERT_ACT16: the training arena's activations of all-mpnet-base-v2's
  * shape (96 sequences of 256 tokens: an MNRL batch of 32 triplets) are
- * at most 7/8 of the fp32 ones; without BERT_GRADS the flag changes
- * nothing */
+ * at most 3/4 of the fp32 ones (q, k, v, the attention output and the
+ * FFN's pre-GELU values in bf16: 0.73); without BERT_GRADS the flag
+ * changes nothing */
 static void
 test_act16_sizes(void)
 {
@@ -623,8 +624,8 @@ test_act16_sizes(void)
 	}
 	printf("# activations: %zu floats in fp32, %zu with BERT_ACT16\n",
 	    tot[0], tot[1]);
-	check_ok("BERT_ACT16: the training activations at most 7/8 of fp32's",
-	    tot[1] > 0 && tot[1] <= tot[0] / 8 * 7);
+	check_ok("BERT_ACT16: the training activations at most 3/4 of fp32's",
+	    tot[1] > 0 && tot[1] <= tot[0] / 4 * 3);
 	check_ok("BERT_ACT16 without BERT_GRADS: the same inference arena",
 	    memcmp(inf[0], inf[1], sizeof inf[0]) == 0);
 }

@@ -56,15 +56,16 @@ rounding(void)
 }
 
 /* bf16_convert (vcvtne2ps2bf16 where the CPU has it) = bf16_round on
- * random bit patterns, a quarter of them denormal, NaN or infinite */
+ * random bit patterns, a quarter of them denormal, NaN or infinite; and
+ * bf16_trim rounds in place to those values, giving the same bf16 */
 static void
 converting(void)
 {
 	enum { N = 1 << 16 };
-	static float x[N + 7];
-	static uint16_t y[N + 7];
+	static float x[N + 7], z[2][N + 7];
+	static uint16_t y[N + 7], t[N + 7];
 	uint64_t st = 0x2545F4914F6CDD1Dull;
-	size_t bad = 0;
+	size_t bad = 0, tbad = 0;
 
 	for (int rep = 0; rep < 16; rep++) {
 		for (size_t i = 0; i < N + 7; i++) {
@@ -77,12 +78,23 @@ converting(void)
 			x[i] = bits(u);
 		}
 		bf16_convert(y, x, N + 7);	/* a ragged tail */
-		for (size_t i = 0; i < N + 7; i++)
+		memcpy(z[0], x, sizeof x);
+		memcpy(z[1], x, sizeof x);
+		bf16_trim(z[0], t, N + 7);
+		bf16_trim(z[1], NULL, N + 7);
+		for (size_t i = 0; i < N + 7; i++) {
 			bad += y[i] != bf16_round(x[i]);
+			tbad += t[i] != y[i] || memcmp(&z[0][i], &z[1][i],
+			    4) != 0 || memcmp(&z[0][i], &(float){
+			    bf16_to_float(y[i])}, 4) != 0;
+		}
 	}
-	if (bad)
-		printf("# %zu of %d differ\n", bad, 16 * (N + 7));
+	if (bad || tbad)
+		printf("# %zu and %zu of %d differ\n", bad, tbad,
+		    16 * (N + 7));
 	check_ok("bf16_convert = bf16_round on every kind of float", bad == 0);
+	check_ok("bf16_trim: x rounded in place to bf16_convert's values "
+	    "(and they, where asked)", tbad == 0);
 }
 
 /* op(a) (M,K) and op(b) (K,N) with padded leading dimensions */
