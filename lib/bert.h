@@ -153,10 +153,11 @@ enum {
 	/* with BERT_GRADS, for bf16 products (blas_precision): the per-layer
 	 * activations that only bf16 products read (q, k, v; the attention
 	 * output), and the FFN's pre-GELU values, kept in bf16 for the
-	 * backward.  Every product rounds its operands to bf16 anyway, and
-	 * every bf16 forward rounds the pre-GELU values (as autocast rounds
-	 * a linear layer's output), so the results are the same bits as with
-	 * fp32 activations, in a quarter less activation memory. */
+	 * backward.  Every product rounds its operands to bf16 anyway, and a
+	 * bf16 forward with BERT_GRADS rounds the pre-GELU values (as
+	 * autocast rounds a linear layer's output), so the results are the
+	 * same bits as with fp32 activations, in a quarter less activation
+	 * memory. */
 	BERT_ACT16 = 4,
 };
 

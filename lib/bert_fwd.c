@@ -641,7 +641,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
-	int b16 = blas_precision() == BLAS_PREC_BF16;
+	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -752,7 +752,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
 				rows_linear(fch, ln1, p->fcw + l * F * C,
 				    p->fcb + l * F, q0, q1, C, F);
-				if (b16)	/* autocast's rounding */
+				if (b16)	/* as autocast in training */
 					bf16_trim(fch + q0 * F, a16 ? a->fch16 +
 					    (l * Nx + q0) * F : NULL,
 					    (q1 - q0) * F);
