@@ -103,11 +103,22 @@ SFX(layernorm)(float *y, float *mean, float *rstd, const float *x,
 	*rstd = rs;
 }
 
+/* GELU's input is mostly an FFN block FC1 has just written, partly pushed
+ * out of L2 by the FFN's weights streaming through it, and a libmvec call
+ * a vector leaves the hardware prefetcher behind: x is fetched GELU_AHEAD
+ * floats (4 KiB) ahead.  On an Intel Xeon with AMX a bf16 encode spent
+ * two thirds of this loop's time on its load, and runs 4% faster so (fp32
+ * 2%). */
+#ifndef GELU_AHEAD
+#define GELU_AHEAD 1024
+#endif
 VT static void
 SFX(gelu)(float *y, const float *x, size_t n)
 {
 	F r2 = V_SET((float)M_SQRT1_2), h = V_SET(0.5f);
 	for (size_t i = 0; i < n; i += W) {
+		if (i + GELU_AHEAD < n)
+			__builtin_prefetch(x + i + GELU_AHEAD);
 		F v = V_LOADZ(n - i, x + i);
 		F e = V_ERF(V_MUL(v, r2));
 		V_STORE(y + i, n - i, V_MUL(v, V_ADD(h, V_MUL(h, e))));
