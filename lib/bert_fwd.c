@@ -360,7 +360,7 @@ rows_linear(float *y, const float *x, const float *w, const float *b,
 	size_t rb = block_rows(w, OC, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
-		blas_linear1(y + q0 * OC, x + q0 * C, w, b, q1 - q0, OC, C);
+		blas_linear1(y + q0 * OC, OC, x + q0 * C, w, b, q1 - q0, OC, C);
 	}
 }
 
@@ -592,6 +592,21 @@ bert_l2norm_fwd(float *y, float *norm, const float *x, size_t B, size_t C)
 	}
 }
 
+/* res, a sublayer's product on rows [q0, q1) (C wide), dropped out (site
+ * seed ds), plus resid; y = LN(res) */
+static void
+rows_close(float *res, float *y, float *mean, float *rstd,
+    const float *resid, const float *g, const float *lb, size_t q0,
+    size_t q1, size_t C, float p, uint64_t ds, float eps)
+{
+	if (p > 0)
+		bert_drop(res + q0 * C, res + q0 * C, (q1 - q0) * C, p, ds,
+		    q0 * C);
+	for (size_t i = q0 * C; i < q1 * C; i++)
+		res[i] += resid[i];
+	rows_ln(y, mean, rstd, res, g, lb, q0, q1, C, eps);
+}
+
 /* res = in w^T + b, dropped out (site seed ds), plus resid; y = LN(res):
  * a sublayer's output on rows [r0, r1) (IC inputs, C outputs) */
 static void
@@ -604,12 +619,71 @@ rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
 		rows_linear(res, in, w, b, q0, q1, IC, C);
-		if (p > 0)
-			bert_drop(res + q0 * C, res + q0 * C, (q1 - q0) * C, p,
-			    ds, q0 * C);
-		for (size_t i = q0 * C; i < q1 * C; i++)
-			res[i] += resid[i];
-		rows_ln(y, mean, rstd, res, g, lb, q0, q1, C, eps);
+		rows_close(res, y, mean, rstd, resid, g, lb, q0, q1, C, p, ds,
+		    eps);
+	}
+}
+
+/* Layer l's FFN on rows [r0, r1): fch = ln1 W1^T + b1 (kept for the
+ * backward, rounded to bf16 in a bf16 training forward, as autocast
+ * does, and copied to fch16 where that is kept), fchg = GELU(fch) (fch
+ * itself outside training), res2 = fchg W2^T + b2, then dropout, the
+ * residual ln1 and LayerNorm into ln2.  By blocks of rows whose (rows,
+ * F) activations stay in cache; where the kernel asks for slices of the
+ * weights (blas_weight_slice), by blocks of 4 kernel blocks of rows and
+ * slices of F: each slice of W1's rows and of W2's columns is read from
+ * L3 once for the block, its activations stay in L2, and res2 sums the
+ * slices in the order one product over F would (the same bits). */
+static void
+rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp,
+    int b16)
+{
+	const struct bert_config *c = &m->cfg;
+	const struct bert_params *p = &m->p;
+	struct bert_acts *a = &m->a;
+	size_t C = c->C, F = c->F, Nx = m->Nmax;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = a->qkv16 != NULL;
+	size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
+	const float *ln1 = a->ln1 + k * Nx * C;
+	float *fch = a->fch + k32 * Nx * F, *fchg = gr ? m->d.big : fch;
+	float *res2 = a->res2 + k * Nx * C, *ln2 = a->ln2 + k * Nx * C;
+	const float *w1 = p->fcw + l * F * C, *b1 = p->fcb + l * F;
+	const float *w2 = p->fcprojw + l * C * F, *b2 = p->fcprojb + l * C;
+	size_t fs = blas_weight_slice(w1), rb;
+
+	rb = fs ? 4 * blas_block_rows() : block_rows(w1, F, r1 - r0);
+	fs = fs && fs < F ? fs : F;
+	for (size_t q0 = r0; q0 < r1; q0 += rb) {
+		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb, n = q1 - q0;
+		float *o = res2 + q0 * C;
+		for (size_t r = 0; r < n; r++)
+			memcpy(o + r * C, b2, C * sizeof *o);
+		for (size_t f0 = 0; f0 < F; f0 += fs) {
+			/* the slice's (n, f) values end to end; where fch
+			 * keeps them for the backward (fp32 activations),
+			 * they are copied into its rows */
+			size_t f = F - f0 < fs ? F - f0 : fs;
+			int keep = gr && !a16 && f < F;
+			float *h = (keep ? fchg : fch) + q0 * F;
+			float *g = gr ? fchg + q0 * F : h;
+			blas_linear1(h, f, ln1 + q0 * C, w1 + f0 * C, b1 + f0,
+			    n, f, C);
+			if (b16 && a16)	/* as autocast in training */
+				for (size_t r = 0; r < n; r++)
+					bf16_trim(h + r * f, a->fch16 + (l * Nx +
+					    q0 + r) * F + f0, f);
+			else if (b16)
+				bf16_trim(h, NULL, n * f);
+			for (size_t r = 0; keep && r < n; r++)
+				memcpy(fch + (q0 + r) * F + f0, h + r * f,
+				    f * sizeof *h);
+			bert_rows_gelu(g, h, 0, n * f);
+			blas_gemm1(BLAS_NT, o, g, w2 + f0, n, C, f, f, F, C, 1,
+			    1);
+		}
+		rows_close(res2, ln2, a->ln2_mean + k * Nx, a->ln2_rstd +
+		    k * Nx, ln1, p->ln2g + l * C, p->ln2b + l * C, q0, q1, C,
+		    hp, bert_site_seed(m->seed, l, 3), c->eps);
 	}
 }
 
@@ -639,7 +713,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
     size_t B, int train, uint64_t seed)
 {
 	const struct bert_config *c = &m->cfg;
-	size_t C = c->C, F = c->F, NH = c->NH, L = c->L, N, b;
+	size_t C = c->C, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
 	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
@@ -701,7 +775,6 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 		bert_span(N, 1, nt, tid, &r0, &r1);
 		const float *xl = a->x0;
 		float *scr = a->att + tid * ascr;
-		size_t fr = block_rows(p->fcw, F, r1 - r0);
 
 		for (size_t r = r0; r < r1; r++) {
 			const float *w = p->wte + (size_t)ids[r] * C;
@@ -722,11 +795,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			float *res1 = a->res1 + k * Nx * C;
 			float *ln1 = a->ln1 + k * Nx * C;
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
-			float *fch = a->fch + k32 * Nx * F;
-			float *fchg = gr ? m->d.big : fch;
-			float *res2 = a->res2 + k * Nx * C;
 			float *ln2 = a->ln2 + k * Nx * C;
-			float *ln2m = a->ln2_mean + k * Nx, *ln2r = a->ln2_rstd + k * Nx;
 
 			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
 			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
@@ -746,22 +815,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
 			    bert_site_seed(seed, l, 2), c->eps);
-			/* the FFN by blocks of rows, its (rows, F)
-			 * activations kept in cache */
-			for (size_t q0 = r0; q0 < r1; q0 += fr) {
-				size_t q1 = r1 - q0 < fr ? r1 : q0 + fr;
-				rows_linear(fch, ln1, p->fcw + l * F * C,
-				    p->fcb + l * F, q0, q1, C, F);
-				if (b16)	/* as autocast in training */
-					bf16_trim(fch + q0 * F, a16 ? a->fch16 +
-					    (l * Nx + q0) * F : NULL,
-					    (q1 - q0) * F);
-				bert_rows_gelu(fchg, fch, q0 * F, q1 * F);
-				rows_sublayer(res2, ln2, ln2m, ln2r, fchg,
-				    p->fcprojw + l * C * F, p->fcprojb + l * C,
-				    ln1, p->ln2g + l * C, p->ln2b + l * C, q0, q1,
-				    F, C, hp, bert_site_seed(seed, l, 3), c->eps);
-			}
+			rows_ffn(m, l, r0, r1, hp, b16);
 			xl = ln2;
 		}
 	}

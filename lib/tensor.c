@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <dlfcn.h>
 #include <err.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static struct {
 	int own;		/* fp32 products with packed weights on
 				 * fp32.h's kernel */
 	const char *own_why;
+	long slice;		/* EMBTUNE_WEIGHT_SLICE, or -1: auto */
 } k;
 
 /* the bf16 kernels, the fastest first: the EMBTUNE_KERNEL value (and
@@ -142,6 +144,23 @@ own_choose(const struct cpu *c, const char *force)
 	k.own_why = "chosen from the CPU features";
 }
 
+/* the rows of a slice of the weights (blas_weight_slice): the one
+ * EMBTUNE_WEIGHT_SLICE says (a multiple of 32; 0: none), else -1 */
+static void
+slice_choose(const char *force)
+{
+	char *e;
+
+	k.slice = -1;
+	if (!force || !*force || strcmp(force, "auto") == 0)
+		return;
+	errno = 0;
+	k.slice = strtol(force, &e, 10);
+	if (errno || *e || k.slice < 0 || k.slice % 32 || k.slice > 1 << 20)
+		errx(EXIT_USAGE, "EMBTUNE_WEIGHT_SLICE=%s: not auto or a "
+		    "multiple of 32 (0: no slices)", force);
+}
+
 static void
 init(void)
 {
@@ -174,6 +193,7 @@ init(void)
 
 	bf16_choose(c, getenv("EMBTUNE_KERNEL"));
 	own_choose(c, getenv("EMBTUNE_FP32_KERNEL"));
+	slice_choose(getenv("EMBTUNE_WEIGHT_SLICE"));
 }
 
 static void
@@ -404,6 +424,18 @@ blas_block_rows(void)
 	    BF16_AMX_ROWS : 24;
 }
 
+size_t
+blas_weight_slice(const float *w)
+{
+	ready();
+	if (!blas_packs_weights(w))
+		return 0;
+	if (k.slice >= 0)
+		return (size_t)k.slice;
+	return prec == BLAS_PREC_BF16 && bf16k[k.bf16].id == BF16_AMX ? 256 :
+	    0;
+}
+
 /* op(b) packed in precision pr (bf16 or fp32 panels), shared, if b is a
  * weight; else NULL */
 static const void *
@@ -491,20 +523,20 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 }
 
 void
-blas_linear1(float *y, const float *x, const float *w, const float *b,
-    size_t M, size_t N, size_t K)
+blas_linear1(float *y, size_t ldy, const float *x, const float *w,
+    const float *b, size_t M, size_t N, size_t K)
 {
 	if (M == 0 || N == 0)
 		return;
 	ready();
 	if (b && prec == BLAS_PREC_BF16) {	/* sums from b's row */
 		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x,
-		    bpack(BLAS_NT, w, N, K, K), M, N, K, K, N, 1, 0, b);
+		    bpack(BLAS_NT, w, N, K, K), M, N, K, K, ldy, 1, 0, b);
 		return;
 	}
 	for (size_t r = 0; b && r < M; r++)
-		memcpy(y + r * N, b, N * sizeof *b);
-	blas_gemm1(BLAS_NT, y, x, w, M, N, K, K, K, N, 1, b ? 1 : 0);
+		memcpy(y + r * ldy, b, N * sizeof *b);
+	blas_gemm1(BLAS_NT, y, x, w, M, N, K, K, K, ldy, 1, b ? 1 : 0);
 }
 
 int

@@ -66,11 +66,12 @@ void blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta);
-/* y (M,N) = x (M,K) w^T + b, w (N,K), b N floats (NULL: none), one
- * thread: the sums start from b (bf16 products start their tiles or
- * registers from it; fp32 ones copy it into y and add to it) */
-void blas_linear1(float *y, const float *x, const float *w, const float *b,
-    size_t M, size_t N, size_t K);
+/* y (M,N), its rows ldy apart, = x (M,K) w^T + b, w (N,K), b N floats
+ * (NULL: none), one thread: the sums start from b (bf16 products start
+ * their tiles or registers from it; fp32 ones copy it into y and add to
+ * it) */
+void blas_linear1(float *y, size_t ldy, const float *x, const float *w,
+    const float *b, size_t M, size_t N, size_t K);
 /* Weights: bf16 products whose op(b) lies inside a region [w, w + n)
  * given to blas_weights pack op(b) into bf16 panels once (per op and shape)
  * and share that pack among threads, batches and calls, instead of packing
@@ -96,6 +97,18 @@ int blas_packs_weights(const float *w);
  * rows that is a multiple of it wastes no part of a block (32 where AMX
  * runs the bf16 products; else 24, the other kernels' 6 and 12 rows) */
 size_t blas_block_rows(void);
+/* Rows of the weights w (N,K) that products repeated over many rows of
+ * activations should take at a time, or 0: all of them.  Where the kernel
+ * outruns the reads of the weights from L3 (AMX: a block of 32 rows does
+ * 64 flops a byte of bf16 weights), taking a slice of 256 rows of w
+ * (192 KiB for K = 384) for 4 blocks of rows at a time reads each
+ * weight from L3 a quarter as often; the other kernels lose more to
+ * packing the rows of op(a) again for every slice than they gain, and
+ * OpenBLAS packs the weights in every call.  EMBTUNE_WEIGHT_SLICE (a
+ * multiple of 32, 0: none) sets it for any kernel that packs w once.
+ * bf16 products give the same bits either way (their sums restart from
+ * c exactly); fp32 ones need not. */
+size_t blas_weight_slice(const float *w);
 
 /* One sequence's head of attention, one thread, where a fused kernel runs
  * it: y (T, HS) = softmax(scale q k^T + bias) v, q, k and v (T, HS) with

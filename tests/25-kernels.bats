@@ -171,6 +171,45 @@ line() {	# line PREFIX: that line of encode --version
 	run -0 "$PY" "$TOP/tests/emb_close.py" d.mp "$FIX/ref/minilm-scifact.safetensors" docs 0.01 0.999 "$n"
 }
 
+@test "the FFN by slices of the weights (EMBTUNE_WEIGHT_SLICE): every bf16 kernel's vectors and training steps, bit for bit" {
+	[ -z "${EMBTUNE_BIN:-}" ] || skip "MiniLM on every kernel: normal build only"
+	# AMX takes slices of 256 rows of the weights by default (auto), the
+	# others none; MiniLM's F = 1536 in slices of 160 (the last one 96
+	# rows) against none (0)
+	head -n 20 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" > d.tok
+	"$PY" - "$DATA/scifact" > rows.jsonl <<'PY'
+import json, sys
+d = sys.argv[1]
+q = [json.loads(l)["text"] for l in open(d + "/queries.jsonl")][:8]
+c = [json.loads(l)["text"] for l in open(d + "/corpus.jsonl")][:16]
+for i in range(8):
+    print(json.dumps({"anchor": q[i], "positive": c[2 * i], "negative": c[2 * i + 1]}))
+PY
+	tokenize -m "$MODEL" -n 32 rows.jsonl > rows.mp
+	kerns=portable
+	bf16hw && kerns="$kerns avx512bf16"
+	amxhw && kerns="$kerns amx"
+	for k in $kerns; do
+		for s in 0 160 auto; do
+			EMBTUNE_KERNEL=$k EMBTUNE_WEIGHT_SLICE=$s \
+			    encode --precision bf16 -m "$MODEL" d.tok > d.$s.mp
+			EMBTUNE_KERNEL=$k EMBTUNE_WEIGHT_SLICE=$s OMP_NUM_THREADS=2 \
+			    train -m "$MODEL" -o t.$s -b 4 --precision bf16 \
+			    --log l.$s rows.mp 2> /dev/null
+			cut -f 1-4 l.$s > loss.$s
+		done
+		for s in 160 auto; do
+			cmp d.0.mp d.$s.mp || fail "$k: slices of $s: other vectors"
+			cmp t.0/model.safetensors t.$s/model.safetensors ||
+			    fail "$k: slices of $s: another model"
+			cmp loss.0 loss.$s || fail "$k: slices of $s: other losses"
+		done
+		rm -rf t.*
+	done
+	fails 64 '^encode: EMBTUNE_WEIGHT_SLICE=48: not auto or a multiple of 32 \(0: no slices\)$' \
+	    env EMBTUNE_WEIGHT_SLICE=48 encode -m "$MODEL" d.tok
+}
+
 @test "fp32 on every set of kernels the CPU has (AVX-512; AVX2 rows with embtune's AVX2 weights kernel; portable): SciFact queries and documents match sentence-transformers" {
 	head -n 300 "$DATA/scifact/queries.jsonl" | tokenize -m "$MODEL" > q.tok
 	head -n 100 "$DATA/scifact/corpus.jsonl" | tokenize -m "$MODEL" > d.tok

@@ -187,8 +187,11 @@ biased(const struct prob *p, const char *shape, int hw)
 	if (p->op == BLAS_NT) {	/* x (M,K) and w (N,K) without gaps */
 		size_t M = p->M, N = p->N, K = p->K;
 		float *x = xmalloc(M * K * 4 + 4), *w = xmalloc(N * K * 4 + 4);
-		float *y = xmalloc(M * N * 4);
-		float *f = xmalloc(M * N * 4);
+		size_t ldy = p->ldc;	/* y's rows apart as c's */
+		float *y = xmalloc(M * ldy * 4);
+		float *f = xmalloc(M * ldy * 4);
+		memset(y, 0, M * ldy * 4);	/* the gaps between rows */
+		memset(f, 0, M * ldy * 4);
 		float *want = run(&q, BF16_PORTABLE, 1, 1);
 		int same = 1;
 		for (size_t r = 0; r < M; r++)
@@ -196,21 +199,21 @@ biased(const struct prob *p, const char *shape, int hw)
 		for (size_t r = 0; r < N; r++)
 			memcpy(w + r * K, p->b + r * p->ldb, K * 4);
 		blas_set_precision(BLAS_PREC_BF16);
-		blas_linear1(y, x, w, bias, M, N, K);
+		blas_linear1(y, ldy, x, w, bias, M, N, K);
 		for (size_t r = 0; r < p->M; r++)
-			same &= !memcmp(y + r * p->N, want + r * p->ldc,
+			same &= !memcmp(y + r * ldy, want + r * p->ldc,
 			    p->N * 4);
 		snprintf(name, sizeof name, "blas_linear1 in bf16 = the bf16 "
 		    "kernel from the bias row: %s", shape);
 		check_ok(name, same);
 		blas_set_precision(BLAS_PREC_FP32);
-		blas_linear1(y, x, w, bias, M, N, K);
+		blas_linear1(y, ldy, x, w, bias, M, N, K);
 		for (size_t r = 0; r < M; r++)
-			memcpy(f + r * N, bias, N * 4);
-		blas_gemm_ref(BLAS_NT, f, x, w, M, N, K, K, K, N, 1, 1);
+			memcpy(f + r * ldy, bias, N * 4);
+		blas_gemm_ref(BLAS_NT, f, x, w, M, N, K, K, K, ldy, 1, 1);
 		snprintf(name, sizeof name, "blas_linear1 in fp32 = x w^T + b: "
 		    "%s", shape);
-		check_close(name, y, f, M * N, 1e-6 * (double)K, 1e-5);
+		check_close(name, y, f, M * ldy, 1e-6 * (double)K, 1e-5);
 		free(x);
 		free(w);
 		free(want);
