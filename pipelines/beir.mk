@@ -89,6 +89,12 @@ CV_TRAIN ?= -b 32 --lr 2e-5 --warmup 0.1 --weight-decay 0.01 --seed 12
 # folds choose is then trained in fp32 (unless its TRAIN_<recipe> sets one)
 CV_PRECISION ?= auto
 CV_PREC = $(if $(CV_PRECISION),--precision $(CV_PRECISION))
+# 1 where the folds' precision is bf16 on this CPU (auto: encode says on
+# stderr when it falls back to fp32); the base model's CV row is then the
+# base model encoded as the folds are, on their pairs (cv/base.trec)
+CV_BF16 := $(if $(filter bf16,$(CV_PRECISION)),1,$(if $(filter auto,\
+	$(CV_PRECISION)),$(shell $(BIN)/encode --precision auto --version \
+	2>&1 > /dev/null | grep -q . || echo 1)))
 # judged: only where the train qrels hold judgments below MINE_LEVEL
 HAS_JUDGED := $(shell awk -F'\t' -v l=$(MINE_LEVEL) '$$3 ~ /^-?[0-9]+$$/ && \
 	$$3 < l { print "yes"; exit }' $(TRAIN_QRELS) 2>/dev/null)
@@ -142,6 +148,7 @@ $(OUT)/.score.opts: FORCE ; $(call STAMP,$(LEVEL) $(SCORE_OPTS) $(CV_JUDGED))
 $(OUT)/cv/.folds.opts: FORCE ; $(call STAMP,$(FOLDS) $(CV_SEED) $(CV_K) \
 	$(CV_QUERIES) $(CV_POSITIVES) $(MINE_LEVEL))
 $(OUT)/cv/.top.opts: FORCE ; $(call STAMP,$(CV_JUDGED))
+$(OUT)/cv/.base.opts: FORCE ; $(call STAMP,$(CV_BF16) $(CV_PREC))
 FORCE:
 
 # The collection's own files and the model's: where one is missing, say which
@@ -309,8 +316,8 @@ $(OUT)/cv/f%.tok: $(OUT)/cv/f%.jsonl $(MODEL)/vocab.txt $(OUT)/.tok.opts \
 	$(INTO) $(TOKENIZE) -m $(MODEL) -n $(MAX_LEN) $(TOK_$(notdir $*)) $<
 
 # one recipe on one fold: mine from the base run with the other folds'
-# judgments, train, encode the fold's queries and documents, re-rank each
-# held-out query's base top CV_K ($(1): recipe, $(2): fold)
+# judgments, train, then CV_RERANK with the fold's model ($(1): recipe,
+# $(2): fold)
 define CV_FOLD
 $(OUT)/cv/$(1)/f$(2)/train.mp: $(OUT)/base/run $(OUT)/cv/f$(2)/train.tsv \
     $(OUT)/queries.tok $(OUT)/corpus.tok $(OUT)/cv/$(1)/.opts | $(MINE)
@@ -331,10 +338,17 @@ $(OUT)/cv/$(1)/f$(2)/model/model.safetensors: $(OUT)/cv/$(1)/f$(2)/train.mp \
 	fi; \
 	$(TRAIN) -m $(MODEL) -o $$(@D) $$$$(sed -n 3p $(OUT)/cv/$(1)/.opts) \
 	    $(CV_PREC) --log $(OUT)/cv/$(1)/f$(2)/train-log.tsv $$<
-$(OUT)/cv/$(1)/f$(2)/%.emb: $(OUT)/cv/f$(2)/%.tok \
-    $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
+$(call CV_RERANK,$(1),$(2),$(OUT)/cv/$(1)/f$(2)/model)
+endef
+# the model $(3) on fold $(2) as recipe $(1) (or the base model as base):
+# encode the fold's queries and documents, re-rank each held-out query's
+# base top CV_K; (make cv-full) the same model over the whole corpus
+define CV_RERANK
+$(OUT)/cv/$(1)/f$(2)/%.emb: $(OUT)/cv/f$(2)/%.tok $(3)/model.safetensors \
+    | $(BIN)/encode
 	@echo "beir.mk: cv: recipe $(1), fold $(2) of $(FOLDS): encoding $$*" >&2
-	$$(INTO) $(ENCODE) $(CV_PREC) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+	@mkdir -p $$(@D)
+	$$(INTO) $(ENCODE) $(CV_PREC) -m $(3) $$<
 $(OUT)/cv/$(1)/f$(2)/run.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
     $(OUT)/cv/$(1)/f$(2)/corpus.emb $(OUT)/cv/f$(2)/top.tsv | $(TOPK)
 	$(TOPK) -t -k $$$$(wc -l < $(OUT)/cv/f$(2)/top.tsv) \
@@ -342,18 +356,20 @@ $(OUT)/cv/$(1)/f$(2)/run.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
 	    { top[$$$$1 "\t" $$$$2]; next } ($$$$1 "\t" $$$$3) in top' \
 	    $(OUT)/cv/f$(2)/top.tsv - > $$@.tmp
 	mv $$@.tmp $$@
-# (make cv-full) the same fold model over the whole corpus
 $(OUT)/cv/$(1)/f$(2)/full-corpus.emb: $(OUT)/corpus.tok \
-    $(OUT)/cv/$(1)/f$(2)/model/model.safetensors | $(BIN)/encode
+    $(3)/model.safetensors | $(BIN)/encode
 	@echo "beir.mk: cv-full: recipe $(1), fold $(2) of $(FOLDS): encoding" \
 	    "the corpus" >&2
-	$$(INTO) $(ENCODE) $(CV_PREC) -m $(OUT)/cv/$(1)/f$(2)/model $$<
+	$$(INTO) $(ENCODE) $(CV_PREC) -m $(3) $$<
 $(OUT)/cv/$(1)/f$(2)/full.trec: $(OUT)/cv/$(1)/f$(2)/queries.emb \
     $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $(OUT)/.run.opts | $(TOPK)
 	$$(INTO) $(TOPK) -t -k $(K) -c $(OUT)/cv/$(1)/f$(2)/full-corpus.emb $$<
 endef
 $(foreach r,$(CANDIDATES),$(foreach f,$(FOLDNUMS),\
     $(eval $(call CV_FOLD,$(r),$(f)))))
+$(foreach f,$(FOLDNUMS),$(eval $(call CV_RERANK,base,$(f),$(MODEL))))
+$(foreach f,$(FOLDNUMS),$(OUT)/cv/base/f$(f)/queries.emb \
+    $(OUT)/cv/base/f$(f)/corpus.emb): $(OUT)/cv/.base.opts
 
 # a recipe's options: name, mining, training options, model, the folds'
 # precision (one a line; the winner keeps the first four);
@@ -363,12 +379,22 @@ RECIPE_OPTS = printf '%s\n' $* '-l $(MINE_LEVEL) $(MINE_$*)' \
 	'$(strip $(TRAIN_$*) $(STEPS_OPT))' '$(MODEL)' '$(CV_PREC)'
 $(foreach r,$(CANDIDATES),$(OUT)/cv/$(r)/.opts): $(OUT)/cv/%/.opts: FORCE
 	@mkdir -p $(@D); $(RECIPE_OPTS) | cmp -s - $@ || $(RECIPE_OPTS) > $@
-# the base model on the same (query, document) pairs: its own top CV_K
+# the base model on the same (query, document) pairs: its own top CV_K;
+# where the folds run in bf16, those pairs re-ranked by the base model
+# encoded in bf16 as the folds' models are (each CV change then measures
+# the recipe, not the precision: about 0.001 NDCG@10 apart)
+ifeq ($(CV_BF16),)
 $(OUT)/cv/base.trec: $(OUT)/base/run.trec $(OUT)/cv/folds.tsv \
-    $(OUT)/cv/.folds.opts
+    $(OUT)/cv/.folds.opts $(OUT)/cv/.base.opts
 	awk -v k=$(CV_K) 'NR == FNR { q[$$1]; next } ($$1 in q) && $$4 <= k' \
 	    $(OUT)/cv/folds.tsv $< > $@.tmp
 	mv $@.tmp $@
+else
+$(OUT)/cv/base.trec: $(foreach f,$(FOLDNUMS),$(OUT)/cv/base/f$(f)/run.trec) \
+    $(OUT)/cv/.base.opts
+	cat $(filter %.trec,$^) > $@.tmp
+	mv $@.tmp $@
+endif
 # a recipe's held-out runs of every fold, against the base model's
 $(OUT)/cv/%/compare.txt: $(OUT)/cv/base.trec $(OUT)/cv/qrels.tsv \
     $(foreach f,$(FOLDNUMS),$(OUT)/cv/%/f$(f)/run.trec) $(OUT)/.score.opts \

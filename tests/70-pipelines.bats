@@ -386,6 +386,19 @@ auto() {
 	assert_equal "$(grep -c '^beir.mk: cv: recipe none, fold [123]: no training row; the fold keeps the base model$' <<< "$stderr")" 3
 	assert_equal "$(cat "$O/cv/winner")" base
 	assert_equal "$(cut -f4,6 "$O/cv/table.tsv")" $'+0.0000\t0'
+	# folds in bf16: the base row is the base model in bf16 on the folds'
+	# pairs, so a fold that keeps it scores its very runs
+	rm -rf "$O"
+	run -0 --separate-stderr auto CANDIDATES=none CV_PRECISION=bf16 \
+	    EMBTUNE_KERNEL=portable MINE_none="-n 1 --range-max 8 --margin 100" \
+	    TRAIN_none="--loss mnrl -b 4 -e 1"
+	cat "$O"/cv/none/f[123]/run.trec | cmp - "$O/cv/base.trec"
+	assert_equal "$(cut -f4,6 "$O/cv/table.tsv")" $'+0.0000\t0'
+	# and in fp32, the base run's own top K
+	run -0 --separate-stderr auto CANDIDATES=none CV_PRECISION=fp32 \
+	    MINE_none="-n 1 --range-max 8 --margin 100" TRAIN_none="--loss mnrl -b 4 -e 1"
+	awk 'NR == FNR { q[$1]; next } ($1 in q) && $4 <= 10' "$O/cv/folds.tsv" \
+	    "$O/base/run.trec" | cmp - "$O/cv/base.trec"
 }
 
 @test "beir.mk: a collection without train judgments is told so; its base model is still scored" {
