@@ -9,6 +9,9 @@
 #include "train.h"
 #include "util.h"
 
+/* bytes of the guide's embeddings kept (train.h) */
+#define GUIDE_MEMO ((size_t)256 << 20)
+
 void
 train_init(struct train *t, struct bert_model *m, const struct loss_cfg *lc,
     const struct adamw_hp *hp, size_t B, size_t K, size_t mini)
@@ -41,6 +44,15 @@ train_guide(struct train *t, struct bert_model *g)
 	t->scratch = xaligned(loss_scratch(&t->lc, t->B, t->K, t->m->cfg.C) *
 	    sizeof *t->scratch);
 	t->gemb = xaligned(t->K * t->B * Cg * sizeof *t->gemb);
+	t->gmax = GUIDE_MEMO / (Cg * sizeof *t->gstore);
+	t->gmax = t->gmax < t->K * t->B ? t->K * t->B : t->gmax;
+	for (t->gcap = 1024; t->gcap < 2 * t->gmax; t->gcap *= 2)
+		;
+	t->gkey = xcalloc(t->gcap, sizeof *t->gkey);
+	t->gval = xmalloc(t->gcap * sizeof *t->gval);
+	t->gsrc = xmalloc(t->K * t->B * sizeof *t->gsrc);
+	t->gmiss = xmalloc(t->K * t->B * sizeof *t->gmiss);
+	t->glen = xmalloc(t->K * t->B * sizeof *t->glen);
 	if (t->nproc > 1) {	/* this rank's share, and every rank's */
 		size_t Bl = (t->B + (size_t)t->nproc - 1) / (size_t)t->nproc;
 		t->lgemb = xaligned(t->K * Bl * Cg * sizeof *t->lgemb);
@@ -81,6 +93,13 @@ train_free(struct train *t)
 	free(t->lemb);
 	free(t->gath);
 	free(t->cnt);
+	free(t->gkey);
+	free(t->gval);
+	free(t->gstore);
+	free(t->gsrc);
+	free(t->gmiss);
+	free(t->glen);
+	free(t->gids);
 }
 
 uint64_t
@@ -130,23 +149,77 @@ passes(struct train *t, float *emb, const float *demb, const uint32_t *ids,
 	}
 }
 
+/* The row of gstore that holds the text of n ids (an anchor or not);
+ * *fresh when it is a new row, its embedding still to be made */
+static size_t
+memo_row(struct train *t, const uint32_t *ids, size_t n, int anchor,
+    int *fresh)
+{
+	uint64_t k = util_fnv1a(ids, n * sizeof *ids) ^ (anchor ? 0 :
+	    0x9E3779B97F4A7C15ull);
+	size_t i, mask = t->gcap - 1;
+
+	k = k ? k : 1;
+	for (i = k & mask; t->gkey[i] && t->gkey[i] != k; i = (i + 1) & mask)
+		;
+	*fresh = !t->gkey[i];
+	if (*fresh) {
+		t->gkey[i] = k;
+		t->gval[i] = (uint32_t)t->gn++;
+	}
+	return t->gval[i];
+}
+
 /* The guide's embeddings of S sequences (columns of cb) into gemb (S,
- * guide C), as many at a time as its arena holds, dropout off. */
+ * guide C), dropout off: those of the texts it has embedded before kept
+ * in gstore, the others (each once) embedded now, as many at a time as
+ * its arena holds, and kept.  When gstore is full it starts again. */
 static void
 guide_embed(struct train *t, float *gemb, const uint32_t *ids,
     const size_t *len, size_t S, size_t cb)
 {
 	struct bert_model *g = t->guide;
-	size_t Cg = g->cfg.C, s0, n, tok;
+	size_t Cg = g->cfg.C, nm = 0, nt = 0, tok, s, i, j, n;
+	int fresh;
 
-	for (s0 = 0, tok = 0; s0 < S; s0 += n) {
-		n = S - s0 < g->Bmax ? S - s0 : g->Bmax;
-		skips(t, g, s0, n, cb);
-		bert_forward(g, ids + tok, len + s0, n, 0, 0);
-		memcpy(gemb + s0 * Cg, g->a.out, n * Cg * sizeof *gemb);
-		for (size_t i = 0; i < n; i++)
-			tok += len[s0 + i];
+	if (t->gn + S > t->gmax) {	/* room for every text of the batch */
+		memset(t->gkey, 0, t->gcap * sizeof *t->gkey);
+		t->gn = 0;
 	}
+	for (s = 0, tok = 0; s < S; s++)
+		tok += len[s];
+	t->gids = xgrow(t->gids, &t->gids_n, tok * sizeof *t->gids);
+	/* each sequence's row; the new texts' ids back to back */
+	for (s = 0, tok = 0; s < S; tok += len[s++]) {
+		t->gsrc[s] = memo_row(t, ids + tok, len[s], s / cb == 0,
+		    &fresh);
+		if (!fresh)
+			continue;
+		memcpy(t->gids + nt, ids + tok, len[s] * sizeof *ids);
+		nt += len[s];
+		t->gmiss[nm] = s;
+		t->glen[nm++] = len[s];
+	}
+	if (t->gn * Cg > t->gstore_n) {	/* kept rows and all */
+		t->gstore_n = t->gn * Cg > 2 * t->gstore_n ? t->gn * Cg :
+		    2 * t->gstore_n;
+		t->gstore = xrealloc(t->gstore, t->gstore_n *
+		    sizeof *t->gstore);
+	}
+	for (i = 0, tok = 0; i < nm; i += n) {
+		n = nm - i < g->Bmax ? nm - i : g->Bmax;
+		for (j = 0; j < n; j++)
+			g->pool_skip[j] = t->plen[t->gmiss[i + j] / cb > 0];
+		bert_forward(g, t->gids + tok, t->glen + i, n, 0, 0);
+		for (j = 0; j < n; j++) {
+			memcpy(t->gstore + t->gsrc[t->gmiss[i + j]] * Cg,
+			    g->a.out + j * Cg, Cg * sizeof *gemb);
+			tok += t->glen[i + j];
+		}
+	}
+	for (s = 0; s < S; s++)
+		memcpy(gemb + s * Cg, t->gstore + t->gsrc[s] * Cg,
+		    Cg * sizeof *gemb);
 }
 
 /* Every rank's rows (src: its K*bl, W wide) into dst (K*b, W), the

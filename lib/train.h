@@ -18,7 +18,10 @@
  *
  * GIST (gist, cgist): a frozen guide model embeds the same sequences,
  * forward only, dropout off, as many at a time as the model's forwards;
- * the loss masks candidates by the guide's similarities (loss.h). */
+ * the loss masks candidates by the guide's similarities (loss.h).  The
+ * guide embeds each text once: rows repeat texts (an anchor in every row
+ * of its query, the negatives of ACORD's judged rows: a fifth as many
+ * texts as places in them), and the embeddings it made are kept. */
 #ifndef TRAIN_H
 #define TRAIN_H
 
@@ -46,6 +49,20 @@ struct train {
 	float *scratch;		/* loss scratch */
 	struct bert_model *guide;	/* gist, cgist: the guide (train_guide) */
 	float *gemb;		/* (K*B, guide C) its embeddings */
+	/* the guide's embeddings of the texts it has embedded, by a hash of
+	 * each text's ids and column kind (anchor or not): a frozen guide
+	 * gives a text the same embedding every time */
+	size_t gmax;		/* texts it keeps (256 MiB of them, at
+				 * least a batch) */
+	size_t gn, gcap;	/* texts kept; slots of the table */
+	uint64_t *gkey;		/* (gcap) a text's key, 0: empty */
+	uint32_t *gval;		/* (gcap) its row of gstore */
+	float *gstore;		/* (gn, guide C) */
+	size_t gstore_n;	/* floats allocated there */
+	size_t *gsrc;		/* (K*B) each sequence's row of gstore */
+	size_t *gmiss, *glen;	/* (K*B) the sequences to embed, lengths */
+	uint32_t *gids;		/* their ids */
+	size_t gids_n;		/* bytes allocated there */
 	/* data-parallel (train_dist): this rank's share of each batch */
 	int rank, nproc;
 	uint32_t *lids;		/* its sequences' token ids */

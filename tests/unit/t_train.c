@@ -312,6 +312,71 @@ parity(const char *model, const char *dir, const char *refpath,
 	free(run(model, dir, refpath, c, FP32_REF, &n));
 }
 
+/* The guide's embeddings kept by text (train.h): for rows that repeat
+ * texts (one anchor in every row, a negative twice, an anchor's ids as a
+ * negative), what the loss gets is the guide's own forward of the whole
+ * batch, in the first step (each text embedded once), in later ones (from
+ * what was kept) and after the kept ones are dropped (gstore full) */
+static void
+guide_memo(void)
+{
+	enum { B = 4, K = 3, T = 5, S = B * K };
+	/* text k of row r is sequence k * B + r */
+	static const uint32_t text[S][T] = {
+		{2, 7, 9, 3, 0}, {2, 7, 9, 3, 0}, {2, 7, 9, 3, 0},
+		{2, 7, 9, 3, 0},		/* the anchors: one text */
+		{2, 11, 3, 0, 0}, {2, 12, 13, 3, 0}, {2, 14, 3, 0, 0},
+		{2, 15, 16, 17, 3},		/* positives */
+		{2, 21, 3, 0, 0}, {2, 22, 23, 3, 0}, {2, 21, 3, 0, 0},
+		{2, 7, 9, 3, 0},		/* negatives */
+	};
+	static const size_t tl[S] = {4, 4, 4, 4, 3, 4, 3, 5, 3, 4, 3, 4};
+	uint32_t ids[S * T];
+	size_t len[S], N = 0, C;
+	struct model md;
+	struct bert_model m, g, ref;
+	struct train t;
+	struct loss_cfg lc;
+	struct adamw_hp hp;
+	char label[160];
+
+	for (size_t i = 0; i < S; i++) {
+		memcpy(ids + N, text[i], tl[i] * sizeof *ids);
+		N += len[i] = tl[i];
+	}
+	model_open(&md, "fixtures/tiny");
+	bert_alloc(&m, &md.cfg, S, T, N, BERT_GRADS | BERT_ADAM);
+	model_load(&md, &m);
+	bert_alloc(&g, &md.cfg, S, T, N, 0);
+	model_load(&md, &g);
+	bert_alloc(&ref, &md.cfg, S, T, N, 0);
+	model_load(&md, &ref);
+	C = md.cfg.C;
+	bert_forward(&ref, ids, len, S, 0, 0);
+	loss_defaults(&lc, LOSS_GIST);
+	adamw_defaults(&hp);
+	train_init(&t, &m, &lc, &hp, B, K, 0);
+	t.dropout = 0;
+	train_guide(&t, &g);
+	for (long step = 0; step < 3; step++) {
+		if (step == 2)
+			t.gmax = t.gn;	/* full: starts again */
+		train_grad(&t, ids, len, NULL, B, K, step);
+		snprintf(label, sizeof label, "guide: kept embeddings = its "
+		    "forward of the whole batch, step %ld", step);
+		check_close(label, t.gemb, ref.a.out, S * C, 1e-6, 1e-6);
+		snprintf(label, sizeof label, "guide: 8 texts kept (one "
+		    "anchor, 4 positives, 3 negatives, one of them the "
+		    "anchor's ids, kept apart), step %ld", step);
+		check_ok(label, t.gn == 8);
+	}
+	train_free(&t);
+	bert_free(&m);
+	bert_free(&g);
+	bert_free(&ref);
+	model_close(&md);
+}
+
 int
 main(void)
 {
@@ -334,6 +399,7 @@ main(void)
 	for (size_t i = 0; i < sizeof minilm / sizeof *minilm; i++)
 		parity("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
+	guide_memo();
 	bf16_packs("tiny", "fixtures/tiny",
 	    "fixtures/train/ref-tiny.safetensors", &tiny[0]);
 	bf16_packs("tiny", "fixtures/tiny",
