@@ -635,14 +635,14 @@ rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
  * L3 once for the block, its activations stay in L2, and res2 sums the
  * slices in the order one product over F would (the same bits). */
 static void
-rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp,
-    int b16)
+rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 {
 	const struct bert_config *c = &m->cfg;
 	const struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
 	size_t C = c->C, F = c->F, Nx = m->Nmax;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = a->qkv16 != NULL;
+	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
 	const float *ln1 = a->ln1 + k * Nx * C;
 	float *fch = a->fch + k32 * Nx * F, *fchg = gr ? m->d.big : fch;
@@ -668,15 +668,14 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp,
 			float *g = gr ? fchg + q0 * F : h;
 			blas_linear1(h, f, ln1 + q0 * C, w1 + f0 * C, b1 + f0,
 			    n, f, C);
-			if (b16 && a16)	/* as autocast in training */
-				for (size_t r = 0; r < n; r++)
-					bf16_trim(h + r * f, a->fch16 + (l * Nx +
-					    q0 + r) * F + f0, f);
-			else if (b16)
-				bf16_trim(h, NULL, n * f);
-			for (size_t r = 0; keep && r < n; r++)
-				memcpy(fch + (q0 + r) * F + f0, h + r * f,
-				    f * sizeof *h);
+			for (size_t r = 0; (b16 || keep) && r < n; r++) {
+				if (b16)	/* as autocast in training */
+					bf16_trim(h + r * f, a16 ? a->fch16 +
+					    (l * Nx + q0 + r) * F + f0 : NULL, f);
+				if (keep)
+					memcpy(fch + (q0 + r) * F + f0,
+					    h + r * f, f * sizeof *h);
+			}
 			bert_rows_gelu(g, h, 0, n * f);
 			blas_gemm1(BLAS_NT, o, g, w2 + f0, n, C, f, f, F, C, 1,
 			    1);
@@ -715,7 +714,6 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, NH = c->NH, L = c->L, N, b;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
-	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -815,7 +813,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
 			    bert_site_seed(seed, l, 2), c->eps);
-			rows_ffn(m, l, r0, r1, hp, b16);
+			rows_ffn(m, l, r0, r1, hp);
 			xl = ln2;
 		}
 	}
