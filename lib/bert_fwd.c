@@ -92,7 +92,8 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_EMB_MEAN] = N;
 	as[BERT_A_EMB_RSTD] = N;
 	as[BERT_A_QKV] = L32 * N * 3 * C;
-	as[BERT_A_ATT] = nthr * (gr ? bert_attn_scratch(Tmax) : Tmax * Tmax);
+	as[BERT_A_ATT] = nthr * (gr ? bert_attn_scratch(Tmax) : Tmax * Tmax +
+	    Tmax);
 	as[BERT_A_ATTY] = L32 * N * C;
 	as[BERT_A_RES1] = Lk * N * C;
 	as[BERT_A_LN1] = Lk * N * C;
@@ -394,6 +395,31 @@ bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
 	softmax_rows(s, T);
 }
 
+/* y (T, HS) = P v with P = softmax(scale q k^T + bias) made row by row
+ * without its division, each row of the product divided by its sum
+ * instead (T divisions, not T^2); s: T^2 + T floats */
+static void
+attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
+    const float *v, size_t ld, size_t T, size_t HS, float scale,
+    const float *bias)
+{
+	float *sum = s + T * T;
+
+	/* the scale in the exps, where no bias comes between */
+	blas_gemm1(BLAS_NT, s, q, k, T, T, HS, ld, ld, T,
+	    bias ? scale : 1.0f, 0.0f);
+	for (size_t i = 0; bias && i < T; i++)
+		for (size_t j = 0; j < T; j++)
+			s[i * T + j] += bias[(ptrdiff_t)j - (ptrdiff_t)i];
+	for (size_t i = 0; i < T; i++)
+		sum[i] = 1.0f / vec_softmax_exps(s + i * T, T, bias ? 1.0f :
+		    scale);
+	blas_gemm1(BLAS_NN, y, s, v, T, HS, T, T, ld, ldy, 1.0f, 0.0f);
+	for (size_t i = 0; i < T; i++)
+		for (size_t j = 0; j < HS; j++)
+			y[i * ldy + j] *= sum[i];
+}
+
 /* one (sequence, head) of the attention forward; s: this thread's scratch */
 static void
 attn_bh(float *y, float *s, const float *qkv, const size_t *off,
@@ -404,19 +430,19 @@ attn_bh(float *y, float *s, const float *qkv, const size_t *off,
 	const float *qb = qkv + off[b] * 3 * C;
 	const float *bias = relbias ? relbias + h * (2 * Tmax - 1) + Tmax - 1 :
 	    NULL;
-	float *pr = s;
+	const float *q = qb + h * HS, *k = q + C, *v = q + 2 * C;
+	float scale = 1.0f / sqrtf((float)HS);
 
-	if (p == 0 && blas_attention1(y + off[b] * C + h * HS, C, qb + h * HS,
-	    qb + C + h * HS, qb + 2 * C + h * HS, 3 * C, T, HS,
-	    1.0f / sqrtf((float)HS), bias))
+	y += off[b] * C + h * HS;
+	if (p == 0) {
+		if (!blas_attention1(y, C, q, k, v, 3 * C, T, HS, scale, bias))
+			attn_rows(y, C, s, q, k, v, 3 * C, T, HS, scale, bias);
 		return;
-	bert_attn_probs(s, qb, T, C, NH, h, bias);
-	if (p > 0) {
-		pr = s + Tmax * Tmax;
-		bert_drop(pr, s, T * T, p, seed, attoff[b] + h * T * T);
 	}
-	blas_gemm1(BLAS_NN, y + off[b] * C + h * HS, pr, qb + 2 * C + h * HS, T,
-	    HS, T, T, 3 * C, C, 1.0f, 0.0f);
+	bert_attn_probs(s, qb, T, C, NH, h, bias);
+	bert_drop(s + Tmax * Tmax, s, T * T, p, seed, attoff[b] + h * T * T);
+	blas_gemm1(BLAS_NN, y, s + Tmax * Tmax, v, T, HS, T, T, 3 * C, C, 1.0f,
+	    0.0f);
 }
 
 void

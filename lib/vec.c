@@ -109,16 +109,23 @@ sum4(const float *x, size_t n)
 	return s;
 }
 
-static void
-softmax_port(float *r, size_t n)
+static float
+exps_port(float *r, size_t n, float scale)
 {
 	float mx = r[0];
 	for (size_t j = 1; j < n; j++)
 		mx = r[j] > mx ? r[j] : mx;
+	mx *= scale;
 	for (size_t j = 0; j < n; j++)
-		r[j] -= mx;
+		r[j] = r[j] * scale - mx;
 	math_port(r, r, n, 0);
-	float inv = 1.0f / sum4(r, n);
+	return sum4(r, n);
+}
+
+static void
+softmax_port(float *r, size_t n)
+{
+	float inv = 1.0f / exps_port(r, n, 1.0f);
 	for (size_t j = 0; j < n; j++)
 		r[j] *= inv;
 }
@@ -343,6 +350,20 @@ vec_softmax(float *x, size_t n)
 {
 	ROWS(softmax, x, n);
 	softmax_port(x, n);
+}
+
+float
+vec_softmax_exps(float *x, size_t n, float scale)
+{
+#ifdef HAVE_MVEC
+	switch (vec_isa()) {
+	case VEC_AVX512:
+		return exps_avx512(x, n, scale);
+	case VEC_AVX2:
+		return exps_avx2(x, n, scale);
+	}
+#endif
+	return exps_port(x, n, scale);
 }
 
 void

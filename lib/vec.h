@@ -29,6 +29,10 @@ void vec_exp(float *y, const float *x, size_t n);
 void vec_erf(float *y, const float *x, size_t n);
 /* x[i] = exp(x[i] - max x) / sum_j exp(x[j] - max x), in place */
 void vec_softmax(float *x, size_t n);
+/* x[i] = exp(scale x[i] - scale max x), in place, for scale > 0; returns
+ * their sum: a softmax row but for its division (scale max x rounded once,
+ * as every scale x[i]) */
+float vec_softmax_exps(float *x, size_t n, float scale);
 /* y = (x - mean) rstd g + b over one row of C; mean and rstd (of the row,
  * in double) returned in *mean, *rstd */
 void vec_layernorm(float *y, float *mean, float *rstd, const float *x,

@@ -48,19 +48,25 @@ SFX(math)(float *y, const float *x, size_t n, int erf)
 	}
 }
 
-VT static void
-SFX(softmax)(float *r, size_t n)
+VT static float
+SFX(exps)(float *r, size_t n, float scale)
 {
-	F ninf = V_SET(-INFINITY), vm = ninf, vs = V_SET(0);
+	F ninf = V_SET(-INFINITY), vm = ninf, vs = V_SET(0), sc = V_SET(scale);
 	for (size_t j = 0; j < n; j += W)
 		vm = V_MAX(vm, V_LOADF(ninf, n - j, r + j));
-	F mx = V_SET(V_RMAX(vm));
+	F mx = V_SET(scale * V_RMAX(vm));
 	for (size_t j = 0; j < n; j += W) {
-		F e = SFX(exp)(V_SUB(V_LOADZ(n - j, r + j), mx));
+		F e = SFX(exp)(V_SUB(V_MUL(V_LOADZ(n - j, r + j), sc), mx));
 		V_STORE(r + j, n - j, e);
 		vs = V_ADD(vs, V_KEEP(n - j, e));
 	}
-	F inv = V_SET(1.0f / V_RADD(vs));
+	return V_RADD(vs);
+}
+
+VT static void
+SFX(softmax)(float *r, size_t n)
+{
+	F inv = V_SET(1.0f / SFX(exps)(r, n, 1.0f));
 	for (size_t j = 0; j < n; j += W)
 		V_STORE(r + j, n - j, V_MUL(V_LOADZ(n - j, r + j), inv));
 }

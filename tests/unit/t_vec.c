@@ -1,4 +1,4 @@
-/* t_vec: exp, erf, softmax, LayerNorm and GELU rows (lib/vec.c), each kernel
+/* t_vec: exp, erf, softmax (whole, and its exps and sum), LayerNorm and GELU rows (lib/vec.c), each kernel
  * set in turn -- the portable loops, and the AVX2 and AVX-512 ones where the
  * CPU has them -- against scalar references in double, over lengths that
  * leave every kind of fringe; and the vector ones against the portable
@@ -18,10 +18,12 @@ static const size_t lens[] = {1, 3, 7, 15, 16, 17, 31, 33, 64, 100, 240,
 /* the outputs of one kernel set, every length, for each function */
 struct out {
 	float exp[NLEN][NMAX], erf[NLEN][NMAX], soft[NLEN][NMAX];
+	float exps[NLEN][NMAX], esum[NLEN], exps1[NLEN][NMAX], esum1[NLEN];
 	float ln[NLEN][NMAX], lnm[NLEN], lnr[NLEN], gelu[NLEN][NMAX];
 };
 
 static float x[NMAX], g[NMAX], b[NMAX];
+static const float scale = 0.125f;	/* attention's 1 / sqrt(64) */
 
 static void
 inputs(void)
@@ -44,6 +46,11 @@ compute(struct out *o)
 		vec_exp(o->exp[k], x, n);
 		vec_erf(o->erf[k], x, n);
 		memcpy(o->soft[k], x, n * sizeof *x);
+		memcpy(o->exps[k], x, n * sizeof *x);
+		o->esum[k] = vec_softmax_exps(o->exps[k], n, scale);
+		for (size_t i = 0; i < n; i++)	/* scaled first */
+			o->exps1[k][i] = scale * x[i];
+		o->esum1[k] = vec_softmax_exps(o->exps1[k], n, 1.0f);
 		vec_softmax(o->soft[k], n);
 		vec_layernorm(o->ln[k], &o->lnm[k], &o->lnr[k], x, g, b, n,
 		    1e-12f);
@@ -81,6 +88,23 @@ against_ref(const struct out *o, const char *set)
 			want[i] = (float)(exp((double)(x[i] - (float)mx)) / s);
 		snprintf(name, sizeof name, "%s softmax, n = %zu", set, n);
 		check_close(name, o->soft[k], want, n, 1e-30, 1e-6);
+
+		/* the exps of the scaled row, as the definition; the scale
+		 * inside or applied first, the same bits */
+		float smx = scale * (float)mx, ws;
+		s = 0;
+		for (size_t i = 0; i < n; i++)
+			s += want[i] = (float)exp((double)(scale * x[i] - smx));
+		ws = (float)s;
+		snprintf(name, sizeof name, "%s softmax exps, n = %zu", set, n);
+		check_close(name, o->exps[k], want, n, 1e-30, 4e-7);
+		snprintf(name, sizeof name, "%s softmax exps' sum, n = %zu",
+		    set, n);
+		check_close(name, &o->esum[k], &ws, 1, 0, 1e-6);
+		snprintf(name, sizeof name, "%s softmax exps, scaled inside = "
+		    "scaled first, n = %zu", set, n);
+		check_ok(name, memcmp(o->exps[k], o->exps1[k], n *
+		    sizeof *x) == 0 && o->esum[k] == o->esum1[k]);
 
 		for (size_t i = 0; i < n; i++)
 			mu += x[i];
