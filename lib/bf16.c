@@ -33,6 +33,12 @@
 #define NR 32
 #define AMX_MR BF16_AMX_ROWS
 #define KCMAX 768	/* pairs of K a pass, at most */
+/* on AMX, where the passes sum as one (below): the pairs of a pass, at
+ * most, so that a block's 32 rows of op(a) and the B panel it reads (16
+ * KiB each) stay in L1 together (48 KiB on the CPUs with AMX); at K = 384
+ * in one pass, 24 KiB each, they pushed each other out.  A bf16 encode
+ * on an Intel Xeon with AMX: 5% faster (MiniLM, two threads) */
+#define KCAMX 128
 
 #if defined(__x86_64__) && defined(__GNUC__) && \
     (__GNUC__ >= 10 || defined(__clang__))
@@ -747,8 +753,14 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 	/* mr rows a block, packed W rows a panel */
 	size_t K2 = (K + 1) / 2, mr = MR, W = MR;
 	size_t KB = tiled(K2);	/* the pairs of a B panel */
-	/* KC pairs a pass: whole tiles, the np passes about alike */
-	size_t np = (K2 + KCMAX - 1) / KCMAX + !K2;
+	/* KC pairs a pass: whole tiles, the np passes about alike.  The
+	 * later passes start their sums from c, as one pass would go on,
+	 * where alpha is 1 and beta 0 or 1 (or the sums start from bias);
+	 * else alpha and beta come in at every pass, and every kernel takes
+	 * the same passes */
+	int asone = bias || (alpha == 1 && (beta == 0 || beta == 1));
+	size_t kcm = kern == BF16_AMX && asone ? KCAMX : KCMAX;
+	size_t np = (K2 + kcm - 1) / kcm + !K2;
 	size_t KC = tiled((K2 + np - 1) / np);
 	kern_fn *f = kern_c;
 

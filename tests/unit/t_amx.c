@@ -202,11 +202,13 @@ main(void)
 	/* K: pairs below 16 (the tail alone), 16 and 32 (tiles alone), odd
 	 * K with a tail; M: under, at and over a 32-row block, and several
 	 * 128 KiB A blocks (M = 600 at K = 129); N: fringes of the 32-column
-	 * panels; K over 2 KCMAX: passes over K, the last a part-tile */
+	 * panels; K = 384: two passes on AMX where alpha is 1 (KCAMX), one
+	 * on the portable kernel; K over 2 KCMAX: passes over K on both, the
+	 * last a part-tile */
 	static const size_t shapes[][3] = {
 		{1, 1, 1}, {5, 7, 3}, {13, 33, 8}, {32, 32, 32}, {31, 64, 64},
 		{33, 17, 129}, {100, 32, 97}, {70, 70, 250}, {600, 40, 129},
-		{40, 40, 1601},
+		{33, 40, 384}, {40, 40, 1601},
 	};
 
 	(void)check_iters;
