@@ -104,7 +104,8 @@ enum bert_act {
 	BERT_A_EMB_MEAN, BERT_A_EMB_RSTD,	/* (N) */
 	BERT_A_QKV,	/* (L, N, 3C) */
 	BERT_A_ATT,	/* per-thread attention scratch: nthr blocks of
-			 * bert_attn_scratch(Tmax) floats (1 block if no grads) */
+			 * bert_attn_scratch(Tmax) floats, Tmax^2 + Tmax
+			 * (the scores and the row sums) if no grads */
 	BERT_A_ATTY,	/* (L, N, C)  attention output before projection */
 	BERT_A_RES1,	/* (L, N, C)  x + dropout(attproj): LN1 input */
 	BERT_A_LN1,	/* (L, N, C) */
