@@ -353,6 +353,17 @@ block_rows(const float *w, size_t width, size_t n)
 	return r < g ? g : r;
 }
 
+/* this thread's bf16 scratch i (0 or 1) of n values, grown and kept */
+static uint16_t *
+scratch16(int i, size_t n)
+{
+	static _Thread_local uint16_t *p[2];
+	static _Thread_local size_t cap[2];
+
+	p[i] = xgrow(p[i], &cap[i], n * sizeof *p[i]);
+	return p[i];
+}
+
 /* y = x w^T + b (b may be NULL) on rows [r0, r1) */
 static void
 rows_linear(float *y, const float *x, const float *w, const float *b,
@@ -405,16 +416,31 @@ attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
 {
 	float *sum = s + T * T;
 
+	/* in bf16, each row of exps converted while it is in L1, into rows
+	 * of whole AMX tiles that the product reads in place */
+	size_t Tp = (T + 31) / 32 * 32;
+	uint16_t *p16 = blas_precision() == BLAS_PREC_BF16 ?
+	    scratch16(0, T * Tp) : NULL;
+
 	/* the scale in the exps, where no bias comes between */
 	blas_gemm1(BLAS_NT, s, q, k, T, T, HS, ld, ld, T,
 	    bias ? scale : 1.0f, 0.0f);
 	for (size_t i = 0; bias && i < T; i++)
 		for (size_t j = 0; j < T; j++)
 			s[i * T + j] += bias[(ptrdiff_t)j - (ptrdiff_t)i];
-	for (size_t i = 0; i < T; i++)
+	for (size_t i = 0; i < T; i++) {
 		sum[i] = 1.0f / vec_softmax_exps(s + i * T, T, bias ? 1.0f :
 		    scale);
-	blas_gemm1(BLAS_NN, y, s, v, T, HS, T, T, ld, ldy, 1.0f, 0.0f);
+		if (p16) {
+			bf16_convert(p16 + i * Tp, s + i * T, T);
+			memset(p16 + i * Tp + T, 0, (Tp - T) * sizeof *p16);
+		}
+	}
+	if (p16)
+		blas_gemm1_a16(BLAS_NN, y, p16, v, T, HS, T, Tp, ld, ldy, 1.0f,
+		    0.0f);
+	else
+		blas_gemm1(BLAS_NN, y, s, v, T, HS, T, T, ld, ldy, 1.0f, 0.0f);
 	for (size_t i = 0; i < T; i++)
 		for (size_t j = 0; j < HS; j++)
 			y[i * ldy + j] *= sum[i];
@@ -682,6 +708,11 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb, n = q1 - q0;
 		float *o = res2 + q0 * C;
+		/* in bf16, the block's rows converted once for its slices */
+		uint16_t *x16 = fs < F && blas_precision() == BLAS_PREC_BF16 ?
+		    scratch16(0, n * C) : NULL;
+		if (x16)
+			bf16_convert(x16, ln1 + q0 * C, n * C);
 		for (size_t r = 0; r < n; r++)
 			memcpy(o + r * C, b2, C * sizeof *o);
 		for (size_t f0 = 0; f0 < F; f0 += fs) {
@@ -692,8 +723,12 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 			int keep = gr && !a16 && f < F;
 			float *h = (keep ? fchg : fch) + q0 * F;
 			float *g = gr ? fchg + q0 * F : h;
-			blas_linear1(h, f, ln1 + q0 * C, w1 + f0 * C, b1 + f0,
-			    n, f, C);
+			if (x16)
+				blas_linear1_a16(h, f, x16, w1 + f0 * C,
+				    b1 + f0, n, f, C);
+			else
+				blas_linear1(h, f, ln1 + q0 * C, w1 + f0 * C,
+				    b1 + f0, n, f, C);
 			for (size_t r = 0; (b16 || keep) && r < n; r++) {
 				if (b16)	/* as autocast in training */
 					bf16_trim(h + r * f, a16 ? a->fch16 +
@@ -702,9 +737,20 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 					memcpy(fch + (q0 + r) * F + f0,
 					    h + r * f, f * sizeof *h);
 			}
-			bert_rows_gelu(g, h, 0, n * f);
-			blas_gemm1(BLAS_NT, o, g, w2 + f0, n, C, f, f, F, C, 1,
-			    1);
+			if (!x16) {
+				bert_rows_gelu(g, h, 0, n * f);
+				blas_gemm1(BLAS_NT, o, g, w2 + f0, n, C, f, f,
+				    F, C, 1, 1);
+				continue;
+			}
+			/* each row converted while it is in L1 */
+			uint16_t *g16 = scratch16(1, n * f);
+			for (size_t r = 0; r < n; r++) {
+				bert_rows_gelu(g, h, r * f, (r + 1) * f);
+				bf16_convert(g16 + r * f, g + r * f, f);
+			}
+			blas_gemm1_a16(BLAS_NT, o, g16, w2 + f0, n, C, f, f, F,
+			    C, 1, 1);
 		}
 		rows_close(res2, ln2, a->ln2_mean + k * Nx, a->ln2_rstd +
 		    k * Nx, ln1, p->ln2g + l * C, p->ln2b + l * C, q0, q1, C,

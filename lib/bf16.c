@@ -194,11 +194,12 @@ bf16_packed_size(size_t N, size_t K)
  * 2 k2 + 1) of vector i is the word p[i / W * W * KS + k2 * W + i % W];
  * pairs K2.. and vectors n.. up to the next multiple of W are zeros.
  * pack_rows: vector i is x[i * ld + k], one run each (converted whole, its
- * words then W apart); pack_cols: vector i is x[k * ld + i], rows k = 2 k2
+ * words then W apart), or x16[i * ld + k] where x16 is not NULL (bf16
+ * already: copied); pack_cols: vector i is x[k * ld + i], rows k = 2 k2
  * and 2 k2 + 1 converted and interleaved. */
 static void
-pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
-    size_t W, size_t KS)
+pack_rows(uint32_t *p, const float *x, const uint16_t *x16, size_t n,
+    size_t K, size_t ld, size_t W, size_t KS)
 {
 	size_t np = (n + W - 1) / W * W;
 	uint32_t *t;
@@ -206,7 +207,10 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	if (W == 1) {	/* a run each: converted in place, the rest zeros */
 		for (size_t i = 0; i < n; i++) {
 			uint16_t *q = (uint16_t *)(void *)(p + i * KS);
-			bf16_convert(q, x + i * ld, K);
+			if (x16)
+				memcpy(q, x16 + i * ld, K * sizeof *q);
+			else
+				bf16_convert(q, x + i * ld, K);
 			memset(q + K, 0, (2 * KS - K) * sizeof *q);
 		}
 		return;
@@ -216,7 +220,9 @@ pack_rows(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	memset(t + K / 2, 0, (KS - K / 2) * sizeof *t);
 	for (size_t i = 0; i < np; i++) {
 		uint32_t *q = p + i / W * W * KS + i % W;
-		if (i < n)
+		if (i < n && x16)
+			memcpy(tbuf, x16 + i * ld, K * sizeof *tbuf);
+		else if (i < n)
 			bf16_convert(tbuf, x + i * ld, K);
 		for (size_t k2 = 0; k2 < KS; k2++)
 			q[k2 * W] = i < n ? t[k2] : 0;
@@ -461,18 +467,23 @@ bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
 	}
 #endif
 	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
-		pack_rows(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
+		pack_rows(w, b, NULL, N, K, ldb, NR, tiled((K + 1) / 2));
 	else			/* row k of op(b) is row k of b */
 		pack_cols(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
 }
 
-/* rows [i0, i0 + m) of op(a) into panels of W rows, KS pairs long (W =
- * MR: the micro-panels, KS = K2; W = 1: row by row, KS = K2 rounded up to
- * whole tiles, for AMX); ap holds (m rounded up to W) * KS words */
+/* rows [i0, i0 + m) of op(a) (of a16's bf16 where it is not NULL) into
+ * panels of W rows, KS pairs long (W = MR: the micro-panels, KS = K2;
+ * W = 1: row by row, KS = K2 rounded up to whole tiles, for AMX); ap holds
+ * (m rounded up to W) * KS words */
 static void
-pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
-    size_t ai, size_t ak, size_t W, size_t KS)
+pack_a(uint32_t *ap, const float *a, const uint16_t *a16, size_t i0,
+    size_t m, size_t K, size_t ai, size_t ak, size_t W, size_t KS)
 {
+	if (a16) {		/* bf16 already, op(a) = a */
+		pack_rows(ap, NULL, a16 + i0 * ai, m, K, ai, W, KS);
+		return;
+	}
 #ifdef HAVE_AVX512BF16
 	if (W == MR && ak == 1 && avx512()) {
 		pack_mr_avx512(ap, a + i0 * ai, m, K, ai);
@@ -480,7 +491,7 @@ pack_a(uint32_t *ap, const float *a, size_t i0, size_t m, size_t K,
 	}
 #endif
 	if (ak == 1)		/* row i of op(a) is row i of a */
-		pack_rows(ap, a + i0 * ai, m, K, ai, W, KS);
+		pack_rows(ap, a + i0 * ai, NULL, m, K, ai, W, KS);
 	else			/* op(a) = a^T: column k is row k of a */
 		pack_cols(ap, a + i0, m, K, ak, W, KS);
 }
@@ -513,12 +524,13 @@ store(float *c, size_t ldc, const float *acc, size_t m, size_t n, float alpha,
  * multiply-add gives the bits of the multiply and the add: the lanes below
  * may be fused or not, and vdpbf16ps's bits are kept either way. */
 static inline __attribute__((always_inline)) void
-kern_body(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta,
-    const float *st, size_t ldst)
+kern_body(size_t K2, const uint32_t *ap, size_t sa,
+    const uint16_t *bp, float *c, size_t ldc, size_t m, size_t n,
+    float alpha, float beta, const float *st, size_t ldst)
 {
 	float acc[MR * NR] = {0};
 
+	(void)sa;	/* the panels' words are MR apart */
 	for (size_t r = 0; r < (st ? m : 0); r++)
 		memcpy(acc + r * NR, st + r * ldst, n * sizeof *c);
 	for (size_t k2 = 0; k2 < K2; k2++) {
@@ -544,11 +556,11 @@ kern_body(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 }
 
 static void
-kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta,
-    const float *st, size_t ldst)
+kern_c(size_t K2, const uint32_t *ap, size_t sa,
+    const uint16_t *bp, float *c, size_t ldc, size_t m, size_t n,
+    float alpha, float beta, const float *st, size_t ldst)
 {
-	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta, st, ldst);
+	kern_body(K2, ap, sa, bp, c, ldc, m, n, alpha, beta, st, ldst);
 }
 
 #ifdef HAVE_AVX512BF16
@@ -556,11 +568,11 @@ kern_c(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
  * portable kernel a CPU without bf16 hardware runs when asked by name (the
  * tests): 16 GFLOP/s a core on Zen 3, twice the baseline's SSE lanes */
 __attribute__((target("avx2,fma"))) static void
-kern_c_avx2(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta,
-    const float *st, size_t ldst)
+kern_c_avx2(size_t K2, const uint32_t *ap, size_t sa,
+    const uint16_t *bp, float *c, size_t ldc, size_t m, size_t n,
+    float alpha, float beta, const float *st, size_t ldst)
 {
-	kern_body(K2, ap, bp, c, ldc, m, n, alpha, beta, st, ldst);
+	kern_body(K2, ap, sa, bp, c, ldc, m, n, alpha, beta, st, ldst);
 }
 
 /* acc += the word w broadcast . b, w read by vdpbf16ps itself ({1to16}):
@@ -572,11 +584,12 @@ kern_c_avx2(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 
 /* the same block with vdpbf16ps: 24 accumulators, two B registers */
 AVX512BF16 static void
-kern_avx512(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta,
-    const float *st, size_t ldst)
+kern_avx512(size_t K2, const uint32_t *ap, size_t sa,
+    const uint16_t *bp, float *c, size_t ldc, size_t m, size_t n,
+    float alpha, float beta, const float *st, size_t ldst)
 {
 	__m512 acc[MR][2], z = _mm512_setzero_ps();	/* as kern_c */
+	(void)sa;
 	__mmask16 k[2] = {n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1),
 	    n <= 16 ? 0 : n >= 32 ? 0xffff : (__mmask16)((1u << (n - 16)) - 1)};
 	_Static_assert(MR == 12, "ROWS names the MR rows");
@@ -631,7 +644,7 @@ static const struct {
 
 /* one AMX_MR x NR block: c tiles 0-3 (rows 0-15 and 16-31, columns 0-15
  * and 16-31), a tiles 4 and 5, b tiles 6 and 7.  op(a) row by row, its
- * rows KS = tiled(K2) pairs apart; B's pair rows NR words apart; both
+ * rows sa >= tiled(K2) pairs apart; B's pair rows NR words apart; both
  * zeros past K2 (the zero pairs add nothing).  The sums start from st
  * as kern_c's do: c itself in every block alike (the linear layers' and
  * the weight gradients' products), so that a row's bits do not depend on
@@ -639,11 +652,11 @@ static const struct {
  * a stride of 0.  A whole block with st, or alpha 1 and beta 0, goes
  * between the tiles and c directly; the rest through acc. */
 AMX static void
-kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta,
-    const float *st, size_t ldst)
+kern_amx(size_t K2, const uint32_t *ap, size_t sa,
+    const uint16_t *bp, float *c, size_t ldc, size_t m, size_t n,
+    float alpha, float beta, const float *st, size_t ldst)
 {
-	size_t KS = tiled(K2), sa = KS * 4, sb = NR * 4;
+	size_t KS = tiled(K2), sab = sa * 4, sb = NR * 4;
 	float acc[AMX_MR * NR], *o = acc;
 	size_t so = sb, ss = ldst * 4;
 
@@ -673,8 +686,8 @@ kern_amx(size_t K2, const uint32_t *ap, const uint16_t *bp, float *c,
 	}
 	for (size_t k2 = 0; k2 < KS; k2 += 16) {
 		const uint16_t *b = bp + k2 * NR * 2;
-		TILE_LOAD(4, ap + k2, sa);
-		TILE_LOAD(5, ap + 16 * KS + k2, sa);
+		TILE_LOAD(4, ap + k2, sab);
+		TILE_LOAD(5, ap + 16 * sa + k2, sab);
 		TILE_LOAD(6, b, sb);
 		TILE_LOAD(7, b + 32, sb);
 		TILE_DP(0, 4, 6);
@@ -703,19 +716,23 @@ amx_end(void)
 }
 #endif
 
-typedef void kern_fn(size_t, const uint32_t *, const uint16_t *, float *,
-    size_t, size_t, size_t, float, float, const float *, size_t);
+/* (K2, op(a)'s words and the words between its rows where W = 1, B's
+ * panel, c, ldc, m, n, alpha, beta, st, ldst) */
+typedef void kern_fn(size_t, const uint32_t *, size_t, const uint16_t *,
+    float *, size_t, size_t, size_t, float, float, const float *, size_t);
 
 /* one pass over K (kc = Kp / 2 pairs, rounded up, of op(a) from a and of
  * each B panel from bp): op(a) packed MC rows at a time (about 128 KiB, to
  * stay in L2), each block of mr rows times each B panel; the sums start
  * from bias (N floats) where it is not NULL, from c where alpha and beta
- * are 1 */
+ * are 1.  Where direct, op(a) is a16's bf16 rows holding KS pairs (zeros
+ * past Kp), and AMX (W = 1) reads the whole blocks of its rows where they
+ * are, not packed: their pairs are already a row's run. */
 static void
-a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
-    size_t M, size_t N, size_t Kp, size_t KS, size_t KB, size_t ai,
-    size_t ak, size_t ldc, size_t mr, size_t W, float alpha, float beta,
-    const float *bias)
+a_pass(kern_fn *f, float *c, const float *a, const uint16_t *a16,
+    int direct, const uint16_t *bp, size_t M, size_t N, size_t Kp, size_t KS, size_t KB,
+    size_t ai, size_t ak, size_t ldc, size_t mr, size_t W, float alpha,
+    float beta, const float *bias)
 {
 	int from_c = !bias && alpha == 1 && beta == 1;
 	size_t kc = (Kp + 1) / 2;
@@ -727,18 +744,26 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
 	for (size_t i0 = 0; i0 < M; i0 += MC) {
 		size_t mc = M - i0 < MC ? M - i0 : MC;
 		size_t mp = (mc + mr - 1) / mr * mr;
-		pack_a(abuf, a, i0, mc, Kp, ai, ak, W, KS);
-		/* rows up to the block's end (W = MR pads its own) */
-		memset(abuf + mc * KS, 0, (W == 1 ? mp - mc : 0) * KS *
-		    sizeof *abuf);
+		size_t md = direct ? mc / mr * mr : 0;	/* rows in place */
+		if (md < mc) {
+			pack_a(abuf, a, a16, i0 + md, mc - md, Kp, ai, ak, W,
+			    KS);
+			/* rows up to the block's end (W = MR pads its own) */
+			memset(abuf + (mc - md) * KS, 0, (W == 1 ? mp - mc :
+			    0) * KS * sizeof *abuf);
+		}
 		for (size_t j0 = 0; j0 < N; j0 += NR) {
 			const uint16_t *b = bp + j0 * KB * 2;
 			size_t n = N - j0 < NR ? N - j0 : NR;
 			for (size_t r0 = 0; r0 < mc; r0 += mr) {
 				float *cb = c + (i0 + r0) * ldc + j0;
-				f(kc, abuf + r0 * KS, b, cb, ldc, mc - r0 < mr ?
-				    mc - r0 : mr, n, alpha, beta, bias ? bias +
-				    j0 : from_c ? cb : NULL, bias ? 0 : ldc);
+				const uint32_t *ap = r0 < md ?
+				    (const uint32_t *)(const void *)(a16 +
+				    (i0 + r0) * ai) : abuf + (r0 - md) * KS;
+				f(kc, ap, r0 < md ? ai / 2 : KS, b, cb, ldc,
+				    mc - r0 < mr ? mc - r0 : mr, n, alpha, beta,
+				    bias ? bias + j0 : from_c ? cb : NULL,
+				    bias ? 0 : ldc);
 			}
 		}
 	}
@@ -746,7 +771,7 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *bp,
 
 void
 bf16_gemm_packed(int kern, int op, float *c, const float *a,
-    const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
+    const uint16_t *a16, const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
     float alpha, float beta, const float *bias)
 {
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
@@ -790,7 +815,12 @@ bf16_gemm_packed(int kern, int op, float *c, const float *a,
 		/* KS pairs a packed row of op(a): W = 1 (AMX) in whole
 		 * tiles; the later passes add to c */
 		size_t KS = W == 1 ? tiled(kc) : kc;
-		a_pass(f, c, a + 2 * k0 * ak, bp + k0 * NR * 2, M, N,
+		/* AMX reads a16's rows in place where they hold the pass's
+		 * whole tiles (zeros past K) */
+		int direct = a16 && W == 1 && lda % 2 == 0 &&
+		    lda >= 2 * (k0 + KS);
+		a_pass(f, c, a ? a + 2 * k0 * ak : NULL, a16 ? a16 + 2 * k0 :
+		    NULL, direct, bp + k0 * NR * 2, M, N,
 		    K - 2 * k0 < 2 * kc ? K - 2 * k0 : 2 * kc, KS, KB, ai, ak,
 		    ldc, mr, W, bias ? 1.0f : alpha, k0 == 0 ? beta : 1.0f,
 		    k0 == 0 ? bias : NULL);

@@ -64,9 +64,13 @@ void bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
  * where bias (N floats) is not NULL, op(a) B + bias on every row (alpha
  * and beta unused); one thread.  The sums start from bias, or from c
  * where alpha and beta are 1.  The A panels are packed in this thread's
- * own scratch. */
+ * own scratch, from a16's bf16 values where a16 is not NULL (a unused;
+ * op BLAS_NN or BLAS_NT, a16's rows lda apart, zeros from column K to
+ * lda): the bits of a product from a whose values round to them.  AMX
+ * reads a16's rows where they are, not packed, where lda is even and
+ * holds a pass's whole tiles (32 columns). */
 void bf16_gemm_packed(int kern, int op, float *c, const float *a,
-    const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
-    float alpha, float beta, const float *bias);
+    const uint16_t *a16, const uint16_t *bp, size_t M, size_t N, size_t K,
+    size_t lda, size_t ldc, float alpha, float beta, const float *bias);
 
 #endif

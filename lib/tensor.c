@@ -500,10 +500,11 @@ fpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 	return wpack(BLAS_PREC_FP32, op, b, N, K, ldb);
 }
 
-void
-blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
-    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
-    float beta)
+/* blas_gemm1 with op(a) from a, or from a16's bf16 values */
+static void
+gemm1(int op, float *c, const float *a, const uint16_t *a16, const float *b,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta)
 {
 	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
 	const float *fp;
@@ -512,8 +513,11 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 	if (M == 0 || N == 0)
 		return;
 	ready();
+	if (a16 && (!bf || op == BLAS_TN))
+		errx(EXIT_SOFTWARE, "blas: a bf16 operand in an fp32 or "
+		    "transposed product");
 	if (bf)
-		bf16_gemm_packed(bf16k[k.bf16].id, op, c, a,
+		bf16_gemm_packed(bf16k[k.bf16].id, op, c, a, a16,
 		    bpack(op, b, N, K, ldb), M, N, K, lda, ldc, alpha, beta,
 		    NULL);
 	else if ((fp = fpack(op, b, N, K, ldb)))
@@ -523,20 +527,51 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
 }
 
 void
-blas_linear1(float *y, size_t ldy, const float *x, const float *w,
-    const float *b, size_t M, size_t N, size_t K)
+blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
+    size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
+    float beta)
+{
+	gemm1(op, c, a, NULL, b, M, N, K, lda, ldb, ldc, alpha, beta);
+}
+
+void
+blas_gemm1_a16(int op, float *c, const uint16_t *a, const float *b,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta)
+{
+	gemm1(op, c, NULL, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
+}
+
+/* blas_linear1 with x, or with x16's bf16 values */
+static void
+linear1(float *y, size_t ldy, const float *x, const uint16_t *x16,
+    const float *w, const float *b, size_t M, size_t N, size_t K)
 {
 	if (M == 0 || N == 0)
 		return;
 	ready();
 	if (b && prec == BLAS_PREC_BF16) {	/* sums from b's row */
-		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x,
+		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x, x16,
 		    bpack(BLAS_NT, w, N, K, K), M, N, K, K, ldy, 1, 0, b);
 		return;
 	}
 	for (size_t r = 0; b && r < M; r++)
 		memcpy(y + r * ldy, b, N * sizeof *b);
-	blas_gemm1(BLAS_NT, y, x, w, M, N, K, K, K, ldy, 1, b ? 1 : 0);
+	gemm1(BLAS_NT, y, x, x16, w, M, N, K, K, K, ldy, 1, b ? 1 : 0);
+}
+
+void
+blas_linear1(float *y, size_t ldy, const float *x, const float *w,
+    const float *b, size_t M, size_t N, size_t K)
+{
+	linear1(y, ldy, x, NULL, w, b, M, N, K);
+}
+
+void
+blas_linear1_a16(float *y, size_t ldy, const uint16_t *x, const float *w,
+    const float *b, size_t M, size_t N, size_t K)
+{
+	linear1(y, ldy, NULL, x, w, b, M, N, K);
 }
 
 int
@@ -578,7 +613,7 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 		const float *ai = a + m0 * (op == BLAS_TN ? 1 : lda);
 		if (bf)
 			bf16_gemm_packed(bf16k[k.bf16].id, op, c + m0 * ldc,
-			    ai, bp, m, N, K, lda, ldc, alpha, beta, NULL);
+			    ai, NULL, bp, m, N, K, lda, ldc, alpha, beta, NULL);
 		else if (fp)
 			fp32_gemm_packed(op, c + m0 * ldc, ai, fp, m, N, K,
 			    lda, ldc, alpha, beta);

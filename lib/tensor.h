@@ -27,6 +27,7 @@
 #define TENSOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Use n threads (OpenMP) for the kernels; OpenBLAS is set to 1 thread.
@@ -72,6 +73,19 @@ void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
  * it) */
 void blas_linear1(float *y, size_t ldy, const float *x, const float *w,
     const float *b, size_t M, size_t N, size_t K);
+/* blas_gemm1 and blas_linear1 with op(a) given in bf16, for products in
+ * bf16 (blas_precision; op BLAS_NN or BLAS_NT: a16's rows lda apart, K
+ * values and zeros up to lda): a16 holds the values the product would
+ * round a to (bf16_convert), made once by whoever writes a (a softmax
+ * row, a block of rows that several products read) rather than in every
+ * product that reads it; the same bits.  With lda even and K, or lda,
+ * a multiple of 32, AMX reads the rows where they are.  Elsewhere it is
+ * a bug (exit 70). */
+void blas_gemm1_a16(int op, float *c, const uint16_t *a16, const float *b,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta);
+void blas_linear1_a16(float *y, size_t ldy, const uint16_t *x16,
+    const float *w, const float *b, size_t M, size_t N, size_t K);
 /* Weights: bf16 products whose op(b) lies inside a region [w, w + n)
  * given to blas_weights pack op(b) into bf16 panels once (per op and shape)
  * and share that pack among threads, batches and calls, instead of packing

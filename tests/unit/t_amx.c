@@ -115,8 +115,8 @@ productb(int kern, int op, const float *a, const float *b, const float *c0,
 
 	memcpy(c, c0, M * ldc * 4);
 	bf16_pack_b(bp, op, b, N, K, ldb);
-	bf16_gemm_packed(kern, op, c, a, bp, M, N, K, lda, ldc, alpha, beta,
-	    bias);
+	bf16_gemm_packed(kern, op, c, a, NULL, bp, M, N, K, lda, ldc, alpha,
+	    beta, bias);
 	free(bp);
 	return c;
 }
@@ -177,12 +177,31 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta)
 	bf16_pack_b(bp, op, b, N, K, ldb);
 	for (size_t r = 0; r < M; r += 16)
 		bf16_gemm_packed(BF16_AMX, op, split + r * ldc,
-		    a + r * (ta ? 1 : lda), bp, M - r < 16 ? M - r : 16, N, K,
-		    lda, ldc, alpha, beta, NULL);
+		    a + r * (ta ? 1 : lda), NULL, bp, M - r < 16 ? M - r : 16,
+		    N, K, lda, ldc, alpha, beta, NULL);
 	snprintf(name, sizeof name, "amx: rows split in blocks of 16 = one "
 	    "call, bit for bit: %s M=%zu N=%zu K=%zu beta=%g", names[op], M,
 	    N, K, beta);
 	check_close(name, split, amx, nc, 0, 0);
+	/* op(a) given in bf16, its rows an even number of values apart
+	 * just past K, or past K in whole tiles with zeros (then read in
+	 * place whatever K is): the same bits */
+	for (int pad = 0; pad < 2 && !ta; pad++) {
+		size_t ld = pad ? (K + 31) / 32 * 32 + 32 : (K + 2) / 2 * 2 + 6;
+		uint16_t *x = xmalloc(M * ld * 2);
+		for (size_t r = 0; r < M; r++) {
+			bf16_convert(x + r * ld, a + r * lda, K);
+			memset(x + r * ld + K, 0, (ld - K) * 2);
+		}
+		memcpy(split, c0, nc * 4);
+		bf16_gemm_packed(BF16_AMX, op, split, NULL, x, bp, M, N, K, ld,
+		    ldc, alpha, beta, NULL);
+		snprintf(name, sizeof name, "amx: op(a) given in bf16 (rows "
+		    "%zu apart) = from fp32, bit for bit: %s M=%zu N=%zu K=%zu "
+		    "beta=%g", ld, names[op], M, N, K, beta);
+		check_close(name, split, amx, nc, 0, 0);
+		free(x);
+	}
 	free(split);
 	free(bp);
 	snprintf(name, sizeof name, "amx: tiles configured and used as the "

@@ -142,8 +142,8 @@ runb(const struct prob *p, int kern, float alpha, float beta,
 	uint16_t *bp = xmalloc(bf16_packed_size(p->N, p->K) * 2);
 	memcpy(c, p->c0, p->nc * 4);
 	bf16_pack_b(bp, p->op, p->b, p->N, p->K, p->ldb);
-	bf16_gemm_packed(kern, p->op, c, p->a, bp, p->M, p->N, p->K, p->lda,
-	    p->ldc, alpha, beta, bias);
+	bf16_gemm_packed(kern, p->op, c, p->a, NULL, bp, p->M, p->N, p->K,
+	    p->lda, p->ldc, alpha, beta, bias);
 	free(bp);
 	return c;
 }
@@ -152,6 +152,67 @@ static float *
 run(const struct prob *p, int kern, float alpha, float beta)
 {
 	return runb(p, kern, alpha, beta, NULL);
+}
+
+/* op(a) (M,K) in bf16, its rows ld apart, zeros past K */
+static uint16_t *
+a16(const struct prob *p, size_t ld)
+{
+	uint16_t *x = xmalloc(p->M * ld * 2);
+	for (size_t i = 0; i < p->M; i++) {
+		bf16_convert(x + i * ld, p->a + i * p->lda, p->K);
+		memset(x + i * ld + p->K, 0, (ld - p->K) * 2);
+	}
+	return x;
+}
+
+/* op(a) given in bf16 (op nn or nt) = the product from a, bit for bit, on
+ * every kernel this CPU runs, and through the interface; its rows an even
+ * number of values apart, just past K (AMX reads them in place where K is
+ * whole tiles), or past K rounded up to whole tiles (AMX reads them in
+ * place, zeros past K included) */
+static void
+from16(const struct prob *p, const char *shape, float alpha, float beta,
+    int hw, int pad)
+{
+	static const int kerns[] = {BF16_PORTABLE, BF16_AVX512, BF16_AMX};
+	static const char *const kn[] = {"portable", "avx512bf16", "amx"};
+	size_t ld = pad ? (p->K + 31) / 32 * 32 + 32 : (p->K + 2) / 2 * 2 + 6;
+	uint16_t *x = a16(p, ld);
+	uint16_t *bp = xmalloc(bf16_packed_size(p->N, p->K) * 2);
+	float *c = xmalloc(p->nc * 4);
+	char name[200];
+
+	bf16_pack_b(bp, p->op, p->b, p->N, p->K, p->ldb);
+	for (int i = 0; i < 3; i++) {
+		if ((i == 1 && !(hw & HW_AVX512)) || (i == 2 && !(hw & HW_AMX)))
+			continue;
+		float *want = run(p, kerns[i], alpha, beta);
+		memcpy(c, p->c0, p->nc * 4);
+		bf16_gemm_packed(kerns[i], p->op, c, NULL, x, bp, p->M, p->N,
+		    p->K, ld, p->ldc, alpha, beta, NULL);
+		snprintf(name, sizeof name, "bf16 %s: op(a) given in bf16 "
+		    "(rows %zu apart) = from fp32, bit for bit: %s", kn[i], ld,
+		    shape);
+		check_close(name, c, want, p->nc, 0, 0);
+		free(want);
+	}
+	blas_set_precision(BLAS_PREC_BF16);
+	float *want = xmalloc(p->nc * 4);
+	memcpy(want, p->c0, p->nc * 4);
+	memcpy(c, p->c0, p->nc * 4);
+	blas_gemm1(p->op, want, p->a, p->b, p->M, p->N, p->K, p->lda, p->ldb,
+	    p->ldc, alpha, beta);
+	blas_gemm1_a16(p->op, c, x, p->b, p->M, p->N, p->K, ld, p->ldb,
+	    p->ldc, alpha, beta);
+	snprintf(name, sizeof name, "blas_gemm1_a16 = blas_gemm1, bit for "
+	    "bit: %s", shape);
+	check_close(name, c, want, p->nc, 0, 0);
+	blas_set_precision(BLAS_PREC_FP32);
+	free(want);
+	free(c);
+	free(bp);
+	free(x);
 }
 
 /* a bias row: on every kernel, op(a) B + bias = the bias copied into
@@ -206,6 +267,16 @@ biased(const struct prob *p, const char *shape, int hw)
 		snprintf(name, sizeof name, "blas_linear1 in bf16 = the bf16 "
 		    "kernel from the bias row: %s", shape);
 		check_ok(name, same);
+		uint16_t *x16 = xmalloc(M * K * 2 + 2);
+		float *y16 = xmalloc(M * ldy * 4);
+		memset(y16, 0, M * ldy * 4);
+		bf16_convert(x16, x, M * K);
+		blas_linear1_a16(y16, ldy, x16, w, bias, M, N, K);
+		snprintf(name, sizeof name, "blas_linear1_a16 = blas_linear1 "
+		    "in bf16, bit for bit: %s", shape);
+		check_close(name, y16, y, M * ldy, 0, 0);
+		free(x16);
+		free(y16);
 		blas_set_precision(BLAS_PREC_FP32);
 		blas_linear1(y, ldy, x, w, bias, M, N, K);
 		for (size_t r = 0; r < M; r++)
@@ -284,6 +355,8 @@ one(int op, size_t M, size_t N, size_t K, float alpha, float beta, int hw)
 
 	if (beta == 0)
 		biased(&p, shape, hw);
+	for (int pad = 0; pad < 2 && op != BLAS_TN; pad++)
+		from16(&p, shape, alpha, beta, hw, pad);
 
 	/* through the interface, one thread and threaded */
 	blas_set_precision(BLAS_PREC_BF16);
@@ -414,7 +487,7 @@ main(void)
 {
 	static const size_t shapes[][3] = {
 		{1, 1, 1}, {5, 7, 3}, {13, 33, 8}, {37, 70, 129},
-		{100, 32, 64}, {250, 48, 97}, {130, 130, 32},
+		{100, 32, 64}, {250, 48, 97}, {130, 130, 32}, {70, 64, 384},
 		/* passes over K (KCMAX 768 pairs): two, and three */
 		{13, 33, 1537}, {20, 40, 3203},
 	};
