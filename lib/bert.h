@@ -119,7 +119,8 @@ enum bert_act {
 	BERT_A_NORM,	/* (B)     |pooled| (for the Normalize backward) */
 	/* with BERT_ACT16: QKV, ATTY and FCH in bf16, (L, N, ...) each
 	 * (sizes in floats, two values a float); QKV, ATTY and FCH above are
-	 * then one layer's, the fp32 values of the layer at work */
+	 * then one layer's, the fp32 values of the layer at work.  Without
+	 * BERT_GRADS, QKV16 is one layer's (N, 3C), for bf16 products */
 	BERT_A_QKV16, BERT_A_ATTY16, BERT_A_FCH16,
 	BERT_NACT
 };
@@ -129,7 +130,9 @@ struct bert_acts {
 	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
 	float *fch, *res2, *ln2, *ln2_mean, *ln2_rstd;
 	float *pooled, *out, *norm;
-	uint16_t *qkv16, *atty16, *fch16;	/* NULL without BERT_ACT16 */
+	/* atty16, fch16 NULL without BERT_ACT16; qkv16 also without
+	 * BERT_GRADS */
+	uint16_t *qkv16, *atty16, *fch16;
 };
 
 /* Backward scratch (one layer's worth, reused; only with BERT_GRADS). */

@@ -107,7 +107,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_POOLED] = B * C;
 	as[BERT_A_OUT] = B * C;
 	as[BERT_A_NORM] = B;
-	as[BERT_A_QKV16] = a16 ? (L * N * 3 * C + 1) / 2 : 0;
+	as[BERT_A_QKV16] = (Lk * N * 3 * C + 1) / 2 * (a16 || !gr);
 	as[BERT_A_ATTY16] = a16 ? (L * N * C + 1) / 2 : 0;
 	as[BERT_A_FCH16] = a16 ? (L * N * F + 1) / 2 : 0;
 
@@ -408,11 +408,13 @@ bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
 
 /* y (T, HS) = P v with P = softmax(scale q k^T + bias) made row by row
  * without its division, each row of the product divided by its sum
- * instead (T divisions, not T^2); s: T^2 + T floats */
+ * instead (T divisions, not T^2); s: T^2 + T floats.  q16 (not NULL: in
+ * bf16, HS a multiple of 32) holds q, k and v in bf16 as qkv holds them:
+ * the products read them there */
 static void
 attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
-    const float *v, size_t ld, size_t T, size_t HS, float scale,
-    const float *bias)
+    const float *v, const uint16_t *q16, size_t ld, size_t T, size_t HS,
+    float scale, const float *bias)
 {
 	float *sum = s + T * T;
 
@@ -423,8 +425,12 @@ attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
 	    scratch16(0, T * Tp) : NULL;
 
 	/* the scale in the exps, where no bias comes between */
-	blas_gemm1(BLAS_NT, s, q, k, T, T, HS, ld, ld, T,
-	    bias ? scale : 1.0f, 0.0f);
+	if (q16)
+		blas_gemm1_16(BLAS_NT, s, q16, q16 + (k - q), T, T, HS, ld, ld,
+		    T, bias ? scale : 1.0f, 0.0f);
+	else
+		blas_gemm1(BLAS_NT, s, q, k, T, T, HS, ld, ld, T,
+		    bias ? scale : 1.0f, 0.0f);
 	for (size_t i = 0; bias && i < T; i++)
 		for (size_t j = 0; j < T; j++)
 			s[i * T + j] += bias[(ptrdiff_t)j - (ptrdiff_t)i];
@@ -436,7 +442,10 @@ attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
 			memset(p16 + i * Tp + T, 0, (Tp - T) * sizeof *p16);
 		}
 	}
-	if (p16)
+	if (q16)
+		blas_gemm1_16(BLAS_NN, y, p16, q16 + (v - q), T, HS, T, Tp, ld,
+		    ldy, 1.0f, 0.0f);
+	else if (p16)
 		blas_gemm1_a16(BLAS_NN, y, p16, v, T, HS, T, Tp, ld, ldy, 1.0f,
 		    0.0f);
 	else
@@ -446,11 +455,12 @@ attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
 			y[i * ldy + j] *= sum[i];
 }
 
-/* one (sequence, head) of the attention forward; s: this thread's scratch */
+/* one (sequence, head) of the attention forward; s: this thread's
+ * scratch; qkv16: qkv in bf16, or NULL */
 static void
-attn_bh(float *y, float *s, const float *qkv, const size_t *off,
-    const size_t *attoff, size_t C, size_t NH, size_t Tmax, float p,
-    uint64_t seed, size_t bh, const float *relbias)
+attn_bh(float *y, float *s, const float *qkv, const uint16_t *qkv16,
+    const size_t *off, const size_t *attoff, size_t C, size_t NH,
+    size_t Tmax, float p, uint64_t seed, size_t bh, const float *relbias)
 {
 	size_t HS = C / NH, b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
 	const float *qb = qkv + off[b] * 3 * C;
@@ -461,8 +471,11 @@ attn_bh(float *y, float *s, const float *qkv, const size_t *off,
 
 	y += off[b] * C + h * HS;
 	if (p == 0) {
+		const uint16_t *q16 = qkv16 && HS % 32 == 0 ? qkv16 + off[b] *
+		    3 * C + h * HS : NULL;
 		if (!blas_attention1(y, C, q, k, v, 3 * C, T, HS, scale, bias))
-			attn_rows(y, C, s, q, k, v, 3 * C, T, HS, scale, bias);
+			attn_rows(y, C, s, q, k, v, q16, 3 * C, T, HS, scale,
+			    bias);
 		return;
 	}
 	bert_attn_probs(s, qb, T, C, NH, h, bias);
@@ -477,8 +490,8 @@ bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
     uint64_t seed, const float *relbias)
 {
 	for (size_t bh = 0; bh < B * NH; bh++)
-		attn_bh(y, scr, qkv, off, attoff, C, NH, Tmax, p, seed, bh,
-		    relbias);
+		attn_bh(y, scr, qkv, NULL, off, attoff, C, NH, Tmax, p, seed,
+		    bh, relbias);
 }
 
 void
@@ -693,7 +706,7 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 	const struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
 	size_t C = c->C, F = c->F, Nx = m->Nmax;
-	int gr = (m->flags & BERT_GRADS) != 0, a16 = a->qkv16 != NULL;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = a->atty16 != NULL;
 	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
 	const float *ln1 = a->ln1 + k * Nx * C;
@@ -785,7 +798,8 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 {
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, NH = c->NH, L = c->L, N, b;
-	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.qkv16 != NULL;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.atty16 != NULL;
+	int bf = !gr && blas_precision() == BLAS_PREC_BF16;
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -867,17 +881,22 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
 			float *ln2 = a->ln2 + k * Nx * C;
 
+			/* q, k and v in bf16 where the products are: kept
+			 * for the backward (a16), or the layer's */
+			uint16_t *qkv16 = a16 ? a->qkv16 + l * Nx * 3 * C :
+			    bf ? a->qkv16 : NULL;
+
 			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
 			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
-			if (a16)
-				bf16_convert(a->qkv16 + (l * Nx + r0) * 3 * C,
-				    qkv + r0 * 3 * C, (r1 - r0) * 3 * C);
+			if (qkv16)
+				bf16_convert(qkv16 + r0 * 3 * C, qkv + r0 * 3 *
+				    C, (r1 - r0) * 3 * C);
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
-				attn_bh(atty, scr, qkv, m->off, m->attoff, C, NH,
-				    m->Tmax, ap, bert_site_seed(seed, l, 1), bh,
-				    m->relbias);
+				attn_bh(atty, scr, qkv, qkv16, m->off,
+				    m->attoff, C, NH, m->Tmax, ap,
+				    bert_site_seed(seed, l, 1), bh, m->relbias);
 			if (a16)	/* this thread's rows */
 				bf16_convert(a->atty16 + (l * Nx + r0) * C,
 				    atty + r0 * C, (r1 - r0) * C);

@@ -263,9 +263,11 @@ transpose16(__m512i *r)
 }
 
 /* r[i] = row i of x (rows ld apart), floats [0, nf) converted and
- * paired, for i < m; zeros for the rest of the 16 */
+ * paired (of x16, bf16 already, where it is not NULL), for i < m; zeros
+ * for the rest of the 16 */
 AVX512BF16 static inline void
-cvt_rows16(__m512i *r, const float *x, size_t ld, size_t m, size_t nf)
+cvt_rows16(__m512i *r, const float *x, const uint16_t *x16, size_t ld,
+    size_t m, size_t nf)
 {
 	__mmask16 lo = nf >= 16 ? 0xffff : (__mmask16)((1u << nf) - 1);
 	__mmask16 hi = nf <= 16 ? 0 : nf == 32 ? 0xffff :
@@ -273,7 +275,12 @@ cvt_rows16(__m512i *r, const float *x, size_t ld, size_t m, size_t nf)
 
 	for (size_t i = 0; i < 16; i++)
 		r[i] = _mm512_setzero_si512();
-	if (nf == 32)	/* unmasked loads, faster */
+	if (x16 && nf > 0)
+		for (size_t i = 0; i < m; i++)
+			r[i] = _mm512_maskz_loadu_epi16(nf == 32 ?
+			    0xffffffffu : (__mmask32)((1ull << nf) - 1),
+			    x16 + i * ld);
+	else if (nf == 32)	/* unmasked loads, faster */
 		for (size_t i = 0; i < m; i++)
 			r[i] = (__m512i)_mm512_cvtne2ps_pbh(
 			    _mm512_loadu_ps(x + i * ld + 16),
@@ -298,7 +305,7 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 		for (size_t k0 = 0; k0 < K; k0 += 32) {
 			size_t nf = K - k0 < 32 ? K - k0 : 32;
 			__m512i r[16];
-			cvt_rows16(r, x + i0 * ld + k0, ld, n - i0 < MR ?
+			cvt_rows16(r, x + i0 * ld + k0, NULL, ld, n - i0 < MR ?
 			    n - i0 : MR, nf);
 			transpose16(r);
 			size_t nk = (nf + 1) / 2;
@@ -313,11 +320,12 @@ pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
 
 #ifdef HAVE_AVX512BF16
 /* pack_rows for W = NR (op(b) = b^T: a head's keys, the weights): 16 rows
- * converted 32 floats at a time and transposed into 16 pairs of 16 words,
- * each stored whole in its panel (rows n.. and pairs past K as zeros) */
+ * converted 32 floats at a time (or x16's bf16 loaded) and transposed into
+ * 16 pairs of 16 words, each stored whole in its panel (rows n.. and pairs
+ * past K as zeros) */
 AVX512BF16 static void
-pack_nr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
-    size_t KS)
+pack_nr_avx512(uint32_t *p, const float *x, const uint16_t *x16, size_t n,
+    size_t K, size_t ld, size_t KS)
 {
 	size_t np = (n + NR - 1) / NR * NR;
 
@@ -327,8 +335,9 @@ pack_nr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 		for (size_t k0 = 0; k0 < 2 * KS; k0 += 32) {
 			size_t nf = k0 >= K ? 0 : K - k0 < 32 ? K - k0 : 32;
 			__m512i r[16];
-			cvt_rows16(r, m && nf ? x + i0 * ld + k0 : x, ld, m,
-			    nf);
+			size_t o = m && nf ? i0 * ld + k0 : 0;
+			cvt_rows16(r, x ? x + o : NULL, x16 ? x16 + o : NULL,
+			    ld, m, nf);
 			transpose16(r);
 			for (size_t c = 0; c < 16; c++)
 				_mm512_storeu_si512(q + (k0 / 2 + c) * NR,
@@ -338,11 +347,11 @@ pack_nr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 }
 
 /* pack_cols for W >= 8: 16 columns of both rows of a pair at a time,
- * converted by one vcvtne2ps2bf16 and interleaved into pairs by one vpermw
- * (columns n.. and the padding pairs as zeros) */
+ * converted by one vcvtne2ps2bf16 (or x16's bf16 loaded) and interleaved
+ * into pairs by one vpermw (columns n.. and the padding pairs as zeros) */
 AVX512BF16 static void
-pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
-    size_t ld, size_t W, size_t KS)
+pack_cols_avx512(uint32_t *p, const float *x, const uint16_t *x16,
+    size_t n, size_t K, size_t ld, size_t W, size_t KS)
 {
 	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
 	__m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27,
@@ -351,21 +360,34 @@ pack_cols_avx512(uint32_t *p, const float *x, size_t n, size_t K,
 	__m512 z = _mm512_setzero_ps();
 
 	for (size_t k2 = 0; k2 < KS; k2++) {
-		const float *r0 = k2 < K2 ? x + 2 * k2 * ld : NULL;
-		const float *r1 = 2 * k2 + 1 < K ? x + (2 * k2 + 1) * ld : NULL;
+		int h0 = k2 < K2, h1 = 2 * k2 + 1 < K;
+		size_t o0 = 2 * k2 * ld, o1 = o0 + ld;
 		for (size_t i0 = 0; i0 < np; i0 += W) {
 			uint32_t *q = p + i0 * KS + k2 * W;
 			for (size_t c = 0; c < W; c += 16) {
 				size_t j = i0 + c, w = W - c < 16 ? W - c : 16;
 				size_t m = j >= n ? 0 : n - j < w ? n - j : w;
 				__mmask16 lm = (__mmask16)((1u << m) - 1);
-				__m512 a = z, b = z;
-				if (r0)
-					a = _mm512_maskz_loadu_ps(lm, r0 + j);
-				if (r1)
-					b = _mm512_maskz_loadu_ps(lm, r1 + j);
-				__m512i v = _mm512_permutexvar_epi16(idx,
-				    (__m512i)_mm512_cvtne2ps_pbh(b, a));
+				__m512i ab;	/* row 2 k2's 16, then 2 k2 + 1's */
+				if (x16) {
+					__m256i z16 = _mm256_setzero_si256();
+					ab = _mm512_inserti64x4(
+					    _mm512_castsi256_si512(h0 ?
+					    _mm256_maskz_loadu_epi16(lm, x16 +
+					    o0 + j) : z16), h1 ?
+					    _mm256_maskz_loadu_epi16(lm, x16 +
+					    o1 + j) : z16, 1);
+				} else {
+					__m512 a = z, b = z;
+					if (h0)
+						a = _mm512_maskz_loadu_ps(lm,
+						    x + o0 + j);
+					if (h1)
+						b = _mm512_maskz_loadu_ps(lm,
+						    x + o1 + j);
+					ab = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+				}
+				__m512i v = _mm512_permutexvar_epi16(idx, ab);
 				_mm512_mask_storeu_epi32(q + c,
 				    (__mmask16)((1u << w) - 1), v);
 			}
@@ -415,18 +437,18 @@ pack_t1_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 #endif
 
 static void
-pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
-    size_t W, size_t KS)
+pack_cols(uint32_t *p, const float *x, const uint16_t *x16, size_t n,
+    size_t K, size_t ld, size_t W, size_t KS)
 {
 	size_t K2 = (K + 1) / 2, np = (n + W - 1) / W * W;
 	uint16_t *t0, *t1;
 
 #ifdef HAVE_AVX512BF16
 	if (W >= 8 && avx512()) {
-		pack_cols_avx512(p, x, n, K, ld, W, KS);
+		pack_cols_avx512(p, x, x16, n, K, ld, W, KS);
 		return;
 	}
-	if (W == 1 && KS % 16 == 0 && avx512()) {
+	if (W == 1 && KS % 16 == 0 && !x16 && avx512()) {
 		pack_t1_avx512(p, x, n, K, ld, KS);
 		return;
 	}
@@ -439,9 +461,13 @@ pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	for (size_t k2 = 0; k2 < KS; k2++) {
 		if (k2 == K2)	/* the padding pairs */
 			memset(t0, 0, n * sizeof *t0);
-		if (k2 < K2)
+		if (k2 < K2 && x16)
+			memcpy(t0, x16 + 2 * k2 * ld, n * sizeof *t0);
+		else if (k2 < K2)
 			bf16_convert(t0, x + 2 * k2 * ld, n);
-		if (2 * k2 + 1 < K)
+		if (2 * k2 + 1 < K && x16)
+			memcpy(t1, x16 + (2 * k2 + 1) * ld, n * sizeof *t1);
+		else if (2 * k2 + 1 < K)
 			bf16_convert(t1, x + (2 * k2 + 1) * ld, n);
 		else
 			memset(t1, 0, n * sizeof *t1);
@@ -454,22 +480,37 @@ pack_cols(uint32_t *p, const float *x, size_t n, size_t K, size_t ld,
 	}
 }
 
-void
-bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
-    size_t ldb)
+/* op(b) from b, or from b16's bf16 */
+static void
+pack_b(uint16_t *bp, int op, const float *b, const uint16_t *b16, size_t N,
+    size_t K, size_t ldb)
 {
 	uint32_t *w = (uint32_t *)(void *)bp;	/* (k2, column) pairs */
 
 #ifdef HAVE_AVX512BF16
 	if (op == BLAS_NT && avx512()) {
-		pack_nr_avx512(w, b, N, K, ldb, tiled((K + 1) / 2));
+		pack_nr_avx512(w, b, b16, N, K, ldb, tiled((K + 1) / 2));
 		return;
 	}
 #endif
 	if (op == BLAS_NT)	/* column j of op(b) is row j of b */
-		pack_rows(w, b, NULL, N, K, ldb, NR, tiled((K + 1) / 2));
+		pack_rows(w, b, b16, N, K, ldb, NR, tiled((K + 1) / 2));
 	else			/* row k of op(b) is row k of b */
-		pack_cols(w, b, N, K, ldb, NR, tiled((K + 1) / 2));
+		pack_cols(w, b, b16, N, K, ldb, NR, tiled((K + 1) / 2));
+}
+
+void
+bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
+    size_t ldb)
+{
+	pack_b(bp, op, b, NULL, N, K, ldb);
+}
+
+void
+bf16_pack_b16(uint16_t *bp, int op, const uint16_t *b16, size_t N,
+    size_t K, size_t ldb)
+{
+	pack_b(bp, op, NULL, b16, N, K, ldb);
 }
 
 /* rows [i0, i0 + m) of op(a) (of a16's bf16 where it is not NULL) into
@@ -493,7 +534,7 @@ pack_a(uint32_t *ap, const float *a, const uint16_t *a16, size_t i0,
 	if (ak == 1)		/* row i of op(a) is row i of a */
 		pack_rows(ap, a + i0 * ai, NULL, m, K, ai, W, KS);
 	else			/* op(a) = a^T: column k is row k of a */
-		pack_cols(ap, a + i0, m, K, ak, W, KS);
+		pack_cols(ap, a + i0, NULL, m, K, ak, W, KS);
 }
 
 /* c (m,n) = alpha acc + beta c, acc a block of rows NR apart */

@@ -60,6 +60,9 @@ size_t bf16_packed_size(size_t N, size_t K);
 /* pack op(b) into bp; b is (K,N) for BLAS_NN/BLAS_TN, (N,K) for BLAS_NT */
 void bf16_pack_b(uint16_t *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb);
+/* the same from b16's bf16 values (op BLAS_NN or BLAS_NT) */
+void bf16_pack_b16(uint16_t *bp, int op, const uint16_t *b16, size_t N,
+    size_t K, size_t ldb);
 /* c (M,N) = alpha op(a) B + beta c with B packed by bf16_pack_b, or,
  * where bias (N floats) is not NULL, op(a) B + bias on every row (alpha
  * and beta unused); one thread.  The sums start from bias, or from c

@@ -477,16 +477,21 @@ wpack(int pr, int op, const float *b, size_t N, size_t K, size_t ldb)
 }
 
 /* op(b) in bf16: the shared pack if b is a weight, else packed now in
- * this thread's buffer */
+ * this thread's buffer (from b16's bf16 where b16 is not NULL) */
 static const uint16_t *
-bpack(int op, const float *b, size_t N, size_t K, size_t ldb)
+bpack(int op, const float *b, const uint16_t *b16, size_t N, size_t K,
+    size_t ldb)
 {
-	const uint16_t *p = wpack(BLAS_PREC_BF16, op, b, N, K, ldb);
+	const uint16_t *p = b16 ? NULL : wpack(BLAS_PREC_BF16, op, b, N, K,
+	    ldb);
 
 	if (p)
 		return p;
 	bbuf = xgrow(bbuf, &bbuf_n, bf16_packed_size(N, K) * sizeof *bbuf);
-	bf16_pack_b(bbuf, op, b, N, K, ldb);
+	if (b16)
+		bf16_pack_b16(bbuf, op, b16, N, K, ldb);
+	else
+		bf16_pack_b(bbuf, op, b, N, K, ldb);
 	return bbuf;
 }
 
@@ -500,11 +505,12 @@ fpack(int op, const float *b, size_t N, size_t K, size_t ldb)
 	return wpack(BLAS_PREC_FP32, op, b, N, K, ldb);
 }
 
-/* blas_gemm1 with op(a) from a, or from a16's bf16 values */
+/* blas_gemm1 with op(a) from a, or from a16's bf16 values, and op(b)
+ * from b, or from b16's */
 static void
 gemm1(int op, float *c, const float *a, const uint16_t *a16, const float *b,
-    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
-    float alpha, float beta)
+    const uint16_t *b16, size_t M, size_t N, size_t K, size_t lda,
+    size_t ldb, size_t ldc, float alpha, float beta)
 {
 	int bf = prec == BLAS_PREC_BF16 && !(op & BLAS_F32);
 	const float *fp;
@@ -513,13 +519,13 @@ gemm1(int op, float *c, const float *a, const uint16_t *a16, const float *b,
 	if (M == 0 || N == 0)
 		return;
 	ready();
-	if (a16 && (!bf || op == BLAS_TN))
+	if ((a16 || b16) && (!bf || op == BLAS_TN))
 		errx(EXIT_SOFTWARE, "blas: a bf16 operand in an fp32 or "
 		    "transposed product");
 	if (bf)
 		bf16_gemm_packed(bf16k[k.bf16].id, op, c, a, a16,
-		    bpack(op, b, N, K, ldb), M, N, K, lda, ldc, alpha, beta,
-		    NULL);
+		    bpack(op, b, b16, N, K, ldb), M, N, K, lda, ldc, alpha,
+		    beta, NULL);
 	else if ((fp = fpack(op, b, N, K, ldb)))
 		fp32_gemm_packed(op, c, a, fp, M, N, K, lda, ldc, alpha, beta);
 	else
@@ -531,7 +537,7 @@ blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
     size_t N, size_t K, size_t lda, size_t ldb, size_t ldc, float alpha,
     float beta)
 {
-	gemm1(op, c, a, NULL, b, M, N, K, lda, ldb, ldc, alpha, beta);
+	gemm1(op, c, a, NULL, b, NULL, M, N, K, lda, ldb, ldc, alpha, beta);
 }
 
 void
@@ -539,7 +545,15 @@ blas_gemm1_a16(int op, float *c, const uint16_t *a, const float *b,
     size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
     float alpha, float beta)
 {
-	gemm1(op, c, NULL, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
+	gemm1(op, c, NULL, a, b, NULL, M, N, K, lda, ldb, ldc, alpha, beta);
+}
+
+void
+blas_gemm1_16(int op, float *c, const uint16_t *a, const uint16_t *b,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
+    float alpha, float beta)
+{
+	gemm1(op, c, NULL, a, NULL, b, M, N, K, lda, ldb, ldc, alpha, beta);
 }
 
 /* blas_linear1 with x, or with x16's bf16 values */
@@ -552,12 +566,13 @@ linear1(float *y, size_t ldy, const float *x, const uint16_t *x16,
 	ready();
 	if (b && prec == BLAS_PREC_BF16) {	/* sums from b's row */
 		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x, x16,
-		    bpack(BLAS_NT, w, N, K, K), M, N, K, K, ldy, 1, 0, b);
+		    bpack(BLAS_NT, w, NULL, N, K, K), M, N, K, K, ldy, 1, 0,
+		    b);
 		return;
 	}
 	for (size_t r = 0; b && r < M; r++)
 		memcpy(y + r * ldy, b, N * sizeof *b);
-	gemm1(BLAS_NT, y, x, x16, w, M, N, K, K, K, ldy, 1, b ? 1 : 0);
+	gemm1(BLAS_NT, y, x, x16, w, NULL, M, N, K, K, K, ldy, 1, b ? 1 : 0);
 }
 
 void
@@ -602,7 +617,7 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 		return;
 	ready();
 	if (bf)
-		bp = bpack(op, b, N, K, ldb);
+		bp = bpack(op, b, NULL, N, K, ldb);
 	else
 		fp = fpack(op, b, N, K, ldb);
 	bs = bs ? (bs + 15) / 16 * 16 : 16;

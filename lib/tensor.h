@@ -73,17 +73,21 @@ void blas_gemm1(int op, float *c, const float *a, const float *b, size_t M,
  * it) */
 void blas_linear1(float *y, size_t ldy, const float *x, const float *w,
     const float *b, size_t M, size_t N, size_t K);
-/* blas_gemm1 and blas_linear1 with op(a) given in bf16, for products in
- * bf16 (blas_precision; op BLAS_NN or BLAS_NT: a16's rows lda apart, K
- * values and zeros up to lda): a16 holds the values the product would
- * round a to (bf16_convert), made once by whoever writes a (a softmax
- * row, a block of rows that several products read) rather than in every
- * product that reads it; the same bits.  With lda even and K, or lda,
- * a multiple of 32, AMX reads the rows where they are.  Elsewhere it is
- * a bug (exit 70). */
+/* blas_gemm1 and blas_linear1 with op(a), or both operands, given in
+ * bf16, for products in bf16 (blas_precision; op BLAS_NN or BLAS_NT, rows
+ * lda and ldb apart): the values the product would round a and b to
+ * (bf16_convert), made once by whoever writes them (a softmax row, a
+ * block of rows that several products read, the keys and values of every
+ * head) rather than in every product that reads them; the same bits.
+ * Where lda is even and holds K rounded up to whole AMX tiles (32), AMX
+ * reads a16's rows where they are: its values from K to there must be
+ * zeros.  Elsewhere it is a bug (exit 70). */
 void blas_gemm1_a16(int op, float *c, const uint16_t *a16, const float *b,
     size_t M, size_t N, size_t K, size_t lda, size_t ldb, size_t ldc,
     float alpha, float beta);
+void blas_gemm1_16(int op, float *c, const uint16_t *a16,
+    const uint16_t *b16, size_t M, size_t N, size_t K, size_t lda,
+    size_t ldb, size_t ldc, float alpha, float beta);
 void blas_linear1_a16(float *y, size_t ldy, const uint16_t *x16,
     const float *w, const float *b, size_t M, size_t N, size_t K);
 /* Weights: bf16 products whose op(b) lies inside a region [w, w + n)

@@ -208,6 +208,22 @@ from16(const struct prob *p, const char *shape, float alpha, float beta,
 	snprintf(name, sizeof name, "blas_gemm1_a16 = blas_gemm1, bit for "
 	    "bit: %s", shape);
 	check_close(name, c, want, p->nc, 0, 0);
+	/* op(b) given in bf16 too: the same pack, the same product */
+	size_t nbp = bf16_packed_size(p->N, p->K);
+	uint16_t *b16 = xmalloc(p->nb * 2), *bq = xmalloc(nbp * 2);
+	bf16_convert(b16, p->b, p->nb);
+	bf16_pack_b16(bq, p->op, b16, p->N, p->K, p->ldb);
+	snprintf(name, sizeof name, "bf16_pack_b16 = bf16_pack_b of the "
+	    "same values: %s", shape);
+	check_ok(name, memcmp(bq, bp, nbp * 2) == 0);
+	memcpy(c, p->c0, p->nc * 4);
+	blas_gemm1_16(p->op, c, x, b16, p->M, p->N, p->K, ld, p->ldb, p->ldc,
+	    alpha, beta);
+	snprintf(name, sizeof name, "blas_gemm1_16 = blas_gemm1, bit for "
+	    "bit: %s", shape);
+	check_close(name, c, want, p->nc, 0, 0);
+	free(b16);
+	free(bq);
 	blas_set_precision(BLAS_PREC_FP32);
 	free(want);
 	free(c);
