@@ -120,7 +120,8 @@ enum bert_act {
 	/* with BERT_ACT16: QKV, ATTY and FCH in bf16, (L, N, ...) each
 	 * (sizes in floats, two values a float); QKV, ATTY and FCH above are
 	 * then one layer's, the fp32 values of the layer at work.  Without
-	 * BERT_GRADS, QKV16 is one layer's (N, 3C), for bf16 products */
+	 * BERT_GRADS, QKV16 and ATTY16 are one layer's (N, 3C) and (N, C),
+	 * the operands of bf16 products */
 	BERT_A_QKV16, BERT_A_ATTY16, BERT_A_FCH16,
 	BERT_NACT
 };
@@ -130,7 +131,7 @@ struct bert_acts {
 	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
 	float *fch, *res2, *ln2, *ln2_mean, *ln2_rstd;
 	float *pooled, *out, *norm;
-	/* atty16, fch16 NULL without BERT_ACT16; qkv16 also without
+	/* NULL without BERT_ACT16, but qkv16 and atty16 without
 	 * BERT_GRADS */
 	uint16_t *qkv16, *atty16, *fch16;
 };
@@ -201,6 +202,14 @@ struct bert_model {
 	 * caller (bert_skip: all of them), 0 by default */
 	size_t *pool_skip;
 };
+
+/* the per-layer activations are kept in bf16 (BERT_ACT16 with
+ * BERT_GRADS) */
+static inline int
+bert_act16(const struct bert_model *m)
+{
+	return (m->flags & BERT_GRADS) && (m->flags & BERT_ACT16);
+}
 
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most
  * Bmax sequences of at most Tmax tokens, Nmax tokens in all, run by nthr

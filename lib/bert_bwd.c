@@ -370,7 +370,7 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 	float hp = m->train ? c->hidden_dropout : 0;
 	float ap = m->train ? c->attn_dropout : 0;
 	uint64_t seed = m->seed;
-	int a16 = a->atty16 != NULL;
+	int a16 = bert_act16(m);
 
 	if (!(m->flags & BERT_GRADS))
 		errx(EXIT_SOFTWARE, "bert_backward: no gradient arena");

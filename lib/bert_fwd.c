@@ -108,7 +108,7 @@ bert_sizes(const struct bert_config *c, size_t Bmax, size_t Tmax, size_t Nmax,
 	as[BERT_A_OUT] = B * C;
 	as[BERT_A_NORM] = B;
 	as[BERT_A_QKV16] = (Lk * N * 3 * C + 1) / 2 * (a16 || !gr);
-	as[BERT_A_ATTY16] = a16 ? (L * N * C + 1) / 2 : 0;
+	as[BERT_A_ATTY16] = (Lk * N * C + 1) / 2 * (a16 || !gr);
 	as[BERT_A_FCH16] = a16 ? (L * N * F + 1) / 2 : 0;
 
 	ds[BERT_D_X] = gr ? N * C : 0;
@@ -364,15 +364,26 @@ scratch16(int i, size_t n)
 	return p[i];
 }
 
-/* y = x w^T + b (b may be NULL) on rows [r0, r1) */
+/* y = x w^T + b (b may be NULL) on rows [r0, r1), x from x16's bf16
+ * where it is not NULL, and y16 (not NULL) y's bf16 values, each block
+ * converted while it is in cache */
 static void
-rows_linear(float *y, const float *x, const float *w, const float *b,
-    size_t r0, size_t r1, size_t C, size_t OC)
+rows_linear(float *y, uint16_t *y16, const float *x, const uint16_t *x16,
+    const float *w, const float *b, size_t r0, size_t r1, size_t C,
+    size_t OC)
 {
 	size_t rb = block_rows(w, OC, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
-		blas_linear1(y + q0 * OC, OC, x + q0 * C, w, b, q1 - q0, OC, C);
+		if (x16)
+			blas_linear1_a16(y + q0 * OC, OC, x16 + q0 * C, w, b,
+			    q1 - q0, OC, C);
+		else
+			blas_linear1(y + q0 * OC, OC, x + q0 * C, w, b,
+			    q1 - q0, OC, C);
+		if (y16)
+			bf16_convert(y16 + q0 * OC, y + q0 * OC, (q1 - q0) *
+			    OC);
 	}
 }
 
@@ -380,7 +391,7 @@ void
 bert_linear_fwd(float *y, const float *x, const float *w, const float *b,
     size_t N, size_t C, size_t OC)
 {
-	rows_linear(y, x, w, b, 0, N, C, OC);
+	rows_linear(y, NULL, x, NULL, w, b, 0, N, C, OC);
 }
 
 /* softmax of each of T rows of length T, in place */
@@ -412,9 +423,9 @@ bert_attn_probs(float *s, const float *qkv, size_t T, size_t C, size_t NH,
  * bf16, HS a multiple of 32) holds q, k and v in bf16 as qkv holds them:
  * the products read them there */
 static void
-attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
-    const float *v, const uint16_t *q16, size_t ld, size_t T, size_t HS,
-    float scale, const float *bias)
+attn_rows(float *y, uint16_t *y16, size_t ldy, float *s, const float *q,
+    const float *k, const float *v, const uint16_t *q16, size_t ld,
+    size_t T, size_t HS, float scale, const float *bias)
 {
 	float *sum = s + T * T;
 
@@ -450,17 +461,22 @@ attn_rows(float *y, size_t ldy, float *s, const float *q, const float *k,
 		    0.0f);
 	else
 		blas_gemm1(BLAS_NN, y, s, v, T, HS, T, T, ld, ldy, 1.0f, 0.0f);
-	for (size_t i = 0; i < T; i++)
+	for (size_t i = 0; i < T; i++) {
 		for (size_t j = 0; j < HS; j++)
 			y[i * ldy + j] *= sum[i];
+		if (y16)
+			bf16_convert(y16 + i * ldy, y + i * ldy, HS);
+	}
 }
 
 /* one (sequence, head) of the attention forward; s: this thread's
- * scratch; qkv16: qkv in bf16, or NULL */
+ * scratch; qkv16: qkv in bf16, or NULL; y16 (not NULL, with qkv16): y's
+ * bf16 values, where the head's products read q, k and v from qkv16 */
 static void
-attn_bh(float *y, float *s, const float *qkv, const uint16_t *qkv16,
-    const size_t *off, const size_t *attoff, size_t C, size_t NH,
-    size_t Tmax, float p, uint64_t seed, size_t bh, const float *relbias)
+attn_bh(float *y, uint16_t *y16, float *s, const float *qkv,
+    const uint16_t *qkv16, const size_t *off, const size_t *attoff,
+    size_t C, size_t NH, size_t Tmax, float p, uint64_t seed, size_t bh,
+    const float *relbias)
 {
 	size_t HS = C / NH, b = bh / NH, h = bh % NH, T = off[b + 1] - off[b];
 	const float *qb = qkv + off[b] * 3 * C;
@@ -474,7 +490,8 @@ attn_bh(float *y, float *s, const float *qkv, const uint16_t *qkv16,
 		const uint16_t *q16 = qkv16 && HS % 32 == 0 ? qkv16 + off[b] *
 		    3 * C + h * HS : NULL;
 		if (!blas_attention1(y, C, q, k, v, 3 * C, T, HS, scale, bias))
-			attn_rows(y, C, s, q, k, v, q16, 3 * C, T, HS, scale,
+			attn_rows(y, y16 && q16 ? y16 + off[b] * C + h * HS :
+			    NULL, C, s, q, k, v, q16, 3 * C, T, HS, scale,
 			    bias);
 		return;
 	}
@@ -490,8 +507,8 @@ bert_attention_fwd(float *y, float *scr, const float *qkv, const size_t *off,
     uint64_t seed, const float *relbias)
 {
 	for (size_t bh = 0; bh < B * NH; bh++)
-		attn_bh(y, scr, qkv, NULL, off, attoff, C, NH, Tmax, p, seed,
-		    bh, relbias);
+		attn_bh(y, NULL, scr, qkv, NULL, off, attoff, C, NH, Tmax, p,
+		    seed, bh, relbias);
 }
 
 void
@@ -672,18 +689,19 @@ rows_close(float *res, float *y, float *mean, float *rstd,
 	rows_ln(y, mean, rstd, res, g, lb, q0, q1, C, eps);
 }
 
-/* res = in w^T + b, dropped out (site seed ds), plus resid; y = LN(res):
- * a sublayer's output on rows [r0, r1) (IC inputs, C outputs) */
+/* res = in w^T + b (in from in16's bf16 where it is not NULL), dropped
+ * out (site seed ds), plus resid; y = LN(res): a sublayer's output on
+ * rows [r0, r1) (IC inputs, C outputs) */
 static void
 rows_sublayer(float *res, float *y, float *mean, float *rstd, const float *in,
-    const float *w, const float *b, const float *resid, const float *g,
-    const float *lb, size_t r0, size_t r1, size_t IC, size_t C, float p,
-    uint64_t ds, float eps)
+    const uint16_t *in16, const float *w, const float *b, const float *resid,
+    const float *g, const float *lb, size_t r0, size_t r1, size_t IC,
+    size_t C, float p, uint64_t ds, float eps)
 {
 	size_t rb = block_rows(w, C, r1 - r0);
 	for (size_t q0 = r0; q0 < r1; q0 += rb) {
 		size_t q1 = r1 - q0 < rb ? r1 : q0 + rb;
-		rows_linear(res, in, w, b, q0, q1, IC, C);
+		rows_linear(res, NULL, in, in16, w, b, q0, q1, IC, C);
 		rows_close(res, y, mean, rstd, resid, g, lb, q0, q1, C, p, ds,
 		    eps);
 	}
@@ -706,7 +724,7 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 	const struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
 	size_t C = c->C, F = c->F, Nx = m->Nmax;
-	int gr = (m->flags & BERT_GRADS) != 0, a16 = a->atty16 != NULL;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = bert_act16(m);
 	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
 	size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
 	const float *ln1 = a->ln1 + k * Nx * C;
@@ -773,6 +791,32 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 
 /* ---- the whole forward */
 
+/* layer l's q, k and v in bf16, where the products are in bf16: kept for
+ * the backward (BERT_ACT16), or the layer's (no gradients); else NULL */
+static uint16_t *
+qkv_16(const struct bert_model *m, size_t l)
+{
+	size_t N3 = m->Nmax * 3 * m->cfg.C;
+
+	if (bert_act16(m))
+		return m->a.qkv16 + l * N3;
+	return !(m->flags & BERT_GRADS) &&
+	    blas_precision() == BLAS_PREC_BF16 ? m->a.qkv16 : NULL;
+}
+
+/* layer l's q, k and v (and qkv_16) on rows [r0, r1), from x */
+static void
+rows_qkv(struct bert_model *m, size_t l, const float *x, size_t r0,
+    size_t r1)
+{
+	size_t C = m->cfg.C, k = bert_act16(m) || !(m->flags & BERT_GRADS) ?
+	    0 : l;
+
+	rows_linear(m->a.qkv + k * m->Nmax * 3 * C, qkv_16(m, l), x, NULL,
+	    m->p.qkvw + l * 3 * C * C, m->p.qkvb + l * 3 * C, r0, r1, C,
+	    3 * C);
+}
+
 /* seed of dropout site k of layer l (l = L for the embeddings) */
 uint64_t
 bert_site_seed(uint64_t seed, size_t l, int k)
@@ -798,8 +842,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 {
 	const struct bert_config *c = &m->cfg;
 	size_t C = c->C, NH = c->NH, L = c->L, N, b;
-	int gr = (m->flags & BERT_GRADS) != 0, a16 = m->a.atty16 != NULL;
-	int bf = !gr && blas_precision() == BLAS_PREC_BF16;
+	int gr = (m->flags & BERT_GRADS) != 0, a16 = bert_act16(m);
 	size_t Nx = m->Nmax, ascr = m->asize[BERT_A_ATT] / (size_t)m->nthr;
 	struct bert_params *p = &m->p;
 	struct bert_acts *a = &m->a;
@@ -881,26 +924,23 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			float *ln1m = a->ln1_mean + k * Nx, *ln1r = a->ln1_rstd + k * Nx;
 			float *ln2 = a->ln2 + k * Nx * C;
 
-			/* q, k and v in bf16 where the products are: kept
-			 * for the backward (a16), or the layer's */
-			uint16_t *qkv16 = a16 ? a->qkv16 + l * Nx * 3 * C :
-			    bf ? a->qkv16 : NULL;
+			uint16_t *qkv16 = qkv_16(m, l);
+			/* the attention's output in bf16 for the product
+			 * after it, where every head made it (inference) */
+			uint16_t *atty16 = !gr && qkv16 && (C / NH) % 32 == 0 ?
+			    a->atty16 : NULL;
 
-			rows_linear(qkv, xl, p->qkvw + l * 3 * C * C,
-			    p->qkvb + l * 3 * C, r0, r1, C, 3 * C);
-			if (qkv16)
-				bf16_convert(qkv16 + r0 * 3 * C, qkv + r0 * 3 *
-				    C, (r1 - r0) * 3 * C);
+			rows_qkv(m, l, xl, r0, r1);
 			#pragma omp barrier
 			#pragma omp for schedule(dynamic, 1)
 			for (size_t bh = 0; bh < B * NH; bh++)
-				attn_bh(atty, scr, qkv, qkv16, m->off,
+				attn_bh(atty, atty16, scr, qkv, qkv16, m->off,
 				    m->attoff, C, NH, m->Tmax, ap,
 				    bert_site_seed(seed, l, 1), bh, m->relbias);
 			if (a16)	/* this thread's rows */
 				bf16_convert(a->atty16 + (l * Nx + r0) * C,
 				    atty + r0 * C, (r1 - r0) * C);
-			rows_sublayer(res1, ln1, ln1m, ln1r, atty,
+			rows_sublayer(res1, ln1, ln1m, ln1r, atty, atty16,
 			    p->attprojw + l * C * C, p->attprojb + l * C, xl,
 			    p->ln1g + l * C, p->ln1b + l * C, r0, r1, C, C, hp,
 			    bert_site_seed(seed, l, 2), c->eps);

@@ -368,7 +368,8 @@ pack_cols_avx512(uint32_t *p, const float *x, const uint16_t *x16,
 				size_t j = i0 + c, w = W - c < 16 ? W - c : 16;
 				size_t m = j >= n ? 0 : n - j < w ? n - j : w;
 				__mmask16 lm = (__mmask16)((1u << m) - 1);
-				__m512i ab;	/* row 2 k2's 16, then 2 k2 + 1's */
+				/* row 2 k2's 16, then 2 k2 + 1's */
+				__m512i ab;
 				if (x16) {
 					__m256i z16 = _mm256_setzero_si256();
 					ab = _mm512_inserti64x4(
@@ -771,9 +772,9 @@ typedef void kern_fn(size_t, const uint32_t *, size_t, const uint16_t *,
  * are, not packed: their pairs are already a row's run. */
 static void
 a_pass(kern_fn *f, float *c, const float *a, const uint16_t *a16,
-    int direct, const uint16_t *bp, size_t M, size_t N, size_t Kp, size_t KS, size_t KB,
-    size_t ai, size_t ak, size_t ldc, size_t mr, size_t W, float alpha,
-    float beta, const float *bias)
+    int direct, const uint16_t *bp, size_t M, size_t N, size_t Kp, size_t KS,
+    size_t KB, size_t ai, size_t ak, size_t ldc, size_t mr, size_t W,
+    float alpha, float beta, const float *bias)
 {
 	int from_c = !bias && alpha == 1 && beta == 1;
 	size_t kc = (Kp + 1) / 2;
@@ -785,7 +786,7 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *a16,
 	for (size_t i0 = 0; i0 < M; i0 += MC) {
 		size_t mc = M - i0 < MC ? M - i0 : MC;
 		size_t mp = (mc + mr - 1) / mr * mr;
-		size_t md = direct ? mc / mr * mr : 0;	/* rows in place */
+		size_t md = direct ? mc / mr * mr : 0;	/* in place */
 		if (md < mc) {
 			pack_a(abuf, a, a16, i0 + md, mc - md, Kp, ai, ak, W,
 			    KS);
@@ -812,8 +813,8 @@ a_pass(kern_fn *f, float *c, const float *a, const uint16_t *a16,
 
 void
 bf16_gemm_packed(int kern, int op, float *c, const float *a,
-    const uint16_t *a16, const uint16_t *bp, size_t M, size_t N, size_t K, size_t lda, size_t ldc,
-    float alpha, float beta, const float *bias)
+    const uint16_t *a16, const uint16_t *bp, size_t M, size_t N, size_t K,
+    size_t lda, size_t ldc, float alpha, float beta, const float *bias)
 {
 	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
 	/* mr rows a block, packed W rows a panel */
