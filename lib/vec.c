@@ -2,9 +2,10 @@
  * AVX2 with FMA (vec_rows.h, written once for both widths), else the
  * portable loops.  The vector ones do the portable ones' float operations
  * in the same order (no fused multiply-adds), so that they differ only
- * where vec.h says; exp is computed inline (exp_avx512 and exp_avx2 give
- * the same bits). */
+ * where vec.h says; exp and erf are computed inline (the AVX-512 and AVX2
+ * ones give the same bits). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cpu.h"
@@ -18,8 +19,6 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 __m128 _ZGVbN4v_erff(__m128);
 __m128 _ZGVbN4v_expf(__m128);
-AVX2 __m256 _ZGVdN8v_erff(__m256);
-AVX512 __m512 _ZGVeN16v_erff(__m512);
 #endif
 
 static int isa = -1;
@@ -178,10 +177,20 @@ tail16(size_t m)
 	return m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1);
 }
 
+/* y, its sign bit clear, with x's sign */
+AVX512 static inline __m512
+sign16(__m512 y, __m512 x)
+{
+	__m512i s = _mm512_and_si512(_mm512_castps_si512(x),
+	    _mm512_set1_epi32(INT32_MIN));
+	return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), s));
+}
+
 #define VT AVX512
 #define W 16
 #define F __m512
 #define D __m512d
+#define I __m512i
 #define SFX(f) f##_avx512
 #define V_SET _mm512_set1_ps
 #define V_ADD _mm512_add_ps
@@ -194,6 +203,11 @@ tail16(size_t m)
 #define V_ROUND(x) _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | \
     _MM_FROUND_NO_EXC)
 #define V_SCALE _mm512_scalef_ps
+#define V_ABS _mm512_abs_ps
+#define V_SIGN sign16
+#define V_TRUNC _mm512_cvttps_epi32
+#define V_PERM(p, k) _mm512_permutexvar_ps(k, \
+    _mm512_castps256_ps512(_mm256_loadu_ps(p)))
 #define V_LOAD _mm512_loadu_ps
 #define V_LOADZ(m, p) _mm512_maskz_loadu_ps(tail16(m), p)
 #define V_LOADF(f, m, p) _mm512_mask_loadu_ps(f, tail16(m), p)
@@ -201,7 +215,6 @@ tail16(size_t m)
 #define V_KEEP(m, v) _mm512_maskz_mov_ps(tail16(m), v)
 #define V_RMAX _mm512_reduce_max_ps
 #define V_RADD _mm512_reduce_add_ps
-#define V_ERF _ZGVeN16v_erff
 #define D_SET _mm512_set1_pd
 #define D_ADD _mm512_add_pd
 #define D_SUB _mm512_sub_pd
@@ -294,6 +307,7 @@ scale8(__m256 p, __m256 n)
 #define W 8
 #define F __m256
 #define D __m256d
+#define I __m256i
 #define SFX(f) f##_avx2
 #define V_SET _mm256_set1_ps
 #define V_ADD _mm256_add_ps
@@ -306,6 +320,11 @@ scale8(__m256 p, __m256 n)
 #define V_ROUND(x) _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | \
     _MM_FROUND_NO_EXC)
 #define V_SCALE scale8
+#define V_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)
+#define V_SIGN(y, x) _mm256_or_ps(y, _mm256_and_ps(x, \
+    _mm256_set1_ps(-0.0f)))
+#define V_TRUNC _mm256_cvttps_epi32
+#define V_PERM(p, k) _mm256_permutevar8x32_ps(_mm256_loadu_ps(p), k)
 #define V_LOAD _mm256_loadu_ps
 #define V_LOADZ(m, p) loadf8(_mm256_setzero_ps(), m, p)
 #define V_LOADF loadf8
@@ -313,7 +332,6 @@ scale8(__m256 p, __m256 n)
 #define V_KEEP keep8
 #define V_RMAX rmax8
 #define V_RADD radd8
-#define V_ERF _ZGVdN8v_erff
 #define D_SET _mm256_set1_pd
 #define D_ADD _mm256_add_pd
 #define D_SUB _mm256_sub_pd
