@@ -68,10 +68,11 @@ void bf16_pack_b16(uint16_t *bp, int op, const uint16_t *b16, size_t N,
  * and beta unused); one thread.  The sums start from bias, or from c
  * where alpha and beta are 1.  The A panels are packed in this thread's
  * own scratch, from a16's bf16 values where a16 is not NULL (a unused;
- * op BLAS_NN or BLAS_NT, a16's rows lda apart, zeros from column K to
- * lda): the bits of a product from a whose values round to them.  AMX
- * reads a16's rows where they are, not packed, where lda is even and
- * holds a pass's whole tiles (32 columns). */
+ * op BLAS_NN or BLAS_NT, a16's rows lda apart): the bits of a product
+ * from a whose values round to them.  AMX reads a16's rows where they
+ * are, not packed, where lda is even and holds a pass's whole tiles (32
+ * columns): a16's values from K to K rounded up to 32, where lda holds
+ * them, must be zeros. */
 void bf16_gemm_packed(int kern, int op, float *c, const float *a,
     const uint16_t *a16, const uint16_t *bp, size_t M, size_t N, size_t K,
     size_t lda, size_t ldc, float alpha, float beta, const float *bias);
