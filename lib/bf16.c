@@ -99,17 +99,27 @@ avx512(void)
 
 #ifdef HAVE_AVX512BF16
 /* vcvtne2ps2bf16 rounds as rnd() does, NaN and denormals included
- * (t_bf16 holds them to each other) */
-AVX512BF16 static size_t
+ * (t_bf16 holds them to each other); the last n % 32 under masks (the
+ * rows of a softmax are any length: their tails one element at a time
+ * had cost a bf16 encode 1.5%) */
+AVX512BF16 static void
 cvt_avx512(uint16_t *y, const float *x, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, m;
+
 	for (; i + 32 <= n; i += 32) {
 		__m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16),
 		    _mm512_loadu_ps(x + i));
 		_mm512_storeu_si512(y + i, (__m512i)h);
 	}
-	return i;
+	if ((m = n - i) > 0) {
+		__mmask16 lo = m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1);
+		__mmask16 hi = m <= 16 ? 0 : (__mmask16)((1u << (m - 16)) - 1);
+		__m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi,
+		    x + i + 16), _mm512_maskz_loadu_ps(lo, x + i));
+		_mm512_mask_storeu_epi16(y + i, (__mmask32)((1ull << m) - 1),
+		    (__m512i)h);
+	}
 }
 #endif
 
@@ -117,13 +127,14 @@ void
 bf16_convert(uint16_t *restrict y, const float *restrict x, size_t n)
 {
 	const uint32_t *u = (const uint32_t *)(const void *)x;
-	size_t i = 0;
 #ifdef HAVE_AVX512BF16
-	if (avx512())
-		i = cvt_avx512(y, x, n);
+	if (avx512()) {
+		cvt_avx512(y, x, n);
+		return;
+	}
 #endif
 	#pragma omp simd
-	for (size_t j = i; j < n; j++)
+	for (size_t j = 0; j < n; j++)
 		y[j] = rnd(u[j]);
 }
 

@@ -114,14 +114,25 @@ SFX(math)(float *y, const float *x, size_t n, int erf)
 	}
 }
 
+/* whole vectors first, the fringe after: no mask made for every vector
+ * (the same operations, the same bits) */
 VT static float
 SFX(exps)(float *r, size_t n, float scale)
 {
 	F ninf = V_SET(-INFINITY), vm = ninf, vs = V_SET(0), sc = V_SET(scale);
-	for (size_t j = 0; j < n; j += W)
+	size_t j, nw = n / W * W;
+
+	for (j = 0; j < nw; j += W)
+		vm = V_MAX(vm, V_LOAD(r + j));
+	if (j < n)
 		vm = V_MAX(vm, V_LOADF(ninf, n - j, r + j));
 	F mx = V_SET(scale * V_RMAX(vm));
-	for (size_t j = 0; j < n; j += W) {
+	for (j = 0; j < nw; j += W) {
+		F e = SFX(exp)(V_SUB(V_MUL(V_LOAD(r + j), sc), mx));
+		V_STORE(r + j, W, e);
+		vs = V_ADD(vs, e);
+	}
+	if (j < n) {
 		F e = SFX(exp)(V_SUB(V_MUL(V_LOADZ(n - j, r + j), sc), mx));
 		V_STORE(r + j, n - j, e);
 		vs = V_ADD(vs, V_KEEP(n - j, e));

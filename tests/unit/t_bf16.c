@@ -93,6 +93,17 @@ converting(void)
 		printf("# %zu and %zu of %d differ\n", bad, tbad,
 		    16 * (N + 7));
 	check_ok("bf16_convert = bf16_round on every kind of float", bad == 0);
+	/* every length up to 70: its tail, and nothing written past n */
+	size_t lbad = 0;
+	for (size_t n = 0; n <= 70; n++) {
+		for (size_t i = 0; i < n + 40; i++)
+			y[i] = 0xdead;
+		bf16_convert(y, x + n, n);
+		for (size_t i = 0; i < n + 40; i++)
+			lbad += y[i] != (i < n ? bf16_round(x[n + i]) : 0xdead);
+	}
+	check_ok("bf16_convert of 0 to 70 values: each, and nothing past "
+	    "them", lbad == 0);
 	check_ok("bf16_trim: x rounded in place to bf16_convert's values "
 	    "(and they, where asked)", tbad == 0);
 }
