@@ -303,21 +303,22 @@ cvt_rows16(__m512i *r, const float *x, const uint16_t *x16, size_t ld,
 			    _mm512_maskz_loadu_ps(lo, x + i * ld));
 }
 
-/* pack_rows for W = MR: MR rows converted 32 floats at a time, then the
- * (MR, 16) words transposed (rows MR.. as zeros) into 16 runs of MR
- * words, instead of one scattered word at a time */
+/* pack_rows for W = MR: MR rows converted 32 floats at a time (or x16's
+ * bf16 loaded), then the (MR, 16) words transposed (rows MR.. as zeros)
+ * into 16 runs of MR words, instead of one scattered word at a time */
 AVX512BF16 static void
-pack_mr_avx512(uint32_t *p, const float *x, size_t n, size_t K, size_t ld)
+pack_mr_avx512(uint32_t *p, const float *x, const uint16_t *x16, size_t n,
+    size_t K, size_t ld)
 {
 	size_t K2 = (K + 1) / 2;
 
 	for (size_t i0 = 0; i0 < n; i0 += MR) {
 		uint32_t *q = p + i0 * K2;
 		for (size_t k0 = 0; k0 < K; k0 += 32) {
-			size_t nf = K - k0 < 32 ? K - k0 : 32;
+			size_t nf = K - k0 < 32 ? K - k0 : 32, o = i0 * ld + k0;
 			__m512i r[16];
-			cvt_rows16(r, x + i0 * ld + k0, NULL, ld, n - i0 < MR ?
-			    n - i0 : MR, nf);
+			cvt_rows16(r, x ? x + o : NULL, x16 ? x16 + o : NULL, ld,
+			    n - i0 < MR ? n - i0 : MR, nf);
 			transpose16(r);
 			size_t nk = (nf + 1) / 2;
 			uint32_t *qk = q + k0 / 2 * MR;
@@ -533,17 +534,16 @@ static void
 pack_a(uint32_t *ap, const float *a, const uint16_t *a16, size_t i0,
     size_t m, size_t K, size_t ai, size_t ak, size_t W, size_t KS)
 {
-	if (a16) {		/* bf16 already, op(a) = a */
-		pack_rows(ap, NULL, a16 + i0 * ai, m, K, ai, W, KS);
-		return;
-	}
 #ifdef HAVE_AVX512BF16
 	if (W == MR && ak == 1 && avx512()) {
-		pack_mr_avx512(ap, a + i0 * ai, m, K, ai);
+		pack_mr_avx512(ap, a ? a + i0 * ai : NULL, a16 ? a16 + i0 * ai :
+		    NULL, m, K, ai);
 		return;
 	}
 #endif
-	if (ak == 1)		/* row i of op(a) is row i of a */
+	if (a16)		/* bf16 already, op(a) = a */
+		pack_rows(ap, NULL, a16 + i0 * ai, m, K, ai, W, KS);
+	else if (ak == 1)	/* row i of op(a) is row i of a */
 		pack_rows(ap, a + i0 * ai, NULL, m, K, ai, W, KS);
 	else			/* op(a) = a^T: column k is row k of a */
 		pack_cols(ap, a + i0, NULL, m, K, ak, W, KS);
