@@ -338,8 +338,8 @@ bert_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
 
 /* Rows at a time, of n, for a row-wise step with the weights w whose
  * widest activation has width floats.  Where the products pack w once
- * (bf16, and fp32 on fp32.h's kernel), blocks whose activations stay in
- * cache (about 128 KiB, a multiple of the micro-kernel's rows): a small
+ * (bf16, and fp32 on fp32.h's kernels), blocks whose activations stay in
+ * cache (blas_block_floats, a multiple of the micro-kernel's rows): a small
  * block then costs nothing more, and a pass over a thread's whole block
  * went to memory (GELU alone took 5% of an encode).  Else all n: OpenBLAS
  * packs the weights in every call. */
@@ -347,7 +347,7 @@ static size_t
 block_rows(const float *w, size_t width, size_t n)
 {
 	size_t g = blas_block_rows();
-	size_t r = 32768 / (width ? width : 1) / g * g;
+	size_t r = blas_block_floats() / (width ? width : 1) / g * g;
 	if (!blas_packs_weights(w))
 		return n ? n : 1;
 	return r < g ? g : r;

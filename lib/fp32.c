@@ -1,5 +1,5 @@
-/* fp32: packing into fp32 panels and the AVX2/FMA micro-kernel over them
- * (the layout is in fp32.h). */
+/* fp32: packing into fp32 panels and the AVX2/FMA and AVX-512
+ * micro-kernels over them (the layout is in fp32.h). */
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +10,13 @@
 #include "util.h"
 #include "vec.h"
 
-#define MR 6
-#define NR 16
-#define KCMAX 512	/* values of K a pass, at most */
+#define MR 6		/* the AVX2 kernel's block of c: rows, */
+#define NR 16		/* columns (its panels' width) */
+#define MRW 12		/* the AVX-512 kernel's */
+#define NRW 32
+#define KCMAX 512	/* values of K a pass, at most (AVX2) */
+#define KCMAXW 384	/* (AVX-512: a pass of a panel is 48 KiB) */
+#define BAHEAD 16	/* AVX-512: the panel's rows asked for ahead */
 #define AHEAD 16	/* rows of b asked for ahead of their packing */
 #define ABLOCK 46080	/* floats of op(a) packed at a time (180 KiB) */
 
@@ -20,7 +24,12 @@
 #include <immintrin.h>
 #define HAVE_AVX2 1
 #define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
 #endif
+
+/* the kernel of fp32_gemm_packed (fp32_use), its panels' width */
+static int kern_id = FP32_AVX2;
+static size_t nr = NR;
 
 /* this thread's packed rows of op(a); its attention's scratch */
 static _Thread_local float *abuf, *sbuf;
@@ -31,31 +40,42 @@ fp32_runs(void)
 {
 #ifdef HAVE_AVX2
 	const struct cpu *c = cpu_get();
-	return c->avx2 && c->fma;
+	return c->avx512f ? FP32_AVX512 : c->avx2 && c->fma ? FP32_AVX2 : 0;
 #else
 	return 0;
 #endif
 }
 
+int
+fp32_use(int kern)
+{
+	int was = kern_id;
+
+	kern_id = kern;
+	nr = kern == FP32_AVX512 ? NRW : NR;
+	return was;
+}
+
 size_t
 fp32_packed_size(size_t N, size_t K)
 {
-	return (N + NR - 1) / NR * NR * K;
+	return (N + nr - 1) / nr * nr * K;
 }
 
-void
-fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
-    size_t ldb)
+/* op(b) into panels of w columns */
+static void
+pack_b(float *bp, int op, const float *b, size_t N, size_t K, size_t ldb,
+    size_t w)
 {
 	/* element (k, j) of op(b) as strides */
 	size_t bk = op == BLAS_NT ? 1 : ldb, bj = op == BLAS_NT ? ldb : 1;
 
-	for (size_t j0 = 0; j0 < N; j0 += NR) {
+	for (size_t j0 = 0; j0 < N; j0 += w) {
 		float *p = bp + j0 * K;
-		size_t n = N - j0 < NR ? N - j0 : NR;
+		size_t n = N - j0 < w ? N - j0 : w;
 		const float *x = b + j0 * bj;
-		if (n < NR)
-			memset(p, 0, NR * K * sizeof *p);
+		if (n < w)
+			memset(p, 0, w * K * sizeof *p);
 		/* b's rows, as a head's keys and values in an activation,
 		 * may each lie on a page of their own: each is asked for
 		 * some rows ahead, so that many come in at once */
@@ -64,18 +84,25 @@ fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
 				if (k + AHEAD < K)
 					__builtin_prefetch(x + (k + AHEAD) *
 					    bk);
-				memcpy(p + k * NR, x + k * bk, n * sizeof *p);
+				memcpy(p + k * w, x + k * bk, n * sizeof *p);
 			}
 		else		/* along each column of op(b) */
 			for (size_t j = 0; j < n; j++) {
-				for (size_t k = 0; j0 + NR + j < N && k < K;
-				    k += NR)
-					__builtin_prefetch(x + (NR + j) * bj +
+				for (size_t k = 0; j0 + w + j < N && k < K;
+				    k += w)
+					__builtin_prefetch(x + (w + j) * bj +
 					    k);
 				for (size_t k = 0; k < K; k++)
-					p[k * NR + j] = x[k * bk + j * bj];
+					p[k * w + j] = x[k * bk + j * bj];
 			}
 	}
+}
+
+void
+fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
+    size_t ldb)
+{
+	pack_b(bp, op, b, N, K, ldb, nr);
 }
 
 /* m rows of op(a) (element (i, k) at a[i ai + k ak]), kc values of K each,
@@ -189,21 +216,79 @@ kern_packed(size_t kc, const float *ap, const float *bp, float *c,
 {
 	kern(kc, ap, 1, MR, bp, NR, c, ldc, m, n, alpha, beta);
 }
-#endif
 
-void
-fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
-    size_t M, size_t N, size_t K, size_t lda, size_t ldc, float alpha,
+/* kern's AVX-512 twin: an MRW x NRW block of c = alpha op(a) b + beta d
+ * (d's rows lds apart: c itself, or a bias row with lds 0; beta 0: d not
+ * read) in 24 zmm accumulators over kc values of K, op(a)'s row r at
+ * a + r ar (rows past m read row m - 1 again, their sums not written), b's
+ * row k at bp + k NRW; the fringe of c read and written under masks.
+ * op(a) is broadcast from its rows where they are: packing it cost more
+ * than it saved here (no reuse of a packed block at this width). */
+AVX512 static void
+kern_wide(size_t kc, const float *a, size_t ar, const float *bp, float *c,
+    size_t ldc, const float *d, size_t lds, size_t m, size_t n, float alpha,
     float beta)
 {
+	__m512 s[MRW][2];
+	const float *ra[MRW];
+
+	for (size_t i = 0; i < MRW; i++) {
+		s[i][0] = s[i][1] = _mm512_setzero_ps();
+		ra[i] = a + (i < m ? i : m - 1) * ar;
+	}
+	for (size_t r = 0; r < m; r++) {
+		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + r * ldc + NRW - 1),
+		    _MM_HINT_T0);
+	}
+	for (size_t k = 0; k < kc; k++, bp += NRW) {
+		/* a panel comes from L3 for its first block of rows */
+		_mm_prefetch((const char *)(bp + BAHEAD * NRW), _MM_HINT_T0);
+		_mm_prefetch((const char *)(bp + BAHEAD * NRW + 16),
+		    _MM_HINT_T0);
+		__m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+		#pragma GCC unroll 12
+		for (size_t i = 0; i < MRW; i++) {
+			__m512 x = _mm512_set1_ps(ra[i][k]);
+			s[i][0] = _mm512_fmadd_ps(x, b0, s[i][0]);
+			s[i][1] = _mm512_fmadd_ps(x, b1, s[i][1]);
+		}
+	}
+
+	__mmask16 m0 = n >= 16 ? 0xffff : (1u << n) - 1;
+	__mmask16 m1 = n >= NRW ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0;
+	__m512 al = _mm512_set1_ps(alpha), be = _mm512_set1_ps(beta);
+	#pragma GCC unroll 12
+	for (size_t i = 0; i < MRW; i++) {
+		if (i >= m)
+			break;
+		float *p = c + i * ldc;
+		const float *q = d + i * lds;
+		__m512 v0 = _mm512_mul_ps(al, s[i][0]);
+		__m512 v1 = _mm512_mul_ps(al, s[i][1]);
+		if (beta != 0) {
+			v0 = _mm512_fmadd_ps(be, _mm512_maskz_loadu_ps(m0, q),
+			    v0);
+			v1 = _mm512_fmadd_ps(be,
+			    _mm512_maskz_loadu_ps(m1, q + 16), v1);
+		}
+		_mm512_mask_storeu_ps(p, m0, v0);
+		_mm512_mask_storeu_ps(p + 16, m1, v1);
+	}
+}
+
+#endif
+
 #ifdef HAVE_AVX2
-	size_t ai = op == BLAS_TN ? 1 : lda, ak = op == BLAS_TN ? lda : 1;
+/* fp32_gemm_packed on the AVX2 kernel: op(a) packed MC rows at a time */
+static void
+gemm_avx2(float *c, const float *a, const float *bp, size_t M, size_t N,
+    size_t K, size_t ai, size_t ak, size_t ldc, float alpha, float beta)
+{
 	/* KC values a pass, the passes about alike */
 	size_t np = (K + KCMAX - 1) / KCMAX + !K, KC = (K + np - 1) / np;
 	size_t k0 = 0;
 
-	if (M == 0 || N == 0)
-		return;
 	do {	/* once where K is 0: c = beta c */
 		size_t kc = K - k0 < KC ? K - k0 : KC;
 		size_t MC = ABLOCK / (kc ? kc : 1) / MR * MR;
@@ -226,9 +311,62 @@ fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
 			}
 		}
 	} while ((k0 += KC) < K);
+}
+
+/* fp32_gemm_packed on the AVX-512 kernel: op(a) row-major (rows lda
+ * apart), read where it is; each panel's pass over all M rows */
+static void
+gemm_wide(float *c, const float *a, const float *bp, size_t M, size_t N,
+    size_t K, size_t lda, size_t ldc, float alpha, float beta,
+    const float *bias)
+{
+	size_t np = (K + KCMAXW - 1) / KCMAXW + !K, KC = (K + np - 1) / np;
+	size_t k0 = 0;
+
+	do {
+		size_t kc = K - k0 < KC ? K - k0 : KC;
+		/* the first pass starts from the bias row or beta c */
+		int br = bias && k0 == 0;
+		float bt = br || k0 > 0 ? 1.0f : beta;
+
+		for (size_t j0 = 0; j0 < N; j0 += NRW) {
+			size_t n = N - j0 < NRW ? N - j0 : NRW;
+			for (size_t r0 = 0; r0 < M; r0 += MRW) {
+				float *cb = c + r0 * ldc + j0;
+				kern_wide(kc, a + r0 * lda + k0, lda,
+				    bp + j0 * K + k0 * NRW, cb, ldc,
+				    br ? bias + j0 : cb, br ? 0 : ldc,
+				    M - r0 < MRW ? M - r0 : MRW, n, alpha, bt);
+			}
+		}
+	} while ((k0 += KC) < K);
+}
+#endif
+
+void
+fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
+    size_t M, size_t N, size_t K, size_t lda, size_t ldc, float alpha,
+    float beta, const float *bias)
+{
+#ifdef HAVE_AVX2
+	if (M == 0 || N == 0)
+		return;
+	if (bias)	/* c = op(a) B + bias */
+		alpha = 1;
+	if (kern_id == FP32_AVX512) {
+		if (op == BLAS_TN)
+			errx(EXIT_SOFTWARE, "fp32_gemm_packed: op(a) "
+			    "transposed");
+		gemm_wide(c, a, bp, M, N, K, lda, ldc, alpha, beta, bias);
+		return;
+	}
+	for (size_t r = 0; bias && r < M; r++)
+		memcpy(c + r * ldc, bias, N * sizeof *c);
+	gemm_avx2(c, a, bp, M, N, K, op == BLAS_TN ? 1 : lda,
+	    op == BLAS_TN ? lda : 1, ldc, alpha, bias ? 1.0f : beta);
 #else
 	(void)op, (void)c, (void)a, (void)bp, (void)M, (void)N, (void)K;
-	(void)lda, (void)ldc, (void)alpha, (void)beta;
+	(void)lda, (void)ldc, (void)alpha, (void)beta, (void)bias;
 	errx(EXIT_SOFTWARE, "fp32_gemm_packed: built without AVX2");
 #endif
 }
@@ -237,37 +375,42 @@ fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
 AVX2 static void
 attention(float *y, size_t ldy, const float *q, const float *k,
     const float *v, size_t ld, size_t T, size_t HS, float scale,
-    const float *bias)
+    const float *bias, int wide)
 {
-	size_t Tp = (T + NR - 1) / NR * NR;
+	size_t h = wide ? MRW : MR, w = wide ? NRW : NR;
+	size_t Tp = (T + w - 1) / w * w;
 	float *kp, *vp, *s, *qf;
 
-	sbuf = xgrow(sbuf, &sbuf_n, (2 * Tp * HS + MR * Tp + MR * HS) *
+	sbuf = xgrow(sbuf, &sbuf_n, (2 * Tp * HS + h * Tp + h * HS) *
 	    sizeof *sbuf);
 	kp = sbuf;
 	vp = kp + Tp * HS;
 	s = vp + Tp * HS;
-	qf = s + MR * Tp;
+	qf = s + h * Tp;
 	/* k^T and v in panels: each a few pages, where their rows lie on as
 	 * many pages as there are tokens */
-	fp32_pack_b(kp, BLAS_NT, k, T, HS, ld);
-	fp32_pack_b(vp, BLAS_NN, v, HS, T, ld);
-	for (size_t i0 = 0; i0 < T; i0 += MR) {
-		size_t m = T - i0 < MR ? T - i0 : MR;
+	pack_b(kp, BLAS_NT, k, T, HS, ld, w);
+	pack_b(vp, BLAS_NN, v, HS, T, ld, w);
+	for (size_t i0 = 0; i0 < T; i0 += h) {
+		size_t m = T - i0 < h ? T - i0 : h;
 		const float *qa = q + i0 * ld;
 		size_t qr = ld;
 
-		if (m < MR) {	/* the last rows, and zeros */
-			memset(qf, 0, MR * HS * sizeof *qf);
+		if (m < h && !wide) {	/* the last rows, and zeros */
+			memset(qf, 0, h * HS * sizeof *qf);
 			for (size_t r = 0; r < m; r++)
 				memcpy(qf + r * HS, qa + r * ld,
 				    HS * sizeof *qf);
 			qa = qf;
 			qr = HS;
 		}
-		for (size_t j0 = 0; j0 < Tp; j0 += NR)
-			kern(HS, qa, qr, 1, kp + j0 * HS, NR, s + j0, Tp, MR,
-			    NR, scale, 0.0f);
+		for (size_t j0 = 0; j0 < Tp; j0 += w)
+			if (wide)
+				kern_wide(HS, qa, qr, kp + j0 * HS,
+				    s + j0, Tp, s + j0, Tp, m, w, scale, 0.0f);
+			else
+				kern(HS, qa, qr, 1, kp + j0 * HS, NR, s + j0,
+				    Tp, MR, NR, scale, 0.0f);
 		for (size_t r = 0; r < m; r++) {
 			float *row = s + r * Tp;
 			if (bias)
@@ -276,9 +419,15 @@ attention(float *y, size_t ldy, const float *q, const float *k,
 					    (ptrdiff_t)(i0 + r)];
 			vec_softmax(row, T);
 		}
-		for (size_t n0 = 0; n0 < HS; n0 += NR)
-			kern(T, s, Tp, 1, vp + n0 * T, NR, y + i0 * ldy + n0,
-			    ldy, m, NR, 1.0f, 0.0f);
+		for (size_t n0 = 0; n0 < HS; n0 += w) {
+			float *yb = y + i0 * ldy + n0;
+			if (wide)
+				kern_wide(T, s, Tp, vp + n0 * T, yb, ldy,
+				    yb, ldy, m, w, 1.0f, 0.0f);
+			else
+				kern(T, s, Tp, 1, vp + n0 * T, NR, yb, ldy, m,
+				    NR, 1.0f, 0.0f);
+		}
 	}
 }
 #endif
@@ -288,11 +437,13 @@ fp32_attention(float *y, size_t ldy, const float *q, const float *k,
     const float *v, size_t ld, size_t T, size_t HS, float scale,
     const float *bias)
 {
-	if (HS % NR != 0)
+	int wide = kern_id == FP32_AVX512 && HS % NRW == 0;
+
+	if (!wide && HS % NR != 0)
 		return 0;
 #ifdef HAVE_AVX2
 	if (T > 0)
-		attention(y, ldy, q, k, v, ld, T, HS, scale, bias);
+		attention(y, ldy, q, k, v, ld, T, HS, scale, bias, wide);
 	return 1;
 #else
 	(void)y, (void)ldy, (void)q, (void)k, (void)v, (void)ld, (void)T;

@@ -29,11 +29,12 @@ size_t fp32_packed_size(size_t N, size_t K);
 void fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb);
 
-/* c (M,N) = alpha op(a) bp + beta c, one thread; bp from fp32_pack_b.
- * Needs AVX2 and FMA (fp32_runs). */
+/* c (M,N) = alpha op(a) bp + beta c, or op(a) bp + bias on every row
+ * where bias (N floats) is not NULL (alpha and beta unused), one thread;
+ * bp from fp32_pack_b.  Needs AVX2 and FMA (fp32_runs). */
 void fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
     size_t M, size_t N, size_t K, size_t lda, size_t ldc, float alpha,
-    float beta);
+    float beta, const float *bias);
 
 /* One sequence's head of attention, one thread: y (T, HS) = softmax(scale
  * q k^T + bias) v, where q, k and v are (T, HS) with rows ld apart, y's
@@ -46,7 +47,12 @@ int fp32_attention(float *y, size_t ldy, const float *q, const float *k,
     const float *v, size_t ld, size_t T, size_t HS, float scale,
     const float *bias);
 
-/* this CPU (cpu.h, with its mask) runs the kernel */
+/* the kernels: fp32_runs gives the best this CPU (cpu.h, with its mask)
+ * runs, 0 if none; fp32_use makes kern the one of fp32_gemm_packed,
+ * fp32_attention and the panels' layout (FP32_AVX2 until then) and
+ * returns the one before.  Panels packed for one kernel are for it only. */
+enum { FP32_AVX2 = 1, FP32_AVX512 };
 int fp32_runs(void);
+int fp32_use(int kern);
 
 #endif

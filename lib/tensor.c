@@ -33,7 +33,7 @@ static struct {
 	int bf16_ok;		/* bf16 may run (hardware, or forced portable) */
 	char bf16_why[128];
 	int own;		/* fp32 products with packed weights on
-				 * fp32.h's kernel */
+				 * fp32.h's kernel: its FP32_ id, or 0 */
 	const char *own_why;
 	long slice;		/* EMBTUNE_WEIGHT_SLICE, or -1: auto */
 } k;
@@ -121,27 +121,30 @@ bf16_choose(const struct cpu *c, const char *force)
 }
 
 /* the fp32 kernel for products with packed weights: the one
- * EMBTUNE_FP32_KERNEL names, else fp32.h's where the CPU has AVX2 and FMA
- * but not AVX-512 (where it has, OpenBLAS's AVX-512 kernels are faster) */
+ * EMBTUNE_FP32_KERNEL names, else the widest of fp32.h's this CPU runs */
 static void
-own_choose(const struct cpu *c, const char *force)
+own_choose(const char *force)
 {
-	if (force && *force && strcmp(force, "auto") != 0) {
-		if (strcmp(force, "openblas") == 0)
-			k.own = 0;
-		else if (strcmp(force, "avx2") == 0)
-			k.own = 1;
-		else
-			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown "
-			    "kernel (auto, avx2, openblas)", force);
-		if (k.own && !fp32_runs())
-			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: this CPU "
-			    "has no AVX2 and FMA", force);
-		k.own_why = "EMBTUNE_FP32_KERNEL";
-		return;
-	}
-	k.own = fp32_runs() && !cpu_has_avx512(c);
+	static const char *const names[] = {"openblas", "avx2", "avx512"};
+	int best = fp32_runs();
+
+	k.own = best;
 	k.own_why = "chosen from the CPU features";
+	if (force && *force && strcmp(force, "auto") != 0) {
+		for (k.own = 0; k.own < 3; k.own++)
+			if (strcmp(force, names[k.own]) == 0)
+				break;
+		if (k.own == 3)
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown "
+			    "kernel (auto, avx512, avx2, openblas)", force);
+		if (k.own > best)
+			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: this CPU "
+			    "has no %s", force, k.own == FP32_AVX2 ?
+			    "AVX2 and FMA" : "AVX-512");
+		k.own_why = "EMBTUNE_FP32_KERNEL";
+	}
+	if (k.own)
+		fp32_use(k.own);
 }
 
 /* the rows of a slice of the weights (blas_weight_slice): the one
@@ -192,7 +195,7 @@ init(void)
 	k.set_threads(1);
 
 	bf16_choose(c, getenv("EMBTUNE_KERNEL"));
-	own_choose(c, getenv("EMBTUNE_FP32_KERNEL"));
+	own_choose(getenv("EMBTUNE_FP32_KERNEL"));
 	slice_choose(getenv("EMBTUNE_WEIGHT_SLICE"));
 }
 
@@ -268,8 +271,8 @@ blas_kernel(int p)
 	ready();
 	if (p == BLAS_PREC_BF16)
 		return bf16k[k.bf16].name;
-	snprintf(buf, sizeof buf, "%sopenblas:%s", k.own ? "avx2+" : "",
-	    k.core);
+	snprintf(buf, sizeof buf, "%sopenblas:%s", k.own == FP32_AVX512 ?
+	    "avx512+" : k.own ? "avx2+" : "", k.core);
 	return buf;
 }
 
@@ -291,9 +294,10 @@ blas_sysinfo(FILE *fp)
 	    k.bf16_why);
 	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
 	    vec_name(vec_isa()));
-	fprintf(fp, "fp32 weights: %s (%s)\n", k.own ? "avx2, 6x16 on "
-	    "panels packed once; attention fused" : "OpenBLAS sgemm",
-	    k.own_why);
+	fprintf(fp, "fp32 weights: %s (%s)\n", k.own == FP32_AVX512 ?
+	    "avx512, 12x32 on panels packed once; attention fused" : k.own ?
+	    "avx2, 6x16 on panels packed once; attention fused" :
+	    "OpenBLAS sgemm", k.own_why);
 #ifdef _OPENMP
 	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
 #else
@@ -425,6 +429,14 @@ blas_block_rows(void)
 }
 
 size_t
+blas_block_floats(void)
+{
+	ready();
+	return prec == BLAS_PREC_FP32 && k.own == FP32_AVX512 ? 131072 :
+	    32768;
+}
+
+size_t
 blas_weight_slice(const float *w)
 {
 	ready();
@@ -527,7 +539,8 @@ gemm1(int op, float *c, const float *a, const uint16_t *a16, const float *b,
 		    bpack(op, b, b16, N, K, ldb), M, N, K, lda, ldc, alpha,
 		    beta, NULL);
 	else if ((fp = fpack(op, b, N, K, ldb)))
-		fp32_gemm_packed(op, c, a, fp, M, N, K, lda, ldc, alpha, beta);
+		fp32_gemm_packed(op, c, a, fp, M, N, K, lda, ldc, alpha, beta,
+		    NULL);
 	else
 		sgemm(op, c, a, b, M, N, K, lda, ldb, ldc, alpha, beta);
 }
@@ -568,6 +581,12 @@ linear1(float *y, size_t ldy, const float *x, const uint16_t *x16,
 		bf16_gemm_packed(bf16k[k.bf16].id, BLAS_NT, y, x, x16,
 		    bpack(BLAS_NT, w, NULL, N, K, K), M, N, K, K, ldy, 1, 0,
 		    b);
+		return;
+	}
+	const float *fp = b && prec == BLAS_PREC_FP32 ? fpack(BLAS_NT, w, N,
+	    K, K) : NULL;
+	if (fp) {
+		fp32_gemm_packed(BLAS_NT, y, x, fp, M, N, K, K, ldy, 1, 0, b);
 		return;
 	}
 	for (size_t r = 0; b && r < M; r++)
@@ -631,7 +650,7 @@ blas_gemm(int op, float *c, const float *a, const float *b, size_t M,
 			    ai, NULL, bp, m, N, K, lda, ldc, alpha, beta, NULL);
 		else if (fp)
 			fp32_gemm_packed(op, c + m0 * ldc, ai, fp, m, N, K,
-			    lda, ldc, alpha, beta);
+			    lda, ldc, alpha, beta, NULL);
 		else
 			sgemm(op, c + m0 * ldc, ai, b, m, N, K, lda, ldb, ldc,
 			    alpha, beta);

@@ -9,10 +9,11 @@
  * OPENBLAS_CORETYPE in the environment wins.  OpenBLAS is kept
  * single-threaded; the products are threaded with OpenMP over independent
  * row blocks (PERF.md: its own threading gives nothing inside small calls
- * and fights the OpenMP loops).  On a CPU with AVX2 and FMA but no
- * AVX-512, the fp32 products with the weights (below) run on embtune's own
- * kernel (fp32.h) over panels packed once per model instead;
- * EMBTUNE_FP32_KERNEL=openblas or avx2 chooses by name.
+ * and fights the OpenMP loops).  On a CPU with AVX2 and FMA, the fp32
+ * products with the weights (below) run on embtune's own kernels (fp32.h:
+ * AVX-512 where the CPU has it, else AVX2) over panels packed once per
+ * model instead, and each head's attention is fused there;
+ * EMBTUNE_FP32_KERNEL=openblas, avx2 or avx512 chooses by name.
  *
  * bf16 products (bf16.h) round both operands to bfloat16 and accumulate in
  * fp32: on AMX tiles where the CPU and the OS allow them, else on
@@ -115,6 +116,12 @@ int blas_packs_weights(const float *w);
  * rows that is a multiple of it wastes no part of a block (32 where AMX
  * runs the bf16 products; else 24, the other kernels' 6 and 12 rows) */
 size_t blas_block_rows(void);
+/* floats of activations a block of rows of a row-wise step should hold
+ * (each product of the block reads the weights once): 32768 (128 KiB,
+ * staying in L2 with the weights' panels), or 131072 where the AVX-512
+ * fp32 kernel runs the products (its panels come from L3, and a larger
+ * block reads them a quarter as often: 3-5% of an encode on a Xeon) */
+size_t blas_block_floats(void);
 /* Rows of the weights w (N,K) that products repeated over many rows of
  * activations should take at a time, or 0: all of them.  Where the kernel
  * outruns the reads of the weights from L3 (AMX: a block of 32 rows does

@@ -25,7 +25,7 @@ line() {	# line PREFIX: that line of encode --version
 		assert_line --index 3 --regexp '^fp32 kernel: OpenBLAS sgemm, core [A-Za-z0-9]+ \('
 		assert_line --index 4 --regexp '^bf16 kernel: (amx, tdpbf16ps|avx512bf16, vdpbf16ps|portable C) \('
 		assert_line --index 5 --regexp '^fp32 rows: (avx512, 16 lanes|avx2\+fma, 8 lanes|portable \(.*\)) \('
-		assert_line --index 6 --regexp '^fp32 weights: (avx2, 6x16 on panels packed once; attention fused|OpenBLAS sgemm) \('
+		assert_line --index 6 --regexp '^fp32 weights: (avx512, 12x32 on panels packed once; attention fused|avx2, 6x16 on panels packed once; attention fused|OpenBLAS sgemm) \('
 		assert_equal "$stderr" ''
 	done
 	for t in tokenize score show mine-negatives; do
@@ -56,11 +56,10 @@ line() {	# line PREFIX: that line of encode --version
 		[[ "$core" == Haswell || "$core" == Zen ]] ||
 			fail "AVX2 CPU, OpenBLAS core $core"
 	fi
-	# the products with the weights: OpenBLAS's AVX-512 kernels, or
-	# embtune's own AVX2 one
+	# the products with the weights: embtune's own AVX-512 or AVX2 kernel
 	weights=$(line 'fp32 weights')
-	if avx512; then
-		[[ "$weights" == 'OpenBLAS sgemm '* ]] || fail "AVX-512 CPU, weights $weights"
+	if has avx512f; then
+		[[ "$weights" == 'avx512, 12x32 '* ]] || fail "AVX-512 CPU, weights $weights"
 	elif has avx2 && has fma; then
 		[[ "$weights" == 'avx2, 6x16 '* ]] || fail "AVX2 CPU, weights $weights"
 	fi
@@ -97,12 +96,19 @@ line() {	# line PREFIX: that line of encode --version
 		run -0 env EMBTUNE_FP32_KERNEL=avx2 encode --version
 		assert_line 'fp32 weights: avx2, 6x16 on panels packed once; attention fused (EMBTUNE_FP32_KERNEL)'
 	fi
-	# without AVX2 the AVX2 kernel is refused by name; an unknown name too
+	if has avx512f; then
+		run -0 env EMBTUNE_FP32_KERNEL=avx512 encode --version
+		assert_line 'fp32 weights: avx512, 12x32 on panels packed once; attention fused (EMBTUNE_FP32_KERNEL)'
+	fi
+	# without AVX2 the AVX2 kernel is refused by name, without AVX-512 the
+	# AVX-512 one; an unknown name too
 	printf '%s\n' '{"_id":"q1","text":"a claim about cells"}' |
 	    tokenize -m "$MODEL" > q.tok
 	fails 64 '^encode: EMBTUNE_FP32_KERNEL=avx2: this CPU has no AVX2 and FMA$' \
 	    env EMBTUNE_CPU_MASK=avx2 EMBTUNE_FP32_KERNEL=avx2 encode -m "$MODEL" q.tok
-	fails 64 '^encode: EMBTUNE_FP32_KERNEL=sse: unknown kernel \(auto, avx2, openblas\)$' \
+	fails 64 '^encode: EMBTUNE_FP32_KERNEL=avx512: this CPU has no AVX-512$' \
+	    env EMBTUNE_CPU_MASK=avx512f EMBTUNE_FP32_KERNEL=avx512 encode -m "$MODEL" q.tok
+	fails 64 '^encode: EMBTUNE_FP32_KERNEL=sse: unknown kernel \(auto, avx512, avx2, openblas\)$' \
 	    env EMBTUNE_FP32_KERNEL=sse encode -m "$MODEL" q.tok
 }
 
