@@ -19,6 +19,7 @@
 #define BAHEAD 16	/* AVX-512: the panel's rows asked for ahead */
 #define AHEAD 16	/* rows of b asked for ahead of their packing */
 #define ABLOCK 46080	/* floats of op(a) packed at a time (180 KiB) */
+#define ABLOCKW 131072	/* AVX-512: floats of op(a) a block of rows (L2) */
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -313,33 +314,47 @@ gemm_avx2(float *c, const float *a, const float *bp, size_t M, size_t N,
 	} while ((k0 += KC) < K);
 }
 
+/* kern_wide over m rows of op(a) (ar apart) and one panel's pass: c's
+ * (m, n) block, its sums starting from the bias row where bias is not
+ * NULL */
+static void
+panel_wide(size_t kc, const float *a, size_t ar, const float *bp, float *c,
+    size_t ldc, const float *bias, size_t m, size_t n, float alpha,
+    float beta)
+{
+	for (size_t r0 = 0; r0 < m; r0 += MRW) {
+		float *cb = c + r0 * ldc;
+		kern_wide(kc, a + r0 * ar, ar, bp, cb, ldc, bias ? bias : cb,
+		    bias ? 0 : ldc, m - r0 < MRW ? m - r0 : MRW, n, alpha,
+		    beta);
+	}
+}
+
 /* fp32_gemm_packed on the AVX-512 kernel: op(a) row-major (rows lda
- * apart), read where it is; each panel's pass over all M rows */
+ * apart), read where it is; each panel's pass over a block of rows that
+ * stays in L2 */
 static void
 gemm_wide(float *c, const float *a, const float *bp, size_t M, size_t N,
     size_t K, size_t lda, size_t ldc, float alpha, float beta,
     const float *bias)
 {
 	size_t np = (K + KCMAXW - 1) / KCMAXW + !K, KC = (K + np - 1) / np;
-	size_t k0 = 0;
+	size_t MC = ABLOCKW / (KC ? KC : 1) / MRW * MRW;
 
-	do {
-		size_t kc = K - k0 < KC ? K - k0 : KC;
-		/* the first pass starts from the bias row or beta c */
-		int br = bias && k0 == 0;
-		float bt = br || k0 > 0 ? 1.0f : beta;
-
-		for (size_t j0 = 0; j0 < N; j0 += NRW) {
-			size_t n = N - j0 < NRW ? N - j0 : NRW;
-			for (size_t r0 = 0; r0 < M; r0 += MRW) {
-				float *cb = c + r0 * ldc + j0;
-				kern_wide(kc, a + r0 * lda + k0, lda,
-				    bp + j0 * K + k0 * NRW, cb, ldc,
-				    br ? bias + j0 : cb, br ? 0 : ldc,
-				    M - r0 < MRW ? M - r0 : MRW, n, alpha, bt);
-			}
-		}
-	} while ((k0 += KC) < K);
+	MC = MC < MRW ? MRW : MC;
+	for (size_t i0 = 0; i0 < M; i0 += MC) {
+		size_t m = M - i0 < MC ? M - i0 : MC, k0 = 0;
+		do {	/* the first pass starts from the bias or beta c */
+			size_t kc = K - k0 < KC ? K - k0 : KC;
+			int br = bias && k0 == 0;
+			for (size_t j0 = 0; j0 < N; j0 += NRW)
+				panel_wide(kc, a + i0 * lda + k0, lda,
+				    bp + j0 * K + k0 * NRW, c + i0 * ldc + j0,
+				    ldc, br ? bias + j0 : NULL, m,
+				    N - j0 < NRW ? N - j0 : NRW, alpha,
+				    br || k0 > 0 ? 1.0f : beta);
+		} while ((k0 += KC) < K);
+	}
 }
 #endif
 
