@@ -211,6 +211,14 @@ bert_act16(const struct bert_model *m)
 	return (m->flags & BERT_GRADS) && (m->flags & BERT_ACT16);
 }
 
+/* the slot of layer l's fp32 q, k, v, attention output and FFN product:
+ * l where training keeps them in fp32, else 0 (one layer's, reused) */
+static inline size_t
+bert_slot32(const struct bert_model *m, size_t l)
+{
+	return (m->flags & BERT_GRADS) && !bert_act16(m) ? l : 0;
+}
+
 /* Fill the tables: parameter sizes (floats) and activation sizes for at most
  * Bmax sequences of at most Tmax tokens, Nmax tokens in all, run by nthr
  * threads; per-layer activations are kept only if (flags & BERT_GRADS). */

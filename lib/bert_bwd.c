@@ -408,7 +408,7 @@ bert_backward(struct bert_model *m, const uint32_t *ids, const float *dout)
 
 		for (size_t l = L; l-- > 0;) {
 			const float *x = l == 0 ? a->x0 : a->ln2 + (l - 1) * Nx * C;
-			size_t k32 = a16 ? 0 : l;
+			size_t k32 = bert_slot32(m, l);
 			const float *qkv = a->qkv + k32 * Nx * 3 * C;
 			const float *atty = a->atty + k32 * Nx * C;
 			const float *res1 = a->res1 + l * Nx * C;

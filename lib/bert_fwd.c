@@ -726,7 +726,7 @@ rows_ffn(struct bert_model *m, size_t l, size_t r0, size_t r1, float hp)
 	size_t C = c->C, F = c->F, Nx = m->Nmax;
 	int gr = (m->flags & BERT_GRADS) != 0, a16 = bert_act16(m);
 	int b16 = gr && blas_precision() == BLAS_PREC_BF16;
-	size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
+	size_t k = gr ? l : 0, k32 = bert_slot32(m, l);
 	const float *ln1 = a->ln1 + k * Nx * C;
 	float *fch = a->fch + k32 * Nx * F, *fchg = gr ? m->d.big : fch;
 	float *res2 = a->res2 + k * Nx * C, *ln2 = a->ln2 + k * Nx * C;
@@ -809,8 +809,7 @@ static void
 rows_qkv(struct bert_model *m, size_t l, const float *x, size_t r0,
     size_t r1)
 {
-	size_t C = m->cfg.C, k = bert_act16(m) || !(m->flags & BERT_GRADS) ?
-	    0 : l;
+	size_t C = m->cfg.C, k = bert_slot32(m, l);
 
 	rows_linear(m->a.qkv + k * m->Nmax * 3 * C, qkv_16(m, l), x, NULL,
 	    m->p.qkvw + l * 3 * C * C, m->p.qkvb + l * 3 * C, r0, r1, C,
@@ -916,7 +915,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 			bert_drop(a->x0 + r0 * C, a->x0 + r0 * C, (r1 - r0) * C,
 			    hp, bert_site_seed(seed, L, 0), r0 * C);
 		for (size_t l = 0; l < L; l++) {
-			size_t k = gr ? l : 0, k32 = a16 ? 0 : k;
+			size_t k = gr ? l : 0, k32 = bert_slot32(m, l);
 			float *qkv = a->qkv + k32 * Nx * 3 * C;
 			float *atty = a->atty + k32 * Nx * C;
 			float *res1 = a->res1 + k * Nx * C;
@@ -926,9 +925,11 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 
 			uint16_t *qkv16 = qkv_16(m, l);
 			/* the attention's output in bf16 for the product
-			 * after it, where every head made it (inference) */
-			uint16_t *atty16 = !gr && qkv16 && (C / NH) % 32 == 0 ?
-			    a->atty16 : NULL;
+			 * after it (and training's kept copy), where every
+			 * head writes it: from qkv16, without dropout */
+			uint16_t *atty16 = qkv16 && (C / NH) % 32 == 0 &&
+			    (!gr || ap == 0) ? a->atty16 + (a16 ? l * Nx * C :
+			    0) : NULL;
 
 			rows_qkv(m, l, xl, r0, r1);
 			#pragma omp barrier
@@ -937,7 +938,7 @@ bert_forward(struct bert_model *m, const uint32_t *ids, const size_t *len,
 				attn_bh(atty, atty16, scr, qkv, qkv16, m->off,
 				    m->attoff, C, NH, m->Tmax, ap,
 				    bert_site_seed(seed, l, 1), bh, m->relbias);
-			if (a16)	/* this thread's rows */
+			if (a16 && !atty16)	/* this thread's rows */
 				bf16_convert(a->atty16 + (l * Nx + r0) * C,
 				    atty + r0 * C, (r1 - r0) * C);
 			rows_sublayer(res1, ln1, ln1m, ln1r, atty, atty16,
