@@ -28,9 +28,8 @@
 #define AVX512 __attribute__((target("avx512f")))
 #endif
 
-/* the kernel of fp32_gemm_packed (fp32_use), its panels' width */
+/* the kernel of fp32_gemm_packed (fp32_use) */
 static int kern_id = FP32_AVX2;
-static size_t nr = NR;
 
 /* this thread's packed rows of op(a); its attention's scratch */
 static _Thread_local float *abuf, *sbuf;
@@ -53,14 +52,20 @@ fp32_use(int kern)
 	int was = kern_id;
 
 	kern_id = kern;
-	nr = kern == FP32_AVX512 ? NRW : NR;
 	return was;
+}
+
+/* the width of the panels of the kernel in use */
+static size_t
+panel(void)
+{
+	return kern_id == FP32_AVX512 ? NRW : NR;
 }
 
 size_t
 fp32_packed_size(size_t N, size_t K)
 {
-	return (N + nr - 1) / nr * nr * K;
+	return (N + panel() - 1) / panel() * panel() * K;
 }
 
 /* op(b) into panels of w columns */
@@ -103,7 +108,7 @@ void
 fp32_pack_b(float *bp, int op, const float *b, size_t N, size_t K,
     size_t ldb)
 {
-	pack_b(bp, op, b, N, K, ldb, nr);
+	pack_b(bp, op, b, N, K, ldb, panel());
 }
 
 /* m rows of op(a) (element (i, k) at a[i ai + k ak]), kc values of K each,

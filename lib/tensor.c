@@ -120,21 +120,32 @@ bf16_choose(const struct cpu *c, const char *force)
 	k.bf16 = (int)i;
 }
 
+/* the kernels of the fp32 products with the weights, by k.own: the
+ * EMBTUNE_FP32_KERNEL value (and blas_kernel's prefix), what --version
+ * says */
+static const struct {
+	const char *name, *desc;
+} fp32k[] = {
+	{"openblas", "OpenBLAS sgemm"},
+	{"avx2", "avx2, 6x16 on panels packed once; attention fused"},
+	{"avx512", "avx512, 12x32 on panels packed once; attention fused"},
+};
+
 /* the fp32 kernel for products with packed weights: the one
  * EMBTUNE_FP32_KERNEL names, else the widest of fp32.h's this CPU runs */
 static void
 own_choose(const char *force)
 {
-	static const char *const names[] = {"openblas", "avx2", "avx512"};
 	int best = fp32_runs();
 
 	k.own = best;
 	k.own_why = "chosen from the CPU features";
 	if (force && *force && strcmp(force, "auto") != 0) {
-		for (k.own = 0; k.own < 3; k.own++)
-			if (strcmp(force, names[k.own]) == 0)
+		int n = sizeof fp32k / sizeof fp32k[0];
+		for (k.own = 0; k.own < n; k.own++)
+			if (strcmp(force, fp32k[k.own].name) == 0)
 				break;
-		if (k.own == 3)
+		if (k.own == n)
 			errx(EXIT_USAGE, "EMBTUNE_FP32_KERNEL=%s: unknown "
 			    "kernel (auto, avx512, avx2, openblas)", force);
 		if (k.own > best)
@@ -271,8 +282,8 @@ blas_kernel(int p)
 	ready();
 	if (p == BLAS_PREC_BF16)
 		return bf16k[k.bf16].name;
-	snprintf(buf, sizeof buf, "%sopenblas:%s", k.own == FP32_AVX512 ?
-	    "avx512+" : k.own ? "avx2+" : "", k.core);
+	snprintf(buf, sizeof buf, "%s%sopenblas:%s", k.own ?
+	    fp32k[k.own].name : "", k.own ? "+" : "", k.core);
 	return buf;
 }
 
@@ -294,10 +305,7 @@ blas_sysinfo(FILE *fp)
 	    k.bf16_why);
 	fprintf(fp, "fp32 rows: %s (chosen from the CPU features)\n",
 	    vec_name(vec_isa()));
-	fprintf(fp, "fp32 weights: %s (%s)\n", k.own == FP32_AVX512 ?
-	    "avx512, 12x32 on panels packed once; attention fused" : k.own ?
-	    "avx2, 6x16 on panels packed once; attention fused" :
-	    "OpenBLAS sgemm", k.own_why);
+	fprintf(fp, "fp32 weights: %s (%s)\n", fp32k[k.own].desc, k.own_why);
 #ifdef _OPENMP
 	fprintf(fp, "threads: %d (OpenMP)\n", omp_get_max_threads());
 #else
