@@ -126,27 +126,33 @@ skips(const struct train *t, struct bert_model *x, size_t s0, size_t n,
 /* Embed S sequences (ids, len; columns of cb) into emb (S, C), mini at a
  * time; forward j draws its dropout from seed (step, j0 + j).  With demb
  * (S, C) instead (emb NULL): forward each again with that dropout, and
- * backpropagate. */
+ * backpropagate.  The embedding pass takes mini-batch 0 last, so that the
+ * backward pass, which takes it first, finds its activations in the arena
+ * (t->kept) and need not forward it again: the same forward, the same
+ * bits, and the gradients summed in the same order. */
 static void
 passes(struct train *t, float *emb, const float *demb, const uint32_t *ids,
     const size_t *len, size_t S, size_t cb, size_t mini, long step,
     size_t j0)
 {
 	struct bert_model *m = t->m;
-	size_t C = m->cfg.C, s0, j, tok;
+	size_t C = m->cfg.C, nj = (S + mini - 1) / mini;
 
-	for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += mini, j++) {
+	for (size_t i = 0; i < nj; i++) {
+		size_t j = emb ? (i + 1) % nj : i, s0 = j * mini, tok = 0;
 		size_t n = S - s0 < mini ? S - s0 : mini;
+		for (size_t k = 0; k < s0; k++)
+			tok += len[k];
 		skips(t, m, s0, n, cb);
-		bert_forward(m, ids + tok, len + s0, n, t->dropout,
-		    train_seed(t->seed, step, j0 + j));
+		if (emb || j > 0 || !t->kept)
+			bert_forward(m, ids + tok, len + s0, n, t->dropout,
+			    train_seed(t->seed, step, j0 + j));
 		if (demb)
 			bert_backward(m, ids + tok, demb + s0 * C);
 		else
 			memcpy(emb + s0 * C, m->a.out, n * C * sizeof *emb);
-		for (size_t i = 0; i < n; i++)
-			tok += len[s0 + i];
 	}
+	t->kept = emb != NULL;
 }
 
 /* The row of gstore that holds the text of n ids (an anchor or not);

@@ -6,7 +6,10 @@
  * sequences, compute the loss and d(embeddings) on the whole batch, then
  * forward each mini-batch again, with the same dropout seed, and backprop
  * its slice of d(embeddings).  Memory is one mini-batch of activations; the
- * gradients equal plain MNRL's up to float rounding.
+ * gradients equal plain MNRL's up to float rounding.  The embedding pass
+ * takes the first mini-batch last, and the second pass starts from its
+ * activations, still in the arena: one forward fewer a step, the same
+ * bits.
  *
  * Data-parallel (dist.h, train under mpirun), as sentence-transformers' DDP
  * with gather_across_devices: every rank gets the whole batch and embeds
@@ -38,6 +41,8 @@ struct train {
 	struct adamw_hp hp;
 	size_t B, K;		/* rows per batch, texts per row (at most) */
 	size_t mini;		/* sequences per forward; 0: all at once */
+	int kept;		/* the arena holds the first mini-batch's
+				 * activations from the embedding pass */
 	double max_grad_norm;	/* <= 0: no clipping */
 	int dropout;		/* dropout on (training mode) */
 	uint64_t seed;

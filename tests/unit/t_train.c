@@ -377,6 +377,83 @@ guide_memo(void)
 	model_close(&md);
 }
 
+/* GradCache with dropout on (the parity tests above run without): the
+ * gradients of a step in mini-batches of 3 (8 sequences: 3, 3, 2) are
+ * those of each mini-batch forwarded with its own seed, the loss on the
+ * whole batch, and each mini-batch forwarded again and backpropagated in
+ * turn, bit for bit -- the first mini-batch's activations kept from the
+ * embedding pass (train.h) are that forward's */
+static void
+gradcache_dropout(void)
+{
+	enum { B = 4, K = 2, T = 6, S = B * K, MINI = 3 };
+	static const size_t tl[S] = {4, 6, 3, 5, 6, 4, 5, 3};
+	uint32_t ids[S * T];
+	size_t len[S], N = 0, C;
+	struct model md;
+	struct bert_model m, r;
+	struct train t;
+	struct loss_cfg lc;
+	struct adamw_hp hp;
+
+	for (size_t i = 0; i < S; i++) {
+		ids[N] = 2;
+		for (size_t k = 1; k + 1 < tl[i]; k++)
+			ids[N + k] = (uint32_t)(5 + (7 * i + 3 * k) % 40);
+		ids[N + tl[i] - 1] = 3;
+		N += len[i] = tl[i];
+	}
+	model_open(&md, "fixtures/tiny");
+	C = md.cfg.C;
+	bert_alloc(&m, &md.cfg, MINI, T, N, BERT_GRADS | BERT_ADAM);
+	model_load(&md, &m);
+	bert_alloc(&r, &md.cfg, MINI, T, N, BERT_GRADS);
+	model_load(&md, &r);
+	loss_defaults(&lc, LOSS_MNRL);
+	adamw_defaults(&hp);
+	train_init(&t, &m, &lc, &hp, B, K, MINI);
+	for (long step = 0; step < 2; step++) {
+		float *emb = xmalloc(S * C * sizeof *emb);
+		float *demb = xcalloc(S * C, sizeof *demb);
+		float *sc = xmalloc(loss_scratch(&lc, B, K, C) * sizeof *sc);
+		double got = train_grad(&t, ids, len, NULL, B, K, step), want;
+		size_t s0, j, tok;
+
+		bert_zero_grad(&r);
+		for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += MINI, j++) {
+			size_t n = S - s0 < MINI ? S - s0 : MINI;
+			bert_forward(&r, ids + tok, len + s0, n, 1,
+			    train_seed(t.seed, step, j));
+			memcpy(emb + s0 * C, r.a.out, n * C * sizeof *emb);
+			for (size_t i = 0; i < n; i++)
+				tok += len[s0 + i];
+		}
+		want = loss_fwd_bwd(demb, sc, &lc, emb, NULL, NULL, B, K, C);
+		for (s0 = 0, j = 0, tok = 0; s0 < S; s0 += MINI, j++) {
+			size_t n = S - s0 < MINI ? S - s0 : MINI;
+			bert_forward(&r, ids + tok, len + s0, n, 1,
+			    train_seed(t.seed, step, j));
+			bert_backward(&r, ids + tok, demb + s0 * C);
+			for (size_t i = 0; i < n; i++)
+				tok += len[s0 + i];
+		}
+		char label[160];
+		snprintf(label, sizeof label, "gradcache, dropout on, step "
+		    "%ld: loss and gradients = each mini-batch forwarded "
+		    "again, bit for bit", step);
+		check_ok(label, got == want && memcmp(m.grads, r.grads,
+		    m.nparams * sizeof *m.grads) == 0);
+		train_update(&t, step, 1e-3f);
+		memcpy(r.params, m.params, m.nparams * sizeof *r.params);
+		blas_weights_changed(r.params);
+		free(emb), free(demb), free(sc);
+	}
+	train_free(&t);
+	bert_free(&m);
+	bert_free(&r);
+	model_close(&md);
+}
+
 int
 main(void)
 {
@@ -400,6 +477,7 @@ main(void)
 		parity("minilm", "models/all-MiniLM-L6-v2",
 		    "fixtures/train/ref-minilm.safetensors", &minilm[i]);
 	guide_memo();
+	gradcache_dropout();
 	bf16_packs("tiny", "fixtures/tiny",
 	    "fixtures/train/ref-tiny.safetensors", &tiny[0]);
 	bf16_packs("tiny", "fixtures/tiny",
