@@ -134,24 +134,26 @@ pack_a(float *ap, const float *a, size_t m, size_t kc, size_t ai, size_t ak)
 }
 
 #ifdef HAVE_AVX2
-/* p[0..8) = alpha v + beta p[0..8) (beta 0: p not read) */
+/* p[0..8) = alpha v + beta q[0..8) (load 0: q not read) */
 AVX2 static inline void
-put(float *p, __m256 v, __m256 al, __m256 be, int load)
+put(float *p, const float *q, __m256 v, __m256 al, __m256 be, int load)
 {
 	v = _mm256_mul_ps(al, v);
 	if (load)
-		v = _mm256_fmadd_ps(be, _mm256_loadu_ps(p), v);
+		v = _mm256_fmadd_ps(be, _mm256_loadu_ps(q), v);
 	_mm256_storeu_ps(p, v);
 }
 
-/* one MR x NR block of c over kc values of K: c = alpha a b + beta c for
+/* one MR x NR block of c over kc values of K: c = alpha a b + beta d for
  * its first m rows and n columns, where a's element (r, k) is at
- * a[r ar + k ak] and b's row k at b + k bs.  Always inlined, so that each
- * caller's constant strides make its own loop (packed a: ar 1, ak MR). */
+ * a[r ar + k ak], b's row k at b + k bs, and d's rows lds apart (c itself,
+ * or a bias row with lds 0; beta 0: d not read).  Always inlined, so that
+ * each caller's constant strides make its own loop (packed a: ar 1, ak
+ * MR). */
 AVX2 static inline __attribute__((always_inline)) void
 kern(size_t kc, const float *a, size_t ar, size_t ak, const float *b,
-    size_t bs, float *c, size_t ldc, size_t m, size_t n, float alpha,
-    float beta)
+    size_t bs, float *c, size_t ldc, const float *d, size_t lds, size_t m,
+    size_t n, float alpha, float beta)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
 	__m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -164,6 +166,11 @@ kern(size_t kc, const float *a, size_t ar, size_t ak, const float *b,
 	for (size_t r = 0; r < m; r++) {
 		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 		_mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
+		if (beta != 0 && d != c) {
+			_mm_prefetch((const char *)(d + r * lds), _MM_HINT_T0);
+			_mm_prefetch((const char *)(d + r * lds + NR - 1),
+			    _MM_HINT_T0);
+		}
 	}
 	for (size_t k = 0; k < kc; k++, b += bs) {
 		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
@@ -195,32 +202,33 @@ kern(size_t kc, const float *a, size_t ar, size_t ak, const float *b,
 	size_t ld = whole ? ldc : NR;
 	__m256 al = _mm256_set1_ps(whole ? alpha : 1.0f);
 	__m256 be = _mm256_set1_ps(beta);
-	put(p, c00, al, be, load);
-	put(p + 8, c01, al, be, load);
-	put(p + ld, c10, al, be, load);
-	put(p + ld + 8, c11, al, be, load);
-	put(p + 2 * ld, c20, al, be, load);
-	put(p + 2 * ld + 8, c21, al, be, load);
-	put(p + 3 * ld, c30, al, be, load);
-	put(p + 3 * ld + 8, c31, al, be, load);
-	put(p + 4 * ld, c40, al, be, load);
-	put(p + 4 * ld + 8, c41, al, be, load);
-	put(p + 5 * ld, c50, al, be, load);
-	put(p + 5 * ld + 8, c51, al, be, load);
+	put(p, d, c00, al, be, load);
+	put(p + 8, d + 8, c01, al, be, load);
+	put(p + ld, d + lds, c10, al, be, load);
+	put(p + ld + 8, d + lds + 8, c11, al, be, load);
+	put(p + 2 * ld, d + 2 * lds, c20, al, be, load);
+	put(p + 2 * ld + 8, d + 2 * lds + 8, c21, al, be, load);
+	put(p + 3 * ld, d + 3 * lds, c30, al, be, load);
+	put(p + 3 * ld + 8, d + 3 * lds + 8, c31, al, be, load);
+	put(p + 4 * ld, d + 4 * lds, c40, al, be, load);
+	put(p + 4 * ld + 8, d + 4 * lds + 8, c41, al, be, load);
+	put(p + 5 * ld, d + 5 * lds, c50, al, be, load);
+	put(p + 5 * ld + 8, d + 5 * lds + 8, c51, al, be, load);
 	if (whole)
 		return;
 	for (size_t r = 0; r < m; r++)
 		for (size_t j = 0; j < n; j++)
 			c[r * ldc + j] = alpha * t[r * NR + j] +
-			    (beta != 0 ? beta * c[r * ldc + j] : 0.0f);
+			    (beta != 0 ? beta * d[r * lds + j] : 0.0f);
 }
 
 /* kern over packed a and b panels */
 AVX2 static void
 kern_packed(size_t kc, const float *ap, const float *bp, float *c,
-    size_t ldc, size_t m, size_t n, float alpha, float beta)
+    size_t ldc, const float *d, size_t lds, size_t m, size_t n, float alpha,
+    float beta)
 {
-	kern(kc, ap, 1, MR, bp, NR, c, ldc, m, n, alpha, beta);
+	kern(kc, ap, 1, MR, bp, NR, c, ldc, d, lds, m, n, alpha, beta);
 }
 
 /* kern's AVX-512 twin: an MRW x NRW block of c = alpha op(a) b + beta d
@@ -286,10 +294,12 @@ kern_wide(size_t kc, const float *a, size_t ar, const float *bp, float *c,
 #endif
 
 #ifdef HAVE_AVX2
-/* fp32_gemm_packed on the AVX2 kernel: op(a) packed MC rows at a time */
+/* fp32_gemm_packed on the AVX2 kernel: op(a) packed MC rows at a time;
+ * the first pass's sums start from the bias row or beta c */
 static void
 gemm_avx2(float *c, const float *a, const float *bp, size_t M, size_t N,
-    size_t K, size_t ai, size_t ak, size_t ldc, float alpha, float beta)
+    size_t K, size_t ai, size_t ak, size_t ldc, float alpha, float beta,
+    const float *bias)
 {
 	/* KC values a pass, the passes about alike */
 	size_t np = (K + KCMAX - 1) / KCMAX + !K, KC = (K + np - 1) / np;
@@ -298,7 +308,8 @@ gemm_avx2(float *c, const float *a, const float *bp, size_t M, size_t N,
 	do {	/* once where K is 0: c = beta c */
 		size_t kc = K - k0 < KC ? K - k0 : KC;
 		size_t MC = ABLOCK / (kc ? kc : 1) / MR * MR;
-		float bt = k0 == 0 ? beta : 1.0f;
+		int br = bias && k0 == 0;
+		float bt = br || k0 > 0 ? 1.0f : beta;
 
 		MC = MC < MR ? MR : MC;
 		MC = MC > (M + MR - 1) / MR * MR ? (M + MR - 1) / MR * MR : MC;
@@ -309,11 +320,13 @@ gemm_avx2(float *c, const float *a, const float *bp, size_t M, size_t N,
 			for (size_t j0 = 0; j0 < N; j0 += NR) {
 				const float *b = bp + j0 * K + k0 * NR;
 				size_t n = N - j0 < NR ? N - j0 : NR;
-				for (size_t r0 = 0; r0 < mc; r0 += MR)
-					kern_packed(kc, abuf + r0 * kc, b,
-					    c + (i0 + r0) * ldc + j0, ldc,
-					    mc - r0 < MR ? mc - r0 : MR, n,
-					    alpha, bt);
+				for (size_t r0 = 0; r0 < mc; r0 += MR) {
+					float *cb = c + (i0 + r0) * ldc + j0;
+					kern_packed(kc, abuf + r0 * kc, b, cb,
+					    ldc, br ? bias + j0 : cb, br ? 0 :
+					    ldc, mc - r0 < MR ? mc - r0 : MR,
+					    n, alpha, bt);
+				}
 			}
 		}
 	} while ((k0 += KC) < K);
@@ -380,10 +393,8 @@ fp32_gemm_packed(int op, float *c, const float *a, const float *bp,
 		gemm_wide(c, a, bp, M, N, K, lda, ldc, alpha, beta, bias);
 		return;
 	}
-	for (size_t r = 0; bias && r < M; r++)
-		memcpy(c + r * ldc, bias, N * sizeof *c);
 	gemm_avx2(c, a, bp, M, N, K, op == BLAS_TN ? 1 : lda,
-	    op == BLAS_TN ? lda : 1, ldc, alpha, bias ? 1.0f : beta);
+	    op == BLAS_TN ? lda : 1, ldc, alpha, beta, bias);
 #else
 	(void)op, (void)c, (void)a, (void)bp, (void)M, (void)N, (void)K;
 	(void)lda, (void)ldc, (void)alpha, (void)beta, (void)bias;
@@ -430,7 +441,7 @@ attention(float *y, size_t ldy, const float *q, const float *k,
 				    s + j0, Tp, s + j0, Tp, m, w, scale, 0.0f);
 			else
 				kern(HS, qa, qr, 1, kp + j0 * HS, NR, s + j0,
-				    Tp, MR, NR, scale, 0.0f);
+				    Tp, s + j0, Tp, MR, NR, scale, 0.0f);
 		for (size_t r = 0; r < m; r++) {
 			float *row = s + r * Tp;
 			if (bias)
@@ -445,8 +456,8 @@ attention(float *y, size_t ldy, const float *q, const float *k,
 				kern_wide(T, s, Tp, vp + n0 * T, yb, ldy,
 				    yb, ldy, m, w, 1.0f, 0.0f);
 			else
-				kern(T, s, Tp, 1, vp + n0 * T, NR, yb, ldy, m,
-				    NR, 1.0f, 0.0f);
+				kern(T, s, Tp, 1, vp + n0 * T, NR, yb, ldy,
+				    yb, ldy, m, NR, 1.0f, 0.0f);
 		}
 	}
 }

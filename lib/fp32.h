@@ -16,7 +16,8 @@
  * op(a) from its rows where they lie (row-major: BLAS_NN or BLAS_NT), a
  * block of rows that stays in L2 at a time, over passes of at most 384
  * values of K, the panel's rows prefetched ahead.  Either writes c =
- * alpha acc + beta c; later passes add to c.
+ * alpha acc + beta c, or acc + the bias row (read in the kernel's last
+ * step, not copied into c first); later passes add to c.
  *
  * The panels are a second copy of the weights: tensor.c makes them only
  * for a model of at most 128 MiB.
