@@ -33,6 +33,9 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB = lib/libembtune.a
 TOOLS = $(patsubst bin/%.c,bin/%,$(wildcard bin/*.c))
 UNIT = $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/t_*.c))
+# and each fuzz harness once on its seeds and earlier findings (replay.c)
+UNIT += $(patsubst tests/fuzz/fuzz_%.c,build/replay_%,\
+	$(wildcard tests/fuzz/fuzz_*.c))
 MANS = $(wildcard man/*.[17])
 
 all: $(TOOLS)
@@ -151,7 +154,7 @@ FORCE:
 .PHONY: all check san deps model venv bench demo install uninstall clean FORCE
 .SECONDARY:
 
-# ---- fuzz: libFuzzer harnesses (tests/fuzz/, clang), not part of `check` ----
+# ---- fuzz: libFuzzer harnesses (tests/fuzz/, clang); `check` replays them ----
 # `make fuzz FUZZ_SECONDS=N` runs each harness for N seconds on a corpus in
 # build/fuzz/corpus/NAME seeded from fixtures/; crashes land in
 # build/fuzz/crash/NAME-*.  Rerun one: build/fuzz/fuzz_NAME FILE.
@@ -168,6 +171,19 @@ FUZZ_SEEDS_tok = fixtures/tok/stress.jsonl
 FUZZ_SEEDS_st = fixtures/tiny/model.safetensors
 FUZZ_SEEDS_qrels = fixtures/score/qrels-syn.tsv fixtures/score/qrels-syn.trec \
 	fixtures/score/syn1.trec fixtures/score/syn3.mp
+
+# each harness with replay.c's main instead of libFuzzer, once on its
+# seeds and earlier findings: part of `check` (UNIT), both builds
+REPLAY = $(CC) $(XCFLAGS) -DFUZZ_NAME='"$*"' -DFUZZ_SEEDS='"$(FUZZ_SEEDS_$*)"'
+build/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+    $(LIB) lib/*.h
+	@mkdir -p build
+	$(REPLAY) $(CFLAGS) -o $@ tests/fuzz/replay.c $< $(LIB) $(XLDLIBS) \
+		$(LDFLAGS)
+build/san/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+    tests/fuzz/fuzz.h build/san/libembtune.a lib/*.h
+	$(REPLAY) $(SANFLAGS) -o $@ tests/fuzz/replay.c $< \
+		build/san/libembtune.a $(XLDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@st=0; for n in $(FUZZ_NAMES); do \
