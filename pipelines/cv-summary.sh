@@ -6,7 +6,8 @@
 # and what was measured.  TABLE.tsv: recipe, base, recipe's NDCG@10, change,
 # p (score --compare over the held-out runs), cost (texts trained over all
 # folds); WINNER: the chosen recipe's
-# name, mining and training options (or "base").  -J: the folds were scored
+# name, mining and training options (or "base").  A winner whose held-out
+# gain has p >= 0.05 gets a line that says so.  -J: the folds were scored
 # on the judged documents only (score -J).  TRAIN_QRELS: all the train
 # judgments, where the folds (CV_DIR/folds.tsv) took only some of the
 # queries.
@@ -85,4 +86,13 @@ else
 	echo "**Winner: \`$w\`** (the best held-out NDCG@10 above the base model's),"
 	echo "trained on all $all train queries: mining \`$(sed -n 2p "$win")\`,"
 	echo "training \`$(sed -n 3p "$win")\`."
+	# a gain the folds cannot tell from chance: said, not hidden
+	p=$(awk -F'\t' -v w="$w" '$1 == w { print $5 }' "$tab")
+	if awk -v p="$p" 'BEGIN { exit !(p + 0 >= 0.05) }'; then
+		echo
+		echo "Its held-out gain over the base model is **not significant** (p"
+		echo "$p over $nq queries): cross-validation found it better but could"
+		echo "not rule out chance; judge it by the test figures above. More"
+		echo "judged train queries make the choice surer."
+	fi
 fi

@@ -272,6 +272,27 @@ auto() {
 	assert_equal "$(head -c 8 "$O/loss.png" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
 }
 
+@test "cv-summary.sh: a winner whose held-out gain has p >= 0.05 is said to be not significant, one with p < 0.05 is not" {
+	d=$BATS_TEST_TMPDIR/cv
+	mkdir -p "$d/pairs/f1" "$d/mined/f1"
+	printf 'q1\t1\nq2\t2\nq3\t1\n' > "$d/folds.tsv"
+	for r in pairs mined; do
+		printf '%s\n-l 1 -n 0\n--loss mnrl\nM\n' "$r" > "$d/$r/.opts"
+		echo "mine-negatives: 3 queries, 3 rows" > "$d/$r/f1/mine.txt"
+	done
+	cp "$d/mined/.opts" "$d/winner"
+	row='pairs\t0.5000\t0.5100\t+0.0100\t0.6000\t10\nmined\t0.5000\t0.5600\t+0.0600'
+	printf "$row\\t0.0400\\t20\\n" > "$d/sig.tsv"
+	printf "$row\\t0.0500\\t20\\n" > "$d/ns.tsv"
+	run -0 "$TOP/pipelines/cv-summary.sh" -k 2 -w "$d/winner" -d "$d" "$d/sig.tsv"
+	assert_line '**Winner: `mined`** (the best held-out NDCG@10 above the base model'"'"'s),'
+	assert_line '| mined | `-l 1 -n 0` | `--loss mnrl` | 3 | 20 | 0.5600 | +0.0600 | 0.0400 |'
+	refute_output --partial 'not significant'
+	run -0 "$TOP/pipelines/cv-summary.sh" -k 2 -w "$d/winner" -d "$d" "$d/ns.tsv"
+	assert_line 'Its held-out gain over the base model is **not significant** (p'
+	assert_line '0.0500 over 3 queries): cross-validation found it better but could'
+}
+
 @test "beir.mk RECIPE=auto: the folds are fixed by CV_SEED and change with it" {
 	O=$BATS_TEST_TMPDIR/out
 	auto "$O/cv/folds.tsv" > /dev/null 2>&1
