@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "tok.h"
 #include "util.h"
 
 static jmp_buf fuzz_jmp;
@@ -185,6 +186,20 @@ fuzz_touch(const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = h * 31 + s[i];
 	fuzz_sink += h;
+}
+
+/* A text's n ids from tok_encode: within the vocabulary, the model's
+ * template (head and tail ids) around them, no more than max_len. */
+static inline void
+fuzz_check_ids(const struct tok *t, const uint32_t *ids, size_t n)
+{
+	if (n < t->nhead + t->ntail || n > t->max_len ||
+	    memcmp(ids, t->head, t->nhead * sizeof *ids) != 0 ||
+	    memcmp(ids + n - t->ntail, t->tail, t->ntail * sizeof *ids) != 0)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] >= t->V)
+			abort();
 }
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "fuzz.h"
 #include "model.h"
-#include "tok.h"
 
 static const char *const files[] = {
 	"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -91,19 +90,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* ids: n of them, within the vocabulary, the template around them */
-static void
-check(const struct tok *t, const uint32_t *ids, size_t n)
-{
-	if (n < t->nhead + t->ntail || n > t->max_len ||
-	    memcmp(ids, t->head, t->nhead * sizeof *ids) != 0 ||
-	    memcmp(ids + n - t->ntail, t->tail, t->ntail * sizeof *ids) != 0)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] >= t->V)
-			abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -132,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n, bad;
 		if (tok_encode(&t, text, sizeof text - 1, ids, &n, &bad) != 0)
 			abort();
-		check(&t, ids, n);
+		fuzz_check_ids(&t, ids, n);
 		for (size_t i = 0; i < t.nprompts; i++) {
 			const char *p = tok_prompt(&t, t.prompts[i].name);
 			if (p == NULL || tok_prompt_len(&t, p, ids) > t.max_len)
