@@ -18,6 +18,11 @@ static const char *const files[] = {
 	"config.json", "1_Pooling/config.json", "modules.json",
 };
 #define NFILES (sizeof files / sizeof files[0])
+/* the rest of the copy: links to the model's own */
+static const char *const others[] = {
+	"vocab.txt", "model.safetensors", "2_Normalize",
+};
+#define NOTHERS (sizeof others / sizeof others[0])
 
 static char dir[64];
 static char *orig[NFILES];	/* each file's bytes in the copy, or NULL */
@@ -38,15 +43,12 @@ put(const char *name, const void *p, size_t n)
 static void
 cleanup(void)
 {
-	static const char *const all[] = {"vocab.txt", "model.safetensors",
-	    "2_Normalize", "tokenizer.json", "tokenizer_config.json",
-	    "special_tokens_map.json", "sentence_bert_config.json",
-	    "config_sentence_transformers.json", "config.json",
-	    "1_Pooling/config.json", "modules.json", "1_Pooling", ""};
 	char path[256];
 
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, all[i]);
+	for (size_t i = 0; i < NFILES + NOTHERS + 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, i < NFILES ?
+		    files[i] : i < NFILES + NOTHERS ? others[i - NFILES] :
+		    i == NFILES + NOTHERS ? "1_Pooling" : "");
 		remove(path);
 	}
 }
@@ -56,8 +58,6 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const others[] = {"vocab.txt",
-	    "model.safetensors", "2_Normalize"};
 	const char *src = getenv("FUZZ_MODEL");
 	char from[4096], to[256];
 
@@ -72,7 +72,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(to, sizeof to, "%s/1_Pooling", dir);
 	if (mkdir(to, 0755) != 0)
 		abort();
-	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+	for (size_t i = 0; i < NOTHERS; i++) {
 		char f[4200];
 		snprintf(f, sizeof f, "%s/%s", from, others[i]);
 		snprintf(to, sizeof to, "%s/%s", dir, others[i]);
